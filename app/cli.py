@@ -1,0 +1,147 @@
+"""The `opsgraph` command: serve, demo, sim, config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from app.settings import ConfigurationError, Settings, load_settings, settings_table_markdown
+
+EXIT_CONFIG = 2
+EXIT_STARTUP = 3
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_CONFIG
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigurationError as exc:
+        print(f"opsgraph: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="opsgraph", description="Kubernetes alerts, answered by agents.")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", help="bind address (default: OPSGRAPH_HOST)")
+    serve.add_argument("--port", type=int, help="port (default: OPSGRAPH_PORT)")
+    serve.set_defaults(handler=_serve)
+
+    config = sub.add_parser("config", help="print the effective configuration, secrets masked")
+    fmt = config.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="as JSON")
+    fmt.add_argument("--markdown", action="store_true", help="the README's table of variables")
+    config.set_defaults(handler=_config)
+
+    demo = sub.add_parser("demo", help="embedded Postgres + simulated cluster + the service, end to end")
+    demo.add_argument("--scenario", default="oom_memory_hog", help="scenario name or file")
+    demo.add_argument("--yes", action="store_true", help="run unattended and exit 0 when the story is told")
+    demo.add_argument("--port", type=int, default=0, help="service port (default: a free one)")
+    demo.set_defaults(handler=_demo)
+
+    sim = sub.add_parser("sim", help="the simulated Kubernetes cluster")
+    sim_sub = sim.add_subparsers(metavar="SIMCOMMAND")
+    sim_serve = sim_sub.add_parser("serve", help="serve one scenario and print its kubeconfig path")
+    sim_serve.add_argument("scenario", help="scenario name (see `opsgraph sim list`) or file")
+    sim_serve.add_argument("--port", type=int, default=0)
+    sim_serve.add_argument("--kubeconfig", help="where to write the kubeconfig")
+    sim_serve.set_defaults(handler=_sim_serve)
+    sim_list = sim_sub.add_parser("list", help="list the shipped scenarios")
+    sim_list.set_defaults(handler=_sim_list)
+    sim.set_defaults(handler=lambda _args: sim.print_help() or EXIT_CONFIG)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = load_settings(**overrides)
+    from app.service import run_service
+
+    return run_service(settings)
+
+
+def _config(args: argparse.Namespace) -> int:
+    if args.markdown:
+        print(settings_table_markdown())
+        return 0
+    settings = load_settings()
+    masked = settings.masked()
+    if args.json:
+        print(json.dumps(masked, indent=2, default=str))
+        return 0
+    from app.settings import env_var_for
+
+    width = max(len(env_var_for(name)) for name in masked)
+    for name, value in masked.items():
+        shown = "" if value is None else value
+        print(f"{env_var_for(name):<{width}}  {shown}")
+    return 0
+
+
+def _sim_list(_args: argparse.Namespace) -> int:
+    from sim.scenario import load_scenario, scenario_dir
+
+    for path in sorted(scenario_dir().glob("*.yaml")):
+        scenario = load_scenario(path)
+        print(f"{path.stem:<36} {scenario.expect.category:<24} {scenario.description.strip().splitlines()[0]}")
+    return 0
+
+
+def _sim_serve(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+    from pathlib import Path
+
+    from sim.runtime import start_sim
+    from sim.scenario import ScenarioError, find_scenario
+
+    try:
+        path = find_scenario(args.scenario)
+        kubeconfig_dir = Path(args.kubeconfig).parent if args.kubeconfig else None
+        running = start_sim(path, port=args.port, kubeconfig_dir=kubeconfig_dir)
+    except (ScenarioError, FileNotFoundError) as exc:
+        print(f"opsgraph: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with running:
+        if args.kubeconfig and Path(args.kubeconfig) != running.kubeconfig_path:
+            Path(args.kubeconfig).write_text(running.kubeconfig_path.read_text())
+            print(args.kubeconfig, flush=True)
+        else:
+            print(running.kubeconfig_path, flush=True)
+        print(f"simulated cluster for {path.stem} at {running.url}; Ctrl-C stops it", file=sys.stderr)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    from app.demo import run_demo
+
+    return run_demo(settings, scenario=args.scenario, unattended=args.yes, port=args.port)
+
+
+def configure(settings: Settings) -> None:
+    from app.observability import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    logging.captureWarnings(True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,268 @@
+"""The one place opsgraph reads its configuration from the environment.
+
+Every field has a description; the README's configuration table is generated from them
+(`opsgraph config --markdown`). Nothing else in the code base reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "OPSGRAPH_"
+
+
+def default_data_dir() -> Path:
+    """Where the embedded Postgres and other local state live when nothing is configured.
+
+    As root the embedded Postgres server runs as a dedicated system user and widens the
+    permissions of every parent of its data directory so that user can reach it; under
+    /root that would open the root user's home, so root gets /var/lib/opsgraph instead.
+    """
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/opsgraph")
+    return Path(platformdirs.user_data_dir("opsgraph", appauthor=False))
+
+
+def _env(name: str, *conventional: str) -> AliasChoices:
+    """Accept OPSGRAPH_<NAME> and, where one exists, the conventional variable name."""
+    return AliasChoices(ENV_PREFIX + name.upper(), *conventional)
+
+
+class Settings(BaseSettings):
+    """Effective configuration of one opsgraph process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="ignore",
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+    # --- service -------------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Address `opsgraph serve` binds to.")
+    port: int = Field(8080, ge=1, le=65535, description="Port `opsgraph serve` listens on.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Lowest level of log records written."
+    )
+    log_format: Literal["json", "text"] = Field(
+        "json", description="`json` writes one JSON object per line (for log shippers); `text` is for people."
+    )
+    shutdown_grace_seconds: float = Field(
+        20.0, gt=0, description="How long a stopping process lets in-flight requests and graph steps finish."
+    )
+
+    # --- database ------------------------------------------------------------------------------
+    database_url: SecretStr | None = Field(
+        None,
+        validation_alias=_env("database_url", "DATABASE_URL"),
+        description="Postgres URL (`postgresql://user:pass@host:5432/db`). Unset: an embedded Postgres "
+        "with pgvector is started in `OPSGRAPH_DATA_DIR` and stopped on exit.",
+    )
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Local state (the embedded Postgres data directory). Default: the user's data dir, "
+        "or /var/lib/opsgraph when running as root (the embedded server widens permissions on the "
+        "parents of its directory, which must not be the root user's home).",
+    )
+    db_pool_min_size: int = Field(1, ge=0, description="Connections the pool keeps open.")
+    db_pool_max_size: int = Field(10, ge=1, description="Most connections the pool opens.")
+    db_pgbouncer: bool = Field(
+        False,
+        description="Set when DATABASE_URL points at PgBouncer in transaction mode: turns off "
+        "server-side prepared statements (`prepare_threshold=None`).",
+    )
+    db_connect_timeout_seconds: float = Field(
+        10.0, gt=0, description="How long start-up waits for the database before failing."
+    )
+
+    # --- auth ----------------------------------------------------------------------------------
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token for the incident and thread API. Unset: the API refuses requests."
+    )
+    webhook_token: SecretStr | None = Field(
+        None, description="Bearer token (or basic-auth password) Alertmanager must send to the webhook."
+    )
+
+    # --- model ---------------------------------------------------------------------------------
+    openai_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("openai_api_key", "OPENAI_API_KEY"),
+        description="Key for the OpenAI-compatible endpoint. Unset (and no base URL): the offline rule "
+        "engine diagnoses alone.",
+    )
+    openai_base_url: str | None = Field(
+        None,
+        validation_alias=_env("openai_base_url", "OPENAI_BASE_URL"),
+        description="OpenAI-compatible endpoint (vLLM, Ollama `http://localhost:11434/v1`, LocalAI).",
+    )
+    model: str = Field("gpt-4o-mini", description="Chat model used by the agents.")
+    large_model: str | None = Field(
+        None, description="Larger model to escalate to on low confidence. Unset: no escalation."
+    )
+
+    # --- cluster -------------------------------------------------------------------------------
+    kubeconfig: Path | None = Field(
+        None,
+        validation_alias=_env("kubeconfig", "KUBECONFIG"),
+        description="Kubeconfig for the default cluster. Unset: in-cluster credentials when running "
+        "in a pod.",
+    )
+    clusters_file: Path | None = Field(
+        None, description="`clusters.yaml` mapping cluster ids to kubeconfig/context (multi-cluster)."
+    )
+    prometheus_url: str | None = Field(None, description="Prometheus base URL for the query tool.")
+
+    # --- integrations --------------------------------------------------------------------------
+    slack_bot_token: SecretStr | None = Field(
+        None, validation_alias=_env("slack_bot_token", "SLACK_BOT_TOKEN"), description="Slack bot token."
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None,
+        validation_alias=_env("slack_signing_secret", "SLACK_SIGNING_SECRET"),
+        description="Slack signing secret, checked on every interaction request.",
+    )
+    slack_channel: str | None = Field(
+        None, validation_alias=_env("slack_channel", "SLACK_CHANNEL"), description="Channel for incident cards."
+    )
+    github_token: SecretStr | None = Field(
+        None,
+        validation_alias=_env("github_token", "GITHUB_TOKEN"),
+        description="Token that opens pull requests. Unset: the branch is pushed and a compare URL recorded.",
+    )
+    github_api_url: str = Field(
+        "https://api.github.com", description="GitHub REST API base (GitHub Enterprise: `https://HOST/api/v3`)."
+    )
+    tavily_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=_env("tavily_api_key", "TAVILY_API_KEY"),
+        description="Tavily key; enables the web search tool.",
+    )
+
+    @field_validator("openai_base_url", "prometheus_url", "github_api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https://, got {value!r}")
+        return value.rstrip("/") if value else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// or postgres://")
+        return value
+
+    @model_validator(mode="after")
+    def _pool_bounds(self) -> Settings:
+        if self.db_pool_min_size > self.db_pool_max_size:
+            raise ValueError("OPSGRAPH_DB_POOL_MIN_SIZE must not exceed OPSGRAPH_DB_POOL_MAX_SIZE")
+        return self
+
+    @property
+    def model_configured(self) -> bool:
+        return self.openai_api_key is not None or self.openai_base_url is not None
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration with every secret replaced by a mask."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                out[name] = _mask_secret(name, value.get_secret_value())
+            elif isinstance(value, Path):
+                out[name] = str(value)
+            else:
+                out[name] = value
+        return out
+
+
+def _mask_secret(name: str, secret: str) -> str:
+    if name == "database_url":
+        # Show where the database is, never the password.
+        parts = urlsplit(secret)
+        if parts.password is None:
+            return secret
+        netloc = f"{parts.username or ''}:********@{parts.hostname or ''}"
+        if parts.port:
+            netloc += f":{parts.port}"
+        return urlunsplit(parts._replace(netloc=netloc))
+    return "********" if secret else ""
+
+
+def env_vars_for(field: str) -> list[str]:
+    """The environment variables a settings field is read from, conventional name last."""
+    alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(choice) for choice in alias.choices]
+    return [ENV_PREFIX + field.upper()]
+
+
+def env_var_for(field: str) -> str:
+    """The name to document for a field: the conventional one where it has one."""
+    return env_vars_for(field)[-1]
+
+
+def _field_for_location(location: str) -> str | None:
+    """Map a validation error location (field name or alias) back to the field."""
+    for name in Settings.model_fields:
+        if location == name or location in env_vars_for(name):
+            return name
+    return None
+
+
+def _variable_in_error(field: str) -> str:
+    """The variable the bad value came from: the one actually set, else the documented one."""
+    for name in env_vars_for(field):
+        if name in os.environ:
+            return name
+    return env_var_for(field)
+
+
+class ConfigurationError(Exception):
+    """A setting has a bad value; the message names the variable in one line."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from the environment, turning validation errors into one clear line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = err.get("loc") or ("",)
+            field = _field_for_location(str(loc[0]))
+            name = _variable_in_error(field) if field else "configuration"
+            value = err.get("input")
+            shown = "" if field in _SECRET_FIELDS or field is None else f" (got {value!r})"
+            problems.append(f"{name}: {err['msg']}{shown}")
+        raise ConfigurationError("invalid configuration: " + "; ".join(problems)) from None
+
+
+_SECRET_FIELDS = {
+    name for name, info in Settings.model_fields.items() if "SecretStr" in str(info.annotation)
+}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings; tests build their own with `load_settings(...)` instead."""
+    return load_settings()
+
+
+def settings_table_markdown() -> str:
+    """The README's configuration table, generated from the field descriptions."""
+    rows = ["| Variable | Default | Description |", "| --- | --- | --- |"]
+    for name, info in Settings.model_fields.items():
+        default = "" if info.default_factory is not None or info.default is None else f"`{info.default}`"
+        if name == "data_dir":
+            default = "see description"
+        rows.append(f"| `{env_var_for(name)}` | {default} | {info.description} |")
+    return "\n".join(rows)
