@@ -1,0 +1,1 @@
+"""The controller's derive steps, one module per part of the control plane (see sim/controller.py)."""

@@ -1,0 +1,245 @@
+"""Creating pods for a controller: defaulting as the API server does, and admission (SA, quota, webhooks).
+
+`create_pod` returns the stored pod, or the `Error creating: ...` text the owning controller reports
+as a FailedCreate event when admission refuses the pod.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from sim.derive.context import Cluster, Obj, fmt
+from sim.derive.names import suffix, uid
+from sim.derive.scheduling import container_requests
+from sim.quantity import QuantityError, format_bytes, format_millicores, to_bytes, to_millicores
+
+DEFAULT_TOLERATIONS = [
+    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+]
+
+
+def next_name(cluster: Cluster, namespace: str, prefix: str) -> str:
+    """A fresh `<prefix>-<5 chars>` name; the k-th name for a prefix is always the same."""
+    for k in range(10_000):
+        name = f"{prefix}-{suffix(f'{namespace}/{prefix}/{k}')}"
+        if (namespace, name) not in cluster.memory.used_names and cluster.get("Pod", namespace, name) is None:
+            return name
+    raise RuntimeError(f"no free pod name for {prefix}")  # pragma: no cover
+
+
+def default_pod_spec(spec: Obj, namespace: str, pod_name: str) -> Obj:
+    spec = copy.deepcopy(spec)
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
+    spec.setdefault("serviceAccount", spec["serviceAccountName"])
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("enableServiceLinks", True)
+    spec.setdefault("securityContext", {})
+    spec.setdefault("priority", 0)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    tolerations = spec.setdefault("tolerations", [])
+    for tol in DEFAULT_TOLERATIONS:
+        if not any(t.get("key") == tol["key"] and t.get("effect") == "NoExecute" for t in tolerations):
+            tolerations.append(dict(tol))
+    access = f"kube-api-access-{suffix(namespace + '/' + pod_name + '/sa')}"
+    if spec.get("automountServiceAccountToken", True):
+        spec.setdefault("volumes", []).append({
+            "name": access,
+            "projected": {"defaultMode": 420, "sources": [
+                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1",
+                                                                               "fieldPath": "metadata.namespace"}}]}},
+            ]},
+        })
+    for group in ("initContainers", "containers"):
+        for c in spec.get(group) or []:
+            tag = str(c.get("image", "")).rsplit("/", 1)[-1]
+            c.setdefault("imagePullPolicy", "Always" if ":" not in tag or tag.endswith(":latest") else "IfNotPresent")
+            c.setdefault("terminationMessagePath", "/dev/termination-log")
+            c.setdefault("terminationMessagePolicy", "File")
+            c.setdefault("resources", {})
+            res = c["resources"]
+            if res.get("limits") and not res.get("requests"):
+                res["requests"] = dict(res["limits"])
+            elif res.get("limits"):
+                res["requests"] = {**res["limits"], **res["requests"]}
+            if spec.get("automountServiceAccountToken", True):
+                c.setdefault("volumeMounts", []).append(
+                    {"name": access, "readOnly": True, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"})
+    return spec
+
+
+def _quota_error(cluster: Cluster, namespace: str, pod_name: str, spec: Obj) -> str | None:
+    quotas = cluster.list("ResourceQuota", namespace)
+    if not quotas:
+        return None
+    active = [p for p in cluster.list("Pod", namespace)
+              if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+              and not p["metadata"].get("deletionTimestamp")]
+    for quota in quotas:
+        hard = (quota.get("spec") or {}).get("hard") or {}
+        want = _pod_usage(spec)
+        missing = [r for r in sorted(hard) if r in _COMPUTE and not _specifies(spec, r)]
+        if missing:
+            return f'pods "{pod_name}" is forbidden: failed quota: {quota["metadata"]["name"]}: must specify {",".join(missing)}'
+        used: dict[str, int] = {}
+        for p in active:
+            for r, v in _pod_usage(p["spec"]).items():
+                used[r] = used.get(r, 0) + v
+        over = []
+        for resource, limit in sorted(hard.items()):
+            if resource not in want:
+                continue
+            try:
+                limit_value = _amount(resource, limit)
+            except QuantityError:
+                continue
+            if used.get(resource, 0) + want[resource] > limit_value:
+                over.append(resource)
+        if over:
+            fmt_ = lambda r, v: f"{r}={_format(r, v)}"
+            return (
+                f'pods "{pod_name}" is forbidden: exceeded quota: {quota["metadata"]["name"]}, '
+                f"requested: {','.join(fmt_(r, want[r]) for r in over)}, "
+                f"used: {','.join(fmt_(r, used.get(r, 0)) for r in over)}, "
+                f"limited: {','.join(fmt_(r, _amount(r, hard[r])) for r in over)}"
+            )
+    return None
+
+
+_COMPUTE = {"requests.cpu", "requests.memory", "limits.cpu", "limits.memory", "cpu", "memory"}
+
+
+def _specifies(spec: Obj, resource: str) -> bool:
+    section, _, name = resource.rpartition(".")
+    section = section or "requests"
+    for c in spec.get("containers") or []:
+        res = c.get("resources") or {}
+        if name not in (res.get(section) or {}) and not (section == "requests" and name in (res.get("limits") or {})):
+            return False
+    return True
+
+
+def _pod_usage(spec: Obj) -> dict[str, int]:
+    usage = {"pods": 1, "count/pods": 1}
+    for c in spec.get("containers") or []:
+        cpu, memory = container_requests(c)
+        limits = (c.get("resources") or {}).get("limits") or {}
+        for key, value in (("requests.cpu", cpu), ("cpu", cpu), ("requests.memory", memory), ("memory", memory)):
+            usage[key] = usage.get(key, 0) + value
+        try:
+            usage["limits.cpu"] = usage.get("limits.cpu", 0) + (to_millicores(limits["cpu"]) if "cpu" in limits else 0)
+            usage["limits.memory"] = usage.get("limits.memory", 0) + (to_bytes(limits["memory"]) if "memory" in limits else 0)
+        except QuantityError:
+            pass
+    return usage
+
+
+def _amount(resource: str, value: Any) -> int:
+    if resource.endswith("cpu"):
+        return to_millicores(value)
+    if resource.endswith("memory") or "storage" in resource:
+        return to_bytes(value)
+    return int(to_bytes(value))
+
+
+def _format(resource: str, value: int) -> str:
+    if resource.endswith("cpu"):
+        return format_millicores(value)
+    if resource.endswith("memory"):
+        return format_bytes(value)
+    return str(value)
+
+
+def quota_usage(cluster: Cluster, quota: Obj) -> dict[str, str]:
+    namespace = quota["metadata"].get("namespace")
+    hard = (quota.get("spec") or {}).get("hard") or {}
+    used: dict[str, int] = {r: 0 for r in hard}
+    for p in cluster.list("Pod", namespace):
+        if (p.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            continue
+        for r, v in _pod_usage(p["spec"]).items():
+            if r in used:
+                used[r] += v
+    return {r: _format(r, v) for r, v in used.items()}
+
+
+def _webhook_error(cluster: Cluster, namespace: str) -> str | None:
+    for config in cluster.list("ValidatingWebhookConfiguration") + cluster.list("MutatingWebhookConfiguration"):
+        for hook in config.get("webhooks") or []:
+            if hook.get("failurePolicy", "Fail") != "Fail":
+                continue
+            rules = hook.get("rules") or []
+            if not any("pods" in (r.get("resources") or []) and any(op in ("CREATE", "*") for op in r.get("operations") or [])
+                       for r in rules):
+                continue
+            ns_selector = (hook.get("namespaceSelector") or {}).get("matchLabels") or {}
+            ns_obj = cluster.get("Namespace", None, namespace) or {}
+            labels = (ns_obj.get("metadata") or {}).get("labels") or {}
+            if any(labels.get(k) != v for k, v in ns_selector.items()):
+                continue
+            svc = (hook.get("clientConfig") or {}).get("service")
+            if not svc:
+                continue
+            endpoints = cluster.get("Endpoints", svc.get("namespace"), svc.get("name"))
+            ready = any(s.get("addresses") for s in (endpoints or {}).get("subsets") or [])
+            if not ready:
+                path = svc.get("path") or "/"
+                port = svc.get("port", 443)
+                timeout = hook.get("timeoutSeconds", 10)
+                return (
+                    f'Internal error occurred: failed calling webhook "{hook.get("name")}": failed to call webhook: '
+                    f'Post "https://{svc.get("name")}.{svc.get("namespace")}.svc:{port}{path}?timeout={timeout}s": '
+                    f'no endpoints available for service "{svc.get("name")}"'
+                )
+    return None
+
+
+def admit(cluster: Cluster, namespace: str, pod_name: str, spec: Obj) -> str | None:
+    """The `Error creating: ...` message if admission refuses the pod."""
+    sa = spec.get("serviceAccountName") or "default"
+    if cluster.get("ServiceAccount", namespace, sa) is None:
+        return (f'pods "{pod_name}" is forbidden: error looking up service account {namespace}/{sa}: '
+                f'serviceaccount "{sa}" not found')
+    return _quota_error(cluster, namespace, pod_name, spec) or _webhook_error(cluster, namespace)
+
+
+def create_pod(cluster: Cluster, owner: Obj, template: Obj, name: str, labels: dict[str, str],
+               extra_spec: Obj | None = None, created: Any = None) -> Obj | str:
+    namespace = owner["metadata"].get("namespace") or "default"
+    spec = default_pod_spec({**(template.get("spec") or {}), **(extra_spec or {})}, namespace, name)
+    refused = admit(cluster, namespace, name, spec)
+    if refused:
+        return f"Error creating: {refused}"
+    tmeta = template.get("metadata") or {}
+    serial = sum(1 for ns, n in cluster.memory.used_names if ns == namespace and n == name)
+    cluster.memory.used_names.add((namespace, name))
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "uid": uid(f"{cluster.scenario.name}/{namespace}/{name}/{serial}/{len(cluster.memory.used_names)}"),
+            "labels": {**(tmeta.get("labels") or {}), **labels},
+            "creationTimestamp": fmt(created or cluster.action_time),
+            "ownerReferences": [{
+                "apiVersion": owner.get("apiVersion"),
+                "kind": owner.get("kind"),
+                "name": owner["metadata"]["name"],
+                "uid": owner["metadata"].get("uid"),
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }],
+        },
+        "spec": spec,
+        "status": {"phase": "Pending", "qosClass": "BestEffort"},
+    }
+    if tmeta.get("annotations"):
+        pod["metadata"]["annotations"] = dict(tmeta["annotations"])
+    return cluster.create(pod)

@@ -1,0 +1,110 @@
+"""PersistentVolumeClaims: bind through a StorageClass's provisioner, or stay Pending with the real event.
+
+A claim without storageClassName uses the default class; `storageClassName: ""` only binds to an
+existing PV. A missing class gives `storageclass.storage.k8s.io "fast-ssd" not found`; a provisioner
+that `world.provisioners` says fails gives its error. WaitForFirstConsumer classes bind once a pod
+that uses the claim exists.
+"""
+
+from __future__ import annotations
+
+from sim.derive.context import Cluster, Obj
+from sim.derive.names import uid as make_uid
+
+DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+
+
+def default_storage_class(cluster: Cluster) -> Obj | None:
+    for sc in cluster.list("StorageClass"):
+        if (sc["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true":
+            return sc
+    return None
+
+
+def _consumed(cluster: Cluster, pvc: Obj) -> bool:
+    name = pvc["metadata"]["name"]
+    return any(
+        (v.get("persistentVolumeClaim") or {}).get("claimName") == name
+        for p in cluster.list("Pod", pvc["metadata"].get("namespace"))
+        for v in p["spec"].get("volumes") or []
+    )
+
+
+def derive_claims(cluster: Cluster) -> None:
+    for pvc in cluster.list("PersistentVolumeClaim"):
+        meta, spec = pvc["metadata"], pvc.setdefault("spec", {})
+        if (pvc.get("status") or {}).get("phase") == "Bound":
+            continue
+        spec.setdefault("volumeMode", "Filesystem")
+        class_name = spec.get("storageClassName")
+        if class_name is None:
+            default = default_storage_class(cluster)
+            if default is not None:
+                spec["storageClassName"] = class_name = default["metadata"]["name"]
+        size = ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")
+        pvc["status"] = {"phase": "Pending"}
+        if not class_name:
+            cluster.save(pvc)
+            if class_name == "":
+                cluster.event(pvc, "FailedBinding", "no persistent volumes available for this claim and no storage "
+                              "class is set", type_="Warning", component="persistentvolume-controller",
+                              count=1, first=cluster.action_time, last=cluster.action_time)
+            continue
+        sc = cluster.get("StorageClass", None, class_name)
+        if sc is None:
+            cluster.save(pvc)
+            _pending_event(cluster, pvc, f'storageclass.storage.k8s.io "{class_name}" not found')
+            continue
+        provisioner = sc.get("provisioner", "")
+        failure = cluster.scenario.world.provisioners.get(provisioner)
+        if sc.get("volumeBindingMode") == "WaitForFirstConsumer" and not _consumed(cluster, pvc):
+            cluster.save(pvc)
+            cluster.event(pvc, "WaitForFirstConsumer", "waiting for first consumer to be created before binding",
+                          component="persistentvolume-controller", count=1, first=cluster.action_time,
+                          last=cluster.action_time)
+            continue
+        if failure is not None and failure.error:
+            cluster.save(pvc)
+            _pending_event(cluster, pvc, failure.error, component=provisioner)
+            continue
+        pv_name = f"pvc-{meta.get('uid') or make_uid(meta['name'])}"
+        pv = {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": pv_name, "annotations": {"pv.kubernetes.io/provisioned-by": provisioner}},
+            "spec": {
+                "capacity": {"storage": size},
+                "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
+                "persistentVolumeReclaimPolicy": sc.get("reclaimPolicy", "Delete"),
+                "storageClassName": class_name,
+                "volumeMode": "Filesystem",
+                "claimRef": {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "name": meta["name"],
+                             "namespace": meta.get("namespace"), "uid": meta.get("uid")},
+                "hostPath": {"path": f"/var/local-path-provisioner/{pv_name}_{meta.get('namespace')}_{meta['name']}",
+                             "type": "DirectoryOrCreate"},
+            },
+            "status": {"phase": "Bound"},
+        }
+        if cluster.get("PersistentVolume", None, pv_name) is None:
+            cluster.create(pv)
+        spec["volumeName"] = pv_name
+        meta.setdefault("annotations", {}).update({"pv.kubernetes.io/bind-completed": "yes",
+                                                   "pv.kubernetes.io/bound-by-controller": "yes",
+                                                   "volume.kubernetes.io/storage-provisioner": provisioner})
+        pvc["status"] = {"phase": "Bound", "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
+                         "capacity": {"storage": size}}
+        cluster.save(pvc)
+        cluster.event(pvc, "ProvisioningSucceeded", f"Successfully provisioned volume {pv_name}",
+                      component=provisioner or "persistentvolume-controller", count=1,
+                      first=cluster.action_time, last=cluster.action_time)
+
+
+def _pending_event(cluster: Cluster, pvc: Obj, message: str, component: str = "persistentvolume-controller") -> None:
+    key = f"pvc/{pvc['metadata'].get('uid')}"
+    seen = cluster.memory.blocked.get(key)
+    if seen is None or seen[0] != message:
+        seen = (message, cluster.action_time, cluster.now)
+        cluster.memory.blocked[key] = seen
+    count = 1 + int((seen[2] - seen[1]).total_seconds() // 15)
+    cluster.event(pvc, "ProvisioningFailed", message, type_="Warning", component=component, count=count,
+                  first=seen[1], last=seen[2])
