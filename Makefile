@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench setup clean
+.PHONY: demo test lint setup clean readme-table
 
 setup: $(STAMP)
 
@@ -31,3 +31,7 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+
+# Regenerate the README's configuration table from the settings' descriptions.
+readme-table: $(STAMP)
+	$(BIN)/python -c 'import re, pathlib; from app.settings import settings_table_markdown as t; p = pathlib.Path("README.md"); s = p.read_text(); p.write_text(re.sub(r"(<!-- settings-table:start -->\n).*?(<!-- settings-table:end -->)", lambda m: m.group(1) + t() + "\n" + m.group(2), s, flags=re.S))'

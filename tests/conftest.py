@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +21,8 @@ from app.db.embedded import EmbeddedPostgres
 from app.db.migrate import migrate
 from app.db.pool import connection_kwargs
 from app.settings import Settings, load_settings
+from sim.runtime import RunningSim, start_sim
+from sim.scenario import find_scenario
 
 TEMPLATE_DB = "opsgraph_test_template"
 
@@ -124,3 +126,18 @@ def _as_url(conninfo: str) -> str:
         netloc = f"{quote(user)}:{quote(password)}@{host}" + (f":{port}" if port else "")
     return f"postgresql://{netloc}/{dbname}" + (f"?{query}" if query else "")
 
+
+
+@pytest.fixture
+def sim_cluster() -> Iterator[Callable[..., RunningSim]]:
+    """Start simulated clusters by scenario name or path; all are stopped after the test."""
+    started: list[RunningSim] = []
+
+    def start(scenario: str | Path) -> RunningSim:
+        running = start_sim(find_scenario(str(scenario)))
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()

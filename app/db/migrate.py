@@ -87,7 +87,8 @@ async def migrate(pool: AsyncConnectionPool[AsyncConnection[dict[str, Any]]]) ->
                         )
                     continue
                 async with conn.transaction():
-                    await conn.execute(migration.sql)
+                    # A file holds several statements, which a prepared statement cannot.
+                    await conn.execute(migration.sql, prepare=False)
                     await conn.execute(INSERT_APPLIED, (migration.version, migration.name, migration.checksum))
                 log.info("applied migration", extra={"migration": f"{migration.version:04d}_{migration.name}"})
             unknown = sorted(set(applied) - {m.version for m in migrations})

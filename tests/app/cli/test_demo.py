@@ -1,0 +1,27 @@
+"""`opsgraph demo --yes` tells the story unattended and exits 0."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.support.service import service_env
+
+
+def test_demo_runs_unattended_on_embedded_defaults() -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="opsgraph-demo-"))  # not under pytest's basetemp
+    try:
+        result = subprocess.run([sys.executable, "-m", "app.cli", "demo", "--yes"],
+                                env=service_env(OPSGRAPH_DATA_DIR=str(data_dir)),
+                                capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "simulated cluster 'oom_memory_hog'" in out
+    assert f"embedded Postgres in {data_dir}" in out
+    assert "CrashLoopBackOff" in out and "memory-hog-" in out
+    assert "service readiness: ok" in out
