@@ -12,7 +12,7 @@ import copy
 from datetime import timedelta
 from typing import Any
 
-from sim.derive import jobs, nodes, pods, policy, services, sets, storage, workloads
+from sim.derive import certs, jobs, nodes, pods, policy, services, sets, storage, workloads
 from sim.derive.context import CLUSTER_SCOPED, Cluster, Memory, assign_uid, fmt
 from sim.patching import json_merge_patch
 from sim.scenario import Scenario
@@ -86,6 +86,7 @@ class Controller:
         cluster = Cluster(self.store, self.scenario, self.memory, seeding=seeding)
         policy.bootstrap_namespaces(cluster)
         nodes.derive_nodes(cluster)
+        certs.derive_certificates(cluster)  # before pods: an issued Secret can be mounted
         for _ in range(MAX_PASSES):
             cluster.changed = False
             storage.derive_claims(cluster)
@@ -107,9 +108,10 @@ class Controller:
             for job in cluster.list("Job"):
                 jobs.job_status(cluster, job)
             services.derive_services(cluster)  # webhooks read endpoints during admission
-            policy.derive_hpas(cluster)
+            policy.derive_hpas(cluster, report=False)
             if not structural and not cluster.changed:
                 break
+        policy.derive_hpas(cluster)
         self._collect_garbage(cluster)
         for rs in cluster.list("ReplicaSet"):
             workloads.replicaset_status(cluster, rs)

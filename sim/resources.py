@@ -110,6 +110,14 @@ REGISTRY: tuple[ResourceType, ...] = (
     _rt("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
         "MutatingWebhookConfiguration", False),
     _rt("events.k8s.io", "v1", "events", "Event", short_names=("ev",)),
+    # cert-manager's CRDs, served as if installed (their status is derived by sim.derive.certs).
+    _rt("cert-manager.io", "v1", "certificates", "Certificate", short_names=("cert", "certs"),
+        categories=("cert-manager",), subresources=(_STATUS,)),
+    _rt("cert-manager.io", "v1", "certificaterequests", "CertificateRequest", short_names=("cr", "crs"),
+        categories=("cert-manager",), subresources=(_STATUS,)),
+    _rt("cert-manager.io", "v1", "issuers", "Issuer", categories=("cert-manager",), subresources=(_STATUS,)),
+    _rt("cert-manager.io", "v1", "clusterissuers", "ClusterIssuer", False, categories=("cert-manager",),
+        subresources=(_STATUS,)),
     _rt("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", verbs=READ_VERBS),
     _rt("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", False, verbs=READ_VERBS),
 )

@@ -151,6 +151,13 @@ class Exit(_Model):
     logs: list[str] = []
 
 
+class ResolveHosts(_Model):
+    """The process fetches the URLs on its command line; a host that does not resolve makes it fail."""
+
+    exit_code: int = 6
+    log: str = "curl: (6) Could not resolve host: {host}"
+
+
 class Behaviour(_Model):
     """What a running container does. Unset fields mean 'healthy and unremarkable'."""
 
@@ -162,6 +169,8 @@ class Behaviour(_Model):
     http_paths: list[str] | None = None  # paths answering 200; None: every path; others answer 404
     requires_env: list[EnvRequirement] = []
     requires_files: list[FileRequirement] = []
+    resolve_hosts: ResolveHosts | None = None  # URLs in the command line must name hosts that resolve
+    calls: list[str] = []  # URLs the process requests while running; failures are logged (sim.derive.traffic)
     exit: Exit | None = None
     logs: list[str] = []  # printed at start, before any failure
     startup_seconds: Duration = 1
@@ -207,6 +216,7 @@ class World(_Model):
     strict_images: bool = False  # images absent from `images` do not exist
     containers: list[ContainerFacts] = []
     provisioners: dict[str, ProvisionerFacts] = {}
+    external_hosts: list[str] = []  # names outside the cluster that DNS resolves (Services always do)
     previous_revisions: list[PreviousRevision] = []
 
 

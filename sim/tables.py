@@ -311,6 +311,28 @@ def _secret_row(s: Obj, now: datetime) -> list[Any]:
     return [_name(s), s.get("type", "Opaque"), len(s.get("data") or {}), _age(s, now)]
 
 
+def _cond(o: Obj, type_: str, field: str = "status") -> str:
+    return next((str(c.get(field) or "") for c in (o.get("status") or {}).get("conditions") or []
+                 if c.get("type") == type_), "")
+
+
+def _certificate_row(c: Obj, now: datetime) -> list[Any]:  # cert-manager's additionalPrinterColumns
+    spec = c.get("spec") or {}
+    return [_name(c), _cond(c, "Ready"), spec.get("secretName", ""), (spec.get("issuerRef") or {}).get("name", ""),
+            _cond(c, "Ready", "message"), _age(c, now)]
+
+
+def _certificaterequest_row(c: Obj, now: datetime) -> list[Any]:
+    spec = c.get("spec") or {}
+    return [_name(c), _cond(c, "Approved"), _cond(c, "Denied"), _cond(c, "Ready"),
+            (spec.get("issuerRef") or {}).get("name", ""), spec.get("username", ""), _cond(c, "Ready", "message"),
+            _age(c, now)]
+
+
+def _issuer_row(i: Obj, now: datetime) -> list[Any]:
+    return [_name(i), _cond(i, "Ready"), _cond(i, "Ready", "message"), _age(i, now)]
+
+
 def _generic_row(o: Obj, now: datetime) -> list[Any]:
     return [_name(o), _age(o, now)]
 
@@ -342,6 +364,11 @@ PRINTERS: dict[str, Printer] = {
     "Namespace": (_cols("Name,Status,Age"), _namespace_row),
     "ConfigMap": (_cols("Name,Data,Age"), _configmap_row),
     "Secret": (_cols("Name,Type,Data,Age"), _secret_row),
+    "Certificate": (_cols("Name,Ready,Secret,+Issuer,+Status,Age"), _certificate_row),
+    "CertificateRequest": (_cols("Name,Approved,Denied,Ready,Issuer,Requester,+Status,Age"),
+                           _certificaterequest_row),
+    "Issuer": (_cols("Name,Ready,+Status,Age"), _issuer_row),
+    "ClusterIssuer": (_cols("Name,Ready,+Status,Age"), _issuer_row),
 }
 _GENERIC: Printer = (_cols("Name,Age"), _generic_row)
 

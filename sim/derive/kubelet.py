@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from sim.derive.context import Cluster, Obj
+from sim.derive.dns import unresolved_host
 from sim.derive.names import stable_json
 from sim.derive.world import behaviour, cpu_usage, effective_command, image_facts, memory_usage, pull
 from sim.quantity import QuantityError, to_bytes
@@ -37,6 +38,7 @@ class ContainerPlan:
     liveness_threshold: int = 3
     liveness_period: float = 10.0
     sigterm_exit_code: int = 0
+    calls: list[str] = field(default_factory=list)
     readiness: str | None = None
     readiness_period: float = 10.0
     memory: int = 0
@@ -239,6 +241,13 @@ def _process(cluster: Cluster, pod: Obj, container: Obj, b: Behaviour, plan: Con
             plan.logs = logs + (req.log or problem)
             plan.exit_code, plan.exit_reason = req.exit_code, "Completed" if req.exit_code == 0 else "Error"
             return
+    if b.resolve_hosts is not None:
+        host = unresolved_host(cluster, namespace, command)
+        if host is not None:
+            plan.logs = logs + [b.resolve_hosts.log.format(host=host)]
+            code = b.resolve_hosts.exit_code
+            plan.exit_code, plan.exit_reason = code, "Completed" if code == 0 else "Error"
+            return
     limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
     try:
         limit_bytes = to_bytes(limit) if limit is not None else None
@@ -311,6 +320,7 @@ def plan_container(
     b = behaviour(world, namespace, owner_workload(cluster, pod), container)
     _process(cluster, pod, container, b, plan, command)
     plan.sigterm_exit_code = b.sigterm_exit_code
+    plan.calls = list(b.calls)
     if plan.exit_code is None and not init:
         live = container.get("livenessProbe")
         plan.liveness = probe_failure(live, container, b, pod_ip)

@@ -92,6 +92,24 @@ def is_ready(node: Obj) -> bool:
     return False
 
 
+def stopped_at(cluster: Cluster, name: str):  # type: ignore[no-untyped-def]
+    """When the node's kubelet stopped (frozen at first sight), or None for a healthy node."""
+    facts = node_facts(cluster, name)
+    if facts is None or not facts.kubelet_stopped:
+        return None
+    return cluster.memory.observed.get(f"node/{name}")
+
+
+def as_seen_at(cluster: Cluster, node: Obj, moment) -> Obj:  # type: ignore[no-untyped-def]
+    """The node as the scheduler saw it at `moment`: before its kubelet stopped (plus the 40 s grace
+    period) it was Ready and carried no not-ready/unreachable taints, so pods created then landed on it."""
+    stopped = stopped_at(cluster, node["metadata"]["name"])
+    if stopped is None or moment is None or moment >= stopped + timedelta(seconds=40):
+        return node
+    taints = [t for t in node["spec"].get("taints") or [] if t.get("key") not in (NOT_READY_TAINT, UNREACHABLE_TAINT)]
+    return {**node, "spec": {**node["spec"], "taints": taints}}
+
+
 def derive_nodes(cluster: Cluster) -> None:
     for node in cluster.list("Node"):
         facts = node_facts(cluster, node["metadata"]["name"])

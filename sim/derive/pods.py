@@ -13,9 +13,10 @@ from typing import Any
 from sim.derive.context import Cluster, Obj, PodMemory, fmt, parse_time
 from sim.derive.kubelet import plan_pod
 from sim.derive.names import short_hash
-from sim.derive.nodes import NOT_READY_TAINT, UNREACHABLE_TAINT, is_ready, node_index
+from sim.derive.nodes import NOT_READY_TAINT, UNREACHABLE_TAINT, as_seen_at, is_ready, node_index
 from sim.derive.scheduling import node_usage, pod_requests, schedule
 from sim.derive.timeline import Renderer
+from sim.derive.traffic import call_logs
 
 EVICTION_SECONDS = 300
 
@@ -78,7 +79,10 @@ def derive_pods(cluster: Cluster) -> None:
             continue
         schedule_error = ""
         if not node_name:
-            chosen, schedule_error = schedule(cluster, pod, nodes, usage)
+            # Scheduled when it was created: a node that failed later was still a candidate then.
+            created = parse_time(meta.get("creationTimestamp"))
+            seen = [as_seen_at(cluster, n, created) for n in nodes]
+            chosen, schedule_error = schedule(cluster, pod, seen, usage)
             if chosen:
                 pod["spec"]["nodeName"] = node_name = chosen
                 node = by_name[chosen]
@@ -132,6 +136,11 @@ def _render(cluster: Cluster, pod: Obj, plan: Any, node: Obj | None, pod_ip: str
         else:
             events[ekey] = base
     mem.last_events = events
+    if meta.get("deletionTimestamp") and plan.node_lost:  # taint-based eviction (PodDisruptionConditions)
+        status["conditions"] = status.get("conditions", []) + [{
+            "type": "DisruptionTarget", "status": "True", "lastProbeTime": None,
+            "lastTransitionTime": meta["deletionTimestamp"], "reason": "DeletionByTaintManager",
+            "message": "Taint manager: deleting due to NoExecute taint"}]
     pod["status"] = status
     cluster.save(pod)
     for ev in events.values():
@@ -142,6 +151,10 @@ def _render(cluster: Cluster, pod: Obj, plan: Any, node: Obj | None, pod_ip: str
     cluster.memory.usage[(meta.get("namespace") or "default", meta["name"])] = {
         c.name: (c.cpu, c.memory) for c in plan.containers if c.name in running}
     for name, logs in rendered.logs.items():
+        calls = next((c.calls for c in plan.containers if c.name == name and c.name in running), [])
+        if calls and logs.get("current") is not None:
+            logs = {**logs, "current": list(logs["current"]) + call_logs(cluster, meta.get("namespace") or "default",
+                                                                          calls)}
         cluster.memory.logs[(meta.get("namespace") or "default", meta["name"], name)] = logs
 
 

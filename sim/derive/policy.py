@@ -47,7 +47,9 @@ def _pods_of(cluster: Cluster, target: Obj) -> list[Obj]:
             if selector and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())]
 
 
-def derive_hpas(cluster: Cluster) -> None:
+def derive_hpas(cluster: Cluster, report: bool = True) -> None:
+    """HPA status and scaling; `report=False` (passes before the workloads settle) holds back the
+    failure events, which would otherwise name pods a rollout is about to replace."""
     for hpa in cluster.list("HorizontalPodAutoscaler"):
         spec, meta = hpa.get("spec") or {}, hpa["metadata"]
         namespace = meta.get("namespace")
@@ -63,7 +65,8 @@ def derive_hpas(cluster: Cluster) -> None:
             message = f'the HPA controller was unable to get the target\'s current scale: {plural}/scale.apps "{name}" not found'
             conditions = set_condition(conditions, {"type": "AbleToScale", "status": "False", "reason": "FailedGetScale",
                                                     "message": message}, moment)
-            _hpa_event(cluster, hpa, "FailedGetScale", message)
+            if report:
+                _hpa_event(cluster, hpa, "FailedGetScale", message)
             hpa["status"] = {**status, "conditions": conditions}
             cluster.save(hpa)
             continue
@@ -75,6 +78,7 @@ def derive_hpas(cluster: Cluster) -> None:
         ratios: list[float] = []
         metrics_out = []
         failure = None
+        failed_metric = "cpu"
         for metric in spec.get("metrics") or []:
             if metric.get("type") != "Resource":
                 continue
@@ -89,9 +93,9 @@ def derive_hpas(cluster: Cluster) -> None:
                     cpu_req, mem_req = container_requests(c)
                     req = cpu_req if resource == "cpu" else mem_req
                     if not req:
-                        failure = (f"the HPA was unable to compute the replica count: failed to get {resource} "
-                                   f"utilization: missing request for {resource} in container {c['name']} of Pod "
-                                   f"{pod['metadata']['name']}")
+                        failure = (f"failed to get {resource} utilization: missing request for {resource} in "
+                                   f"container {c['name']} of Pod {pod['metadata']['name']}")
+                        failed_metric = resource
                         break
                     cpu_used, mem_used = usage.get(c["name"], (0, 0))
                     used_total += cpu_used if resource == "cpu" else mem_used
@@ -108,9 +112,17 @@ def derive_hpas(cluster: Cluster) -> None:
                     "averageValue": (f"{used_total // max(1, len(pods))}m" if resource == "cpu"
                                      else format_kibibytes(used_total // max(1, len(pods))))}}})
         if failure:
-            conditions = set_condition(conditions, {"type": "ScalingActive", "status": "False",
-                                                    "reason": "FailedGetResourceMetric", "message": failure}, moment)
-            _hpa_event(cluster, hpa, "FailedGetResourceMetric", failure)
+            # The controller's own wording: the event carries the error, the condition wraps it, and
+            # the replica computation reports the metric as invalid.
+            conditions = set_condition(conditions, {
+                "type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric",
+                "message": f"the HPA was unable to compute the replica count: {failure}"}, moment)
+            count = sum(1 for m in spec.get("metrics") or [] if m.get("type") == "Resource")
+            if report:
+                _hpa_event(cluster, hpa, "FailedGetResourceMetric", failure)
+                _hpa_event(cluster, hpa, "FailedComputeMetricsReplicas",
+                           f"invalid metrics ({count} invalid out of {count}), first error is: failed to get "
+                           f"{failed_metric} resource metric value: {failure}")
         else:
             conditions = set_condition(conditions, {"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound",
                                                     "message": "the HPA was able to successfully calculate a replica count from cpu resource utilization (percentage of request)"}, moment)

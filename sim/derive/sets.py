@@ -6,6 +6,7 @@ import copy
 
 from sim.derive.context import Cluster, Obj
 from sim.derive.names import template_hash
+from sim.derive.nodes import as_seen_at
 from sim.derive.podfactory import create_pod, next_name
 from sim.derive.scheduling import matches_node, tolerates
 from sim.derive.workloads import _blocked, active, pod_ready
@@ -99,12 +100,14 @@ def statefulset_status(cluster: Cluster, sts: Obj) -> None:
     cluster.save(sts)
 
 
-def _eligible(spec: Obj, node: Obj) -> bool:
+def _eligible(spec: Obj, node: Obj, running: bool = False) -> bool:
+    """Whether the node should run the daemon pod; a pod already `running` there only has to
+    tolerate NoExecute taints (the controller's shouldContinueRunning)."""
     tolerations = (spec.get("tolerations") or []) + DAEMON_TOLERATIONS
     if not matches_node(spec, node):
         return False
-    return all(tolerates(tolerations, t) for t in node["spec"].get("taints") or []
-               if t.get("effect") in ("NoSchedule", "NoExecute"))
+    effects = ("NoExecute",) if running else ("NoSchedule", "NoExecute")
+    return all(tolerates(tolerations, t) for t in node["spec"].get("taints") or [] if t.get("effect") in effects)
 
 
 def reconcile_daemonset(cluster: Cluster, ds: Obj) -> None:
@@ -115,7 +118,9 @@ def reconcile_daemonset(cluster: Cluster, ds: Obj) -> None:
     for node in cluster.list("Node"):
         node_name = node["metadata"]["name"]
         mine = [p for p in pods if p["spec"].get("nodeName") == node_name]
-        if not _eligible(spec["template"].get("spec") or {}, node):
+        # Seen as it was when the controller acted: a node that failed later got its pod then.
+        seen = as_seen_at(cluster, node, cluster.action_time)
+        if not _eligible(spec["template"].get("spec") or {}, seen, running=bool(mine)):
             for p in mine:
                 cluster.delete("Pod", namespace, p["metadata"]["name"])
             continue
@@ -141,8 +146,10 @@ def reconcile_daemonset(cluster: Cluster, ds: Obj) -> None:
 
 def daemonset_status(cluster: Cluster, ds: Obj) -> None:
     spec = ds["spec"]
-    nodes = [n for n in cluster.list("Node") if _eligible(spec["template"].get("spec") or {}, n)]
     pods = active(cluster.owned("Pod", ds))
+    hosts = {p["spec"].get("nodeName") for p in pods}
+    nodes = [n for n in cluster.list("Node")
+             if _eligible(spec["template"].get("spec") or {}, n, running=n["metadata"]["name"] in hosts)]
     ready = sum(1 for p in pods if pod_ready(p))
     ds["status"] = {
         "observedGeneration": ds["metadata"].get("generation", 1),

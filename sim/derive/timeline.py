@@ -75,7 +75,9 @@ class Renderer:
         self.pod, self.plan, self.world = pod, plan, world
         self.start = start
         real = max(0.0, (observed - start).total_seconds())
-        self.span = max(real, MIN_VIRTUAL) if plan.faulty else real
+        # Init containers that run to completion also get the virtual minute: a pod observed right
+        # after creation shows them done, as kubectl would a few seconds later.
+        self.span = max(real, MIN_VIRTUAL) if plan.faulty or plan.init else real
         self.scale = real / self.span if self.span else 0.0
         self.events = _Events()
         meta = pod["metadata"]
@@ -165,7 +167,7 @@ class Renderer:
             terminated = {"exitCode": c.exit_code, "reason": c.exit_reason or "Completed", "startedAt": self.at(s),
                           "finishedAt": self.at(e), "containerID": cid}
             if e > self.span:
-                return _Result(state={"running": {"startedAt": self.at(s)}}, started=True,
+                return _Result(state={"running": {"startedAt": self.at(s)}}, started=True, ready=c.readiness is None,
                                running_or_stopped="running", logs={"current": c.logs}, image_id=image_id,
                                container_id=cid)
             return _Result(state={"terminated": terminated}, done_at=e if c.exit_code == 0 else None,

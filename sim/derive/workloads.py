@@ -63,9 +63,13 @@ def reconcile_replicaset(cluster: Cluster, rs: Obj) -> None:
     want = int(rs["spec"].get("replicas", 1))
     blocked_key = f"rs/{meta.get('uid')}"
     if len(pods) < want:
+        # A replacement for an evicted pod is created when the eviction happened, not before it.
+        evicted = [parse_time(p["metadata"].get("deletionTimestamp")) for p in cluster.owned("Pod", rs)]
+        created = max([t for t in evicted if t is not None and t > cluster.action_time] or [None],
+                      key=lambda t: t or cluster.action_time)
         for _ in range(want - len(pods)):
             name = next_name(cluster, namespace, meta["name"])
-            result = create_pod(cluster, rs, rs["spec"]["template"], name, {})
+            result = create_pod(cluster, rs, rs["spec"]["template"], name, {}, created=created)
             if isinstance(result, str):
                 _blocked(cluster, rs, blocked_key, result)
                 return

@@ -117,8 +117,16 @@ def test_fault_shows_a_warning_or_a_broken_service(name: str) -> None:
     assert resource is not None
     assert store.get(resource.kind, resource.namespace, resource.name) is not None
     if resource.kind == "Service":
+        # No ready endpoint, or ready endpoints on a port their pods do not declare (wrong targetPort).
         endpoints = store.get("Endpoints", resource.namespace, resource.name)
-        assert not any(s.get("addresses") for s in (endpoints or {}).get("subsets") or [])
+        for subset in (endpoints or {}).get("subsets") or []:
+            for address in subset.get("addresses") or []:
+                pod = store.get("Pod", resource.namespace, address["targetRef"]["name"])
+                declared = {p.get("containerPort") for c in pod["spec"]["containers"] for p in c.get("ports") or []}
+                assert not {p["port"] for p in subset["ports"]} & declared, "the Service reaches a serving port"
+    elif resource.kind == "Certificate":  # cert-manager reports with conditions and Normal events
+        obj = store.get(resource.kind, resource.namespace, resource.name)
+        assert {(c["type"], c["status"]) for c in obj["status"]["conditions"]} >= {("Ready", "False")}
     else:
         assert warnings(store), "a fault scenario should produce at least one Warning event"
 

@@ -17,7 +17,22 @@ SHIPPED = shipped_scenarios()
 def test_the_required_scenarios_ship() -> None:
     names = {p.stem for p in SHIPPED}
     assert {"oom_memory_hog", "crashloop_missing_env", "image_pull_bad_tag", "pending_insufficient_memory",
-            "service_selector_mismatch", "healthy_baseline"} <= names
+            "service_selector_mismatch", "healthy_baseline", "nodeselector_no_matching_node",
+            "pvc_storageclass_not_found", "liveness_probe_wrong_port", "node_not_ready", "init_container_crashloop",
+            "private_registry_pull_secret_missing", "service_targetport_mismatch", "rollout_stuck_bad_release",
+            "job_backoff_limit_exceeded", "hpa_missing_cpu_requests", "run_as_nonroot_image_root",
+            "ingress_tls_secret_missing", "oomkilled_limit_too_low"} <= names
+    assert len(names) >= 23
+
+
+def test_shipped_scenarios_cover_every_category_the_skills_need() -> None:
+    loaded = [load_scenario(p) for p in SHIPPED]
+    categories = {s.expect.category for s in loaded}
+    assert {"oom_killed", "crash_loop_app_error", "missing_config", "invalid_config", "image_pull", "unschedulable",
+            "service_unreachable", "storage", "node_failure", "probe_failure", "certificate", "job_failed", "quota",
+            "autoscaling", "security_context", "bad_command", "healthy"} <= categories
+    escalations = [s.name for s in loaded if s.expect.escalate]
+    assert "node_not_ready" in escalations
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
