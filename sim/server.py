@@ -109,6 +109,9 @@ def _run_start(pod: Obj, container: str | None, previous: bool) -> str | None:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, the body waits for the client's
+    # delayed ACK (~40 ms on loopback) on every request.
+    disable_nagle_algorithm = True
     server: SimHTTPServer
 
     # -- plumbing ------------------------------------------------------------------------------------

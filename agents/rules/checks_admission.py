@@ -1,0 +1,91 @@
+"""Checks for pods that are never created: ResourceQuota, admission webhooks, a missing ServiceAccount."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from agents.diagnosis import ResourceRef
+from agents.rules.facts import Facts, Seen
+from agents.rules.finding import Clue, Finding, FixDraft
+from agents.rules.quantity import cpu_with_headroom, memory_with_headroom, parse_quantity
+from agents.rules.registry import check
+
+_QUOTA = re.compile(r"exceeded quota: ([\w.-]+), requested: ([^,]+(?:,[^,:]+=[^,]+)*), used: (\S+?), limited: (\S+)")
+_MUST_SPECIFY = re.compile(r"failed quota: ([\w.-]+): must specify ([\w.,]+)")
+_WEBHOOK = re.compile(r'failed calling webhook \\?"([^"\\]+)\\?"')
+_SERVICE_ACCOUNT = re.compile(r'serviceaccount \\?"([^"\\]+)\\?" not found', re.I)
+
+
+def _failed_creates(facts: Facts) -> Iterator[tuple[Seen, str]]:
+    """(event, message) for every FailedCreate, and ReplicaFailure conditions of observed workloads."""
+    for seen in facts.events_for(reasons=("FailedCreate",)):
+        yield seen, seen.obj.get("message") or ""
+    for kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job"):
+        for key, seen in facts.objects.items():
+            if key[0] != kind:
+                continue
+            for condition in seen.obj.get("status", {}).get("conditions") or []:
+                if condition.get("type") == "ReplicaFailure" and condition.get("status") == "True":
+                    yield Seen({"involvedObject": {"kind": kind, "namespace": key[1], "name": key[2]}}, seen.call_id), \
+                        condition.get("message") or ""
+
+
+def _owner(event: dict[str, Any]) -> ResourceRef:
+    involved = event.get("involvedObject", {})
+    return ResourceRef(kind=involved.get("kind", "ReplicaSet"), namespace=involved.get("namespace"), name=involved.get("name", "?"))
+
+
+def _pairs(text: str) -> dict[str, str]:
+    return dict(part.strip().split("=", 1) for part in text.split(",") if "=" in part)
+
+
+@check("quota_exceeded")
+def quota_exceeded(facts: Facts) -> Finding | None:
+    """FailedCreate `exceeded quota`: the namespace ResourceQuota is below what the workload requests."""
+    for seen, message in _failed_creates(facts):
+        match = _QUOTA.search(message)
+        if not match:
+            continue
+        quota, requested, used, limited = match.group(1), _pairs(match.group(2)), _pairs(match.group(3)), _pairs(match.group(4))
+        resource = next(iter(limited), next(iter(requested), "requests.cpu"))
+        need = (parse_quantity(used.get(resource)) or 0.0) + (parse_quantity(requested.get(resource)) or 0.0)
+        new = (memory_with_headroom(need, factor=2.0) if "memory" in resource or "storage" in resource
+               else cpu_with_headroom(need) if "cpu" in resource else None)
+        namespace = seen.obj.get("involvedObject", {}).get("namespace") or facts.focus.get("namespace")
+        quota_ref = ResourceRef(kind="ResourceQuota", namespace=namespace, name=quota)
+        cause = (f"ResourceQuota {quota} allows {resource}={limited.get(resource)}, already used {used.get(resource)}; "
+                 f"a new pod requesting {requested.get(resource)} is rejected, so the workload cannot reach its replicas.")
+        fix = FixDraft(f'spec.hard["{resource}"]', new, "room for every replica's requests, with headroom", resource=quota_ref)
+        return Finding("quota", cause, 0.92, _owner(seen.obj), (Clue.of(f"exceeded quota: {quota}", quota, call_id=seen.call_id),),
+                       (fix,), related=(quota_ref,))
+    for seen, message in _failed_creates(facts):
+        if match := _MUST_SPECIFY.search(message):
+            cause = f"ResourceQuota {match.group(1)} requires {match.group(2)} on every pod, and the workload sets none."
+            return Finding("quota", cause, 0.88, _owner(seen.obj), (Clue.of(match.group(0), call_id=seen.call_id),),
+                           (FixDraft(f"spec.containers[0].resources.{match.group(2).split(',')[0]}", None,
+                                     "set the requests/limits the quota demands"),))
+    return None
+
+
+@check("admission_webhook_failed")
+def admission_webhook_failed(facts: Facts) -> Finding | None:
+    """FailedCreate because an admission webhook rejects pods or cannot be reached."""
+    for seen, message in _failed_creates(facts):
+        if match := _WEBHOOK.search(message) or re.search(r"admission webhook \\?\"([^\"\\]+)\\?\" denied", message):
+            cause = f"admission webhook {match.group(1)} stops pod creation: {message.split('Error creating: ')[-1]}"
+            return Finding("admission", cause, 0.85, _owner(seen.obj), (Clue.of(match.group(0), call_id=seen.call_id),),
+                           escalate="the webhook belongs to the platform; restore its backend or change its failurePolicy with approval")
+    return None
+
+
+@check("service_account_missing")
+def service_account_missing(facts: Facts) -> Finding | None:
+    """FailedCreate because the pod template names a ServiceAccount that does not exist."""
+    for seen, message in _failed_creates(facts):
+        if match := _SERVICE_ACCOUNT.search(message):
+            cause = f"the pod template uses ServiceAccount {match.group(1)}, which does not exist, so no pod is created."
+            return Finding("missing_config", cause, 0.88, _owner(seen.obj), (Clue.of(match.group(0), call_id=seen.call_id),),
+                           (FixDraft("spec.serviceAccountName", None, f"create ServiceAccount {match.group(1)} or use one that exists"),))
+    return None

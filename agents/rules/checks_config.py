@@ -1,0 +1,148 @@
+"""Checks for configuration that is missing: an env var the app asks for, a ConfigMap/Secret/key ref."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from agents.diagnosis import ResourceRef
+from agents.rules import pods
+from agents.rules.facts import Facts
+from agents.rules.finding import Clue, Finding, FixDraft
+from agents.rules.registry import check
+
+_VAR = r"['\"`$]?\{?([A-Z][A-Z0-9_]{1,})\}?['\"`]?"
+_ENV_MISSING = (
+    re.compile(rf"(?i:env(?:ironment)?\s+var(?:iable)?)\s+{_VAR}\s+(?i:is\s+)?(?i:undefined|not\s+set|missing|unset|empty|required)"),
+    re.compile(rf"(?i:missing|undefined|unset|required)\s+(?i:required\s+)?(?i:env(?:ironment)?\s+var(?:iable)?)s?\s*[:=]?\s*{_VAR}"),
+    re.compile(r"KeyError: '([A-Z][A-Z0-9_]+)'"),
+    re.compile(rf"{_VAR}\s+(?i:is\s+)?(?i:not\s+set|undefined|must\s+be\s+set|is\s+required)"),
+)
+_CHOICES = re.compile(r"\(([\w-]+(?:\|[\w-]+)+)\)")
+_REF_MISSING = (
+    re.compile(r'\b(secret|configmap)s?\s+\\?"([^"\\]+)\\?" not found', re.I),
+    re.compile(r"couldn't find key (\S+) in (Secret|ConfigMap) [^/\s]+/([^\s\"]+)", re.I),
+)
+_REF_KINDS = {"secret": "Secret", "configmap": "ConfigMap"}
+
+
+def _declared_env(container: dict[str, Any]) -> set[str]:
+    return {item.get("name") for item in container.get("env") or []}
+
+
+@check("missing_env_var")
+def missing_env_var(facts: Facts) -> Finding | None:
+    """The process logs that a required environment variable is undefined, and the spec does not set it."""
+    for pod in facts.pods():
+        for log in facts.logs_for(pods.name(pod)):
+            for line in log.text.splitlines():
+                var = next((m.group(1) for p in _ENV_MISSING if (m := p.search(line))), None)
+                container_name = log.container or (pods.containers(pod) or [{}])[0].get("name", "")
+                if not var or var in _declared_env(pods.container(pod, container_name)):
+                    continue
+                choices = next((m.group(1).split("|") for m in map(_CHOICES.search, log.text.splitlines()) if m), None)
+                fix = FixDraft(f"{pods.container_path(pod, container_name)}.env[name={var}].value",
+                               choices[0] if choices else None,
+                               f"the process requires {var}" + (f"; it accepts {'|'.join(choices)}" if choices else
+                                                                 "; its value must come from the service owner"))
+                cause = f"container {container_name} requires environment variable {var}, which is not set; it logs: {line.strip()}"
+                return Finding("missing_config", cause, 0.88, pods.ref(pod), (Clue.of(line.strip(), var, call_id=log.call_id),), (fix,))
+    return None
+
+
+def _references(pod: dict[str, Any], kind: str, name: str) -> Iterator[str]:
+    """Field paths in the pod spec that reference the ConfigMap/Secret `name`."""
+    key = "secretKeyRef" if kind == "Secret" else "configMapKeyRef"
+    env_from_key = "secretRef" if kind == "Secret" else "configMapRef"
+    for container in pods.containers(pod):
+        base = pods.container_path(pod, container["name"])
+        for env in container.get("env") or []:
+            if ((env.get("valueFrom") or {}).get(key) or {}).get("name") == name:
+                yield f"{base}.env[name={env['name']}].valueFrom.{key}.name"
+        for i, source in enumerate(container.get("envFrom") or []):
+            if (source.get(env_from_key) or {}).get("name") == name:
+                yield f"{base}.envFrom[{i}].{env_from_key}.name"
+    for volume in pod.get("spec", {}).get("volumes") or []:
+        if kind == "ConfigMap" and (volume.get("configMap") or {}).get("name") == name:
+            yield f"spec.volumes[name={volume['name']}].configMap.name"
+        if kind == "Secret" and (volume.get("secret") or {}).get("secretName") == name:
+            yield f"spec.volumes[name={volume['name']}].secret.secretName"
+
+
+def _messages(facts: Facts, pod: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
+    for status in pods.statuses(pod):
+        if message := pods.waiting(status).get("message"):
+            yield message, facts.source("Pod", pod["metadata"].get("namespace"), pods.name(pod))
+    for seen in facts.events_for("Pod", pods.name(pod), reasons=("Failed", "FailedMount", "FailedCreatePodSandBox")):
+        yield seen.obj.get("message") or "", seen.call_id
+
+
+@check("config_ref_missing")
+def config_ref_missing(facts: Facts) -> Finding | None:
+    """The pod references a ConfigMap, Secret or key that does not exist (CreateContainerConfigError, FailedMount)."""
+    for pod in facts.pods():
+        for message, call_id in _messages(facts, pod):
+            if match := _REF_MISSING[0].search(message):
+                kind, name, key = _REF_KINDS[match.group(1).lower()], match.group(2), None
+            elif match := _REF_MISSING[1].search(message):
+                kind, name, key = _REF_KINDS[match.group(2).lower()], match.group(3), match.group(1)
+            else:
+                continue
+            paths = list(_references(pod, kind, name))
+            existing = [obj["metadata"]["name"] for obj in facts.all(kind, pod["metadata"].get("namespace"))]
+            closest = difflib.get_close_matches(name, existing, n=1, cutoff=0.5)
+            what = f"key {key} of {kind} {name}" if key else f"{kind} {name}"
+            where = f" (referenced at {paths[0]})" if paths else ""
+            cause = f"the pod references {what}, which does not exist{where}."
+            if closest and not key:
+                cause += f" A {kind} named {closest[0]} exists."
+            fixes = tuple(FixDraft(path, closest[0] if closest and not key else None,
+                                   f"point the reference at the existing {kind} {closest[0]}" if closest and not key
+                                   else f"create {what}, or point the reference at one that exists")
+                          for path in paths[:1])
+            needle = f'"{name}" not found' if not key else f"couldn't find key {key}"
+            return Finding("missing_config", cause, 0.9, pods.ref(pod), (Clue.of(needle, name, call_id=call_id),), fixes)
+    return None
+
+
+_PARSE_ERROR = re.compile(r"JSONDecodeError|json: cannot unmarshal|invalid character .{1,40} looking for|"
+                          r"unexpected end of JSON input|yaml\.(?:scanner|parser|composer)\.\w+Error|YAMLException|"
+                          r"yaml: line \d+|TomlDecodeError|could not parse (?:config|configuration)|"
+                          r"(?:malformed|invalid) (?:config|configuration)(?: file)?\b")
+_CONFIG_PATH = re.compile(r"(/[\w./-]+\.(?:json|ya?ml|toml|ini|conf|cfg|properties))\b")
+
+
+def _config_map_of(pod: dict[str, Any], container: str, path: str | None) -> tuple[str, str] | None:
+    """(ConfigMap name, key) behind a file path the container reads, from its mounts and the pod's volumes."""
+    volumes = {v["name"]: v for v in pod.get("spec", {}).get("volumes") or []}
+    for mount in pods.container(pod, container).get("volumeMounts") or []:
+        source = (volumes.get(mount.get("name")) or {}).get("configMap")
+        root = str(mount.get("mountPath", "")).rstrip("/")
+        if source and (path is None or path.startswith(f"{root}/")):
+            return source.get("name"), (path[len(root) + 1:] if path else "")
+    return None
+
+
+@check("invalid_config_file")
+def invalid_config_file(facts: Facts) -> Finding | None:
+    """The process exits because a configuration file it reads does not parse (JSON/YAML/TOML errors)."""
+    for pod in facts.pods():
+        for log in facts.logs_for(pods.name(pod)):
+            line = next((ln.strip() for ln in log.text.splitlines() if _PARSE_ERROR.search(ln)), None)
+            if not line:
+                continue
+            container = log.container or (pods.containers(pod) or [{"name": ""}])[0]["name"]
+            path = next((m.group(1) for m in map(_CONFIG_PATH.search, log.text.splitlines()) if m), None)
+            source = _config_map_of(pod, container, path)
+            cause = f"container {container} cannot parse its configuration" + (f" {path}" if path else "") + (
+                f" (ConfigMap {source[0]}, key {source[1]})" if source and source[1] else
+                f" (ConfigMap {source[0]})" if source else "") + f": {line}"
+            fixes = ()
+            if source:
+                ref = ResourceRef(kind="ConfigMap", namespace=pod["metadata"].get("namespace"), name=source[0])
+                fixes = (FixDraft(f'data["{source[1]}"]' if source[1] else "data", None,
+                                  "restore the last valid content (the parser names the line)", resource=ref),)
+            return Finding("invalid_config", cause, 0.88, pods.ref(pod), (Clue.of(line, call_id=log.call_id),), fixes)
+    return None

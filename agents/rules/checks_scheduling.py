@@ -1,0 +1,128 @@
+"""Checks that read kube-scheduler's FitError: resources, nodeSelector/affinity, taints, unbound PVCs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from agents.diagnosis import ResourceRef
+from agents.rules import pods
+from agents.rules.facts import Facts
+from agents.rules.finding import Clue, Finding, FixDraft
+from agents.rules.quantity import format_mebibytes, parse_quantity
+from agents.rules.registry import check
+
+_INSUFFICIENT = re.compile(r"(\d+) Insufficient ([\w/-]+(?:\.[\w/-]+)*)")
+_SELECTOR = re.compile(r"didn't match Pod's node affinity/selector|didn't match node selector")
+_TAINT = re.compile(r"untolerated taint \{([^}]*)\}|had taints? \{([^}]*)\}, that the pod didn't tolerate")
+_PVC = re.compile(r"unbound immediate PersistentVolumeClaims|persistentvolumeclaim \\?\"([^\"\\]+)\\?\" not found")
+_NODE_TAINTS = ("node.kubernetes.io/", "node.cloudprovider.kubernetes.io/")
+
+
+def _fit_errors(facts: Facts) -> Iterator[tuple[dict[str, Any], str, str | None]]:
+    """(pod, scheduler message, call) for every pending pod the scheduler rejected."""
+    for pod in facts.pods():
+        for condition in pod.get("status", {}).get("conditions") or []:
+            if condition.get("type") == "PodScheduled" and condition.get("reason") == "Unschedulable":
+                yield pod, condition.get("message") or "", facts.source("Pod", pod["metadata"].get("namespace"), pods.name(pod))
+        for seen in facts.events_for("Pod", pods.name(pod), reasons=("FailedScheduling",)):
+            yield pod, seen.obj.get("message") or "", seen.call_id
+
+
+def _needle(message: str) -> str:
+    return message.split(". preemption:")[0]
+
+
+@check("unschedulable_resources")
+def unschedulable_resources(facts: Facts) -> Finding | None:
+    """No node has room for the pod's requests (`Insufficient memory/cpu/nvidia.com/gpu`)."""
+    for pod, message, call_id in _fit_errors(facts):
+        found = _INSUFFICIENT.findall(message)
+        if not found:
+            continue
+        resource = found[0][1]
+        holders = [(c["name"], ((c.get("resources") or {}).get("requests") or (c.get("resources") or {}).get("limits") or {}).get(resource))
+                   for c in pods.containers(pod)]
+        name, request = max(holders, key=lambda h: parse_quantity(h[1]) or 0.0, default=("", None))
+        allocatable = [parse_quantity(n.get("status", {}).get("allocatable", {}).get(resource)) or 0.0 for n in facts.all("Node")]
+        largest = max(allocatable, default=0.0)
+        biggest = (f"; the largest node has {format_mebibytes(largest) if resource == 'memory' else f'{largest:g}'} allocatable"
+                   if largest else "")
+        cause = (f"container {name} requests {request} of {resource}, more than any node can offer "
+                 f"({_needle(message)}){biggest}.")
+        fix = FixDraft(f"{pods.container_path(pod, name)}.resources.requests.{resource}", None,
+                       f"lower the {resource} request (and limit) to what the process uses and what fits a node's "
+                       f"allocatable {resource}, or add nodes with more {resource}")
+        return Finding("unschedulable", cause, 0.9, pods.ref(pod),
+                       (Clue.of(f"Insufficient {resource}", call_id=call_id),), (fix,))
+    return None
+
+
+@check("unschedulable_node_selector")
+def unschedulable_node_selector(facts: Facts) -> Finding | None:
+    """The pod's nodeSelector or required node affinity matches no node."""
+    for pod, message, call_id in _fit_errors(facts):
+        if not _SELECTOR.search(message):
+            continue
+        spec = pod.get("spec", {})
+        selector = spec.get("nodeSelector")
+        cause = (f"the pod's nodeSelector {selector} matches no node ({_needle(message)})." if selector
+                 else f"the pod's required node affinity matches no node ({_needle(message)}).")
+        fix = FixDraft("spec.nodeSelector" if selector else "spec.affinity.nodeAffinity", None,
+                       "remove the selector, or use labels that nodes carry")
+        return Finding("unschedulable", cause, 0.88, pods.ref(pod), (Clue.of(_SELECTOR.search(message).group(0), call_id=call_id),), (fix,))
+    return None
+
+
+def _taint(text: str) -> tuple[str, str]:
+    key, _, value = text.partition(":")
+    return key.strip(), value.strip()
+
+
+@check("unschedulable_taint")
+def unschedulable_taint(facts: Facts) -> Finding | None:
+    """Every node carries a taint the pod does not tolerate (a node's own not-ready taints are node failures)."""
+    for pod, message, call_id in _fit_errors(facts):
+        match = _TAINT.search(message)
+        if not match:
+            continue
+        key, value = _taint(match.group(1) or match.group(2))
+        if key.startswith(_NODE_TAINTS):
+            return Finding("node_failure", f"nodes carry the {key} taint: the nodes themselves are unhealthy ({_needle(message)}).",
+                           0.8, pods.ref(pod), (Clue.of(key, call_id=call_id),), escalate="a node is not ready; no workload change fixes it")
+        effect = next((t.get("effect") for n in facts.all("Node") for t in n.get("spec", {}).get("taints") or []
+                       if t.get("key") == key), "NoSchedule")
+        toleration = {"key": key, "operator": "Equal", "value": value, "effect": effect} if value else \
+                     {"key": key, "operator": "Exists", "effect": effect}
+        existing = list(pod.get("spec", {}).get("tolerations") or [])
+        cause = f"all nodes are tainted {key}={value}:{effect} and the pod has no matching toleration ({_needle(message)})."
+        fix = FixDraft("spec.tolerations", [t for t in existing if not t.get("key", "").startswith(_NODE_TAINTS)] + [toleration],
+                       f"tolerate the {key} taint the nodes carry (or schedule onto an untainted pool)")
+        return Finding("unschedulable", cause, 0.9, pods.ref(pod), (Clue.of(match.group(0), key, call_id=call_id),), (fix,))
+    return None
+
+
+@check("unschedulable_unbound_pvc")
+def unschedulable_unbound_pvc(facts: Facts) -> Finding | None:
+    """The pod waits for a PersistentVolumeClaim that is unbound or missing; the claim is the fault."""
+    for pod, message, call_id in _fit_errors(facts):
+        match = _PVC.search(message)
+        if not match:
+            continue
+        claims = [v["persistentVolumeClaim"]["claimName"] for v in pod.get("spec", {}).get("volumes") or []
+                  if v.get("persistentVolumeClaim")]
+        claim = match.group(1) or (claims[0] if claims else "?")
+        subject = ResourceRef(kind="PersistentVolumeClaim", namespace=pod["metadata"].get("namespace"), name=claim)
+        return Finding("storage", f"the pod cannot be scheduled because PersistentVolumeClaim {claim} is not bound ({_needle(message)}).",
+                       0.7, subject, (Clue.of(match.group(0), call_id=call_id),), related=(pods.ref(pod),))
+    return None
+
+
+@check("unschedulable_other")
+def unschedulable_other(facts: Facts) -> Finding | None:
+    """Any other FitError, quoted as the scheduler wrote it."""
+    for pod, message, call_id in _fit_errors(facts):
+        return Finding("unschedulable", f"no node can run the pod: {_needle(message)}.", 0.6, pods.ref(pod),
+                       (Clue.of(_needle(message), "Unschedulable", call_id=call_id),))
+    return None

@@ -1,0 +1,140 @@
+"""Checks for traffic that does not reach healthy pods: selector, targetPort, not-ready or missing Service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.diagnosis import ResourceRef
+from agents.rules import pods
+from agents.rules.facts import Facts
+from agents.rules.finding import Clue, Finding, FixDraft
+from agents.rules.registry import check
+
+
+def _services(facts: Facts) -> list[dict[str, Any]]:
+    focus = facts.focus.get("service")
+    services = facts.all("Service", facts.focus.get("namespace"))
+    return sorted(services, key=lambda svc: svc["metadata"]["name"] != focus)
+
+
+def _endpoints(facts: Facts, service: dict[str, Any]) -> dict[str, Any] | None:
+    return facts.get("Endpoints", service["metadata"].get("namespace"), service["metadata"]["name"])
+
+
+def _addresses(endpoints: dict[str, Any]) -> tuple[int, int]:
+    subsets = endpoints.get("subsets") or []
+    return (sum(len(s.get("addresses") or []) for s in subsets), sum(len(s.get("notReadyAddresses") or []) for s in subsets))
+
+
+def _selected(facts: Facts, selector: dict[str, str]) -> list[dict[str, Any]]:
+    return [pod for pod in facts.pods() if selector and all(pod["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())]
+
+
+def _ref(obj: dict[str, Any]) -> ResourceRef:
+    return ResourceRef(kind=obj["kind"], namespace=obj["metadata"].get("namespace"), name=obj["metadata"]["name"])
+
+
+def _candidates(facts: Facts, service: dict[str, Any]) -> list[dict[str, Any]]:
+    """Pods the Service was probably meant for: they carry the selector's keys, or its name as a label value."""
+    selector = service.get("spec", {}).get("selector") or {}
+    name = service["metadata"]["name"]
+
+    def score(pod: dict[str, Any]) -> int:
+        labels = pod["metadata"].get("labels", {})
+        return sum(2 for k in selector if k in labels) + sum(1 for v in labels.values() if v == name)
+
+    ranked = sorted((p for p in facts.pods() if score(p) > 0), key=score, reverse=True)
+    return [p for p in ranked if score(p) == score(ranked[0])] if ranked else []
+
+
+@check("service_selector_mismatch")
+def service_selector_mismatch(facts: Facts) -> Finding | None:
+    """The Service has no endpoints because its selector matches no pod's labels."""
+    for service in _services(facts):
+        endpoints = _endpoints(facts, service)
+        selector = service.get("spec", {}).get("selector") or {}
+        if not selector or (endpoints is None and not facts.pods()) or _selected(facts, selector):
+            continue
+        if endpoints is not None and any(_addresses(endpoints)):
+            continue
+        wanted = ", ".join(f"{k}={v}" for k, v in selector.items())
+        candidates = _candidates(facts, service)
+        if not candidates:
+            return Finding("service_unreachable", f"Service {service['metadata']['name']} selects {wanted}, which no pod carries, "
+                           "so it has no endpoints.", 0.7, _ref(service), (Clue.of(*selector.values(), call_id=None),))
+        labels = candidates[0]["metadata"].get("labels", {})
+        new = {k: labels[k] for k in selector if k in labels} or {k: v for k, v in labels.items() if v == service["metadata"]["name"]}
+        have = ", ".join(f"{k}={v}" for k, v in new.items())
+        cause = (f"Service {service['metadata']['name']} selects {wanted} but the pods are labelled {have}, "
+                 "so it has no endpoints.")
+        fix = FixDraft("spec.selector", new, "select the labels the serving pods carry", resource=_ref(service))
+        clue_value = next(iter(selector.values()))
+        return Finding("service_unreachable", cause, 0.9, _ref(service),
+                       (Clue.of(f"{next(iter(selector))}: {clue_value}", f"{next(iter(selector))}={clue_value}", clue_value,
+                                call_id=facts.source("Service", service["metadata"].get("namespace"), service["metadata"]["name"])),),
+                       (fix,), related=tuple(pods.ref(p) for p in candidates[:1]))
+    return None
+
+
+def _declared_ports(pod: dict[str, Any]) -> dict[Any, int]:
+    ports: dict[Any, int] = {}
+    for container in pods.containers(pod):
+        for port in container.get("ports") or []:
+            ports[port.get("containerPort")] = port.get("containerPort")
+            if port.get("name"):
+                ports[port["name"]] = port.get("containerPort")
+    return ports
+
+
+@check("service_target_port_mismatch")
+def service_target_port_mismatch(facts: Facts) -> Finding | None:
+    """The Service sends traffic to a targetPort its pods do not declare (endpoints exist, callers fail)."""
+    for service in _services(facts):
+        spec = service.get("spec", {})
+        selected = _selected(facts, spec.get("selector") or {})
+        declared = next((ports for p in selected if (ports := _declared_ports(p))), {})
+        checked = {c.get("targetPort"): c.get("foundOnPods") for c in spec.get("portChecks") or []}
+        for i, port in enumerate(spec.get("ports") or [{"port": c.get("port"), "targetPort": t} for t, c in
+                                                        zip(checked, spec.get("portChecks") or [], strict=False)]):
+            target = port.get("targetPort", port.get("port"))
+            if checked.get(target) is not False and (not declared or target in declared):
+                continue
+            numbers = sorted({v for v in declared.values() if isinstance(v, int)})
+            new = port.get("port") if port.get("port") in numbers else (numbers[0] if numbers else None)
+            where = f"spec.ports[name={port['name']}].targetPort" if port.get("name") else f"spec.ports[{i}].targetPort"
+            listens = f"its pods declare {', '.join(map(str, numbers))}" if numbers else "its pods do not declare it"
+            cause = f"Service {service['metadata']['name']} forwards port {port.get('port')} to targetPort {target}, but {listens}."
+            return Finding("service_unreachable", cause, 0.85, _ref(service),
+                           (Clue.of(f"targetPort {target}: NOT declared", f"-> {target}", str(target),
+                                    call_id=facts.source("Service", service["metadata"].get("namespace"), service["metadata"]["name"])),),
+                           (FixDraft(where, new, "target the port the container declares", resource=_ref(service)),),
+                           related=tuple(pods.ref(p) for p in selected[:1]))
+    return None
+
+
+@check("service_endpoints_not_ready")
+def service_endpoints_not_ready(facts: Facts) -> Finding | None:
+    """The Service's pods exist but are not Ready: the pods are the fault (a pod check says why)."""
+    for service in _services(facts):
+        endpoints = _endpoints(facts, service)
+        if endpoints is None:
+            continue
+        ready, not_ready = _addresses(endpoints)
+        if ready or not not_ready:
+            continue
+        return Finding("service_unreachable", f"Service {service['metadata']['name']} has {not_ready} endpoint(s), none Ready: "
+                       "its pods fail readiness.", 0.5, _ref(service), (Clue.of("notReadyAddresses", call_id=None),))
+    return None
+
+
+@check("service_missing")
+def service_missing(facts: Facts) -> Finding | None:
+    """The Service the alert names does not exist."""
+    name, namespace = facts.focus.get("service"), facts.focus.get("namespace")
+    call_id = facts.missing.get(("Service", namespace, name or ""))
+    if not name or call_id is None:
+        return None
+    ref = ResourceRef(kind="Service", namespace=namespace, name=name)
+    return Finding("service_unreachable", f"Service {name} does not exist; callers cannot resolve it.", 0.85, ref,
+                   (Clue.of("not found", name, call_id=call_id),),
+                   (FixDraft("spec", None, "restore the Service manifest (selector = the pods' labels)", resource=ref),))

@@ -1,0 +1,83 @@
+"""Checks for volumes: a claim that cannot bind (StorageClass, provisioner), a volume that is full."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+from agents.diagnosis import ResourceRef
+from agents.rules import pods
+from agents.rules.facts import Facts
+from agents.rules.finding import Clue, Finding, FixDraft
+from agents.rules.quantity import parse_quantity
+from agents.rules.registry import check
+
+_CLASS_MISSING = re.compile(r'storageclass\.storage\.k8s\.io \\?"([^"\\]+)\\?" not found')
+_DISK_FULL = re.compile(r"(?i)no space left on device|disk quota exceeded|ENOSPC")
+
+
+def _ref(obj: dict[str, Any]) -> ResourceRef:
+    return ResourceRef(kind=obj["kind"], namespace=obj["metadata"].get("namespace"), name=obj["metadata"]["name"])
+
+
+def _pending_claims(facts: Facts) -> list[dict[str, Any]]:
+    focus = facts.focus.get("persistentvolumeclaim")
+    claims = [c for c in facts.all("PersistentVolumeClaim", facts.focus.get("namespace"))
+              if c.get("status", {}).get("phase") in ("Pending", "Lost", None)]
+    return sorted(claims, key=lambda c: c["metadata"]["name"] != focus)
+
+
+@check("pvc_storageclass_missing")
+def pvc_storageclass_missing(facts: Facts) -> Finding | None:
+    """The claim names a StorageClass that does not exist (ProvisioningFailed ... not found)."""
+    for claim in _pending_claims(facts):
+        for seen in facts.events_for("PersistentVolumeClaim", claim["metadata"]["name"], reasons=("ProvisioningFailed",)):
+            match = _CLASS_MISSING.search(seen.obj.get("message") or "")
+            if not match:
+                continue
+            classes = facts.all("StorageClass")
+            default = next((c["metadata"]["name"] for c in classes if c["metadata"].get("annotations", {})
+                            .get("storageclass.kubernetes.io/is-default-class") == "true"), None)
+            closest = difflib.get_close_matches(match.group(1), [c["metadata"]["name"] for c in classes], n=1, cutoff=0.4)
+            new = default or (closest[0] if closest else None)
+            cause = f"PersistentVolumeClaim {claim['metadata']['name']} asks for StorageClass {match.group(1)}, which does not exist."
+            fix = FixDraft("spec.storageClassName", new, "use a StorageClass that exists (the claim's spec is immutable: "
+                           "recreate the unbound claim)", resource=_ref(claim))
+            return Finding("storage", cause, 0.92, _ref(claim), (Clue.of(match.group(0), match.group(1), call_id=seen.call_id),), (fix,))
+    return None
+
+
+@check("pvc_pending")
+def pvc_pending(facts: Facts) -> Finding | None:
+    """The claim stays Pending for another reason the provisioner states."""
+    for claim in _pending_claims(facts):
+        events = facts.events_for("PersistentVolumeClaim", claim["metadata"]["name"], reasons=("ProvisioningFailed", "FailedBinding"))
+        message = events[-1].obj.get("message") if events else None
+        cause = f"PersistentVolumeClaim {claim['metadata']['name']} is not bound" + (f": {message}" if message else ".")
+        return Finding("storage", cause, 0.75 if message else 0.6, _ref(claim),
+                       (Clue.of(message, "Pending", call_id=events[-1].call_id if events else
+                                facts.source("PersistentVolumeClaim", claim["metadata"].get("namespace"), claim["metadata"]["name"])),))
+    return None
+
+
+@check("volume_full")
+def volume_full(facts: Facts) -> Finding | None:
+    """The process logs that its volume is full."""
+    for pod in facts.pods():
+        for log in facts.logs_for(pods.name(pod)):
+            line = next((ln.strip() for ln in log.text.splitlines() if _DISK_FULL.search(ln)), None)
+            if not line:
+                continue
+            claims = [v["persistentVolumeClaim"]["claimName"] for v in pod.get("spec", {}).get("volumes") or []
+                      if v.get("persistentVolumeClaim")]
+            namespace = pod["metadata"].get("namespace")
+            claim = facts.get("PersistentVolumeClaim", namespace, claims[0]) if claims else None
+            size = (claim or {}).get("spec", {}).get("resources", {}).get("requests", {}).get("storage")
+            new = f"{int((parse_quantity(size) or 0) * 4 / 2**20)}Mi" if parse_quantity(size) else None
+            subject = ResourceRef(kind="PersistentVolumeClaim", namespace=namespace, name=claims[0]) if claims else pods.ref(pod)
+            fixes = (FixDraft("spec.resources.requests.storage", new, "grow the volume (the class must allow expansion)",
+                              resource=subject),) if claims else ()
+            return Finding("storage", f"the volume of pod {pods.name(pod)} is full: {line}", 0.85, subject,
+                           (Clue.of(line, "No space left on device", call_id=log.call_id),), fixes, related=(pods.ref(pod),))
+    return None

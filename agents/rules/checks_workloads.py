@@ -1,0 +1,65 @@
+"""Checks on workload controllers themselves: Jobs out of retries, HPAs that cannot scale."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agents.diagnosis import ResourceRef
+from agents.rules import pods
+from agents.rules.facts import Facts
+from agents.rules.finding import Clue, Finding, FixDraft
+from agents.rules.registry import check
+
+_MISSING_REQUEST = re.compile(r"missing request for (\w+)(?: in container ([\w-]+))?")
+
+
+def _ref(obj: dict[str, Any]) -> ResourceRef:
+    return ResourceRef(kind=obj["kind"], namespace=obj["metadata"].get("namespace"), name=obj["metadata"]["name"])
+
+
+def _condition(obj: dict[str, Any], type_: str, status: str) -> dict[str, Any] | None:
+    return next((c for c in obj.get("status", {}).get("conditions") or []
+                 if c.get("type") == type_ and c.get("status") == status), None)
+
+
+@check("job_backoff_limit")
+def job_backoff_limit(facts: Facts) -> Finding | None:
+    """A Job failed (BackoffLimitExceeded / DeadlineExceeded); quote what its pods logged."""
+    for job in facts.all("Job", facts.focus.get("namespace")):
+        failed = _condition(job, "Failed", "True")
+        if failed is None:
+            continue
+        name = job["metadata"]["name"]
+        job_pods = [p for p in facts.pods() if (pods.owner(p) or {}).get("name") == name]
+        said = next((line.strip() for p in job_pods for log in facts.logs_for(pods.name(p))
+                     for line in reversed(log.text.splitlines()) if line.strip()), None)
+        cause = f"Job {name} failed ({failed.get('reason')}: {failed.get('message', '')})" + (f"; its pods log: {said}" if said else ".")
+        clues = (Clue.of(failed.get("reason"), call_id=facts.source("Job", job["metadata"].get("namespace"), name)),)
+        return Finding("job_failed", cause, 0.8 if said else 0.65, _ref(job), clues + ((Clue.of(said),) if said else ()),
+                       escalate=None if said else "the Job's pods left no log saying why they failed")
+    return None
+
+
+@check("hpa_cannot_scale")
+def hpa_cannot_scale(facts: Facts) -> Finding | None:
+    """An HPA condition is False: missing CPU requests, missing scale target, failed metrics."""
+    for hpa in facts.all("HorizontalPodAutoscaler", facts.focus.get("namespace")):
+        bad = _condition(hpa, "ScalingActive", "False") or _condition(hpa, "AbleToScale", "False")
+        if bad is None:
+            continue
+        message = bad.get("message") or bad.get("reason", "")
+        target = hpa.get("spec", {}).get("scaleTargetRef", {})
+        target_ref = ResourceRef(kind=target.get("kind", "Deployment"), namespace=hpa["metadata"].get("namespace"),
+                                 name=target.get("name", "?"))
+        fixes = ()
+        if match := _MISSING_REQUEST.search(message):
+            container = match.group(2) or "?"
+            fixes = (FixDraft(f"spec.template.spec.containers[name={container}].resources.requests.{match.group(1)}", "200m"
+                              if match.group(1) == "cpu" else None, "utilization scaling needs a request to divide by",
+                              resource=target_ref),)
+        cause = f"HPA {hpa['metadata']['name']} cannot scale {target.get('kind')}/{target.get('name')}: {message}"
+        return Finding("autoscaling", cause, 0.85, _ref(hpa), (Clue.of(message, bad.get("reason"),
+                       call_id=facts.source("HorizontalPodAutoscaler", hpa["metadata"].get("namespace"), hpa["metadata"]["name"])),),
+                       fixes, related=(target_ref,))
+    return None

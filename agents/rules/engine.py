@@ -1,0 +1,175 @@
+"""The rule engine: the skills' decision trees run without a model and produce the same `Diagnosis`.
+
+The shared shell k8sgpt copies into every analyzer lives here once: a first cheap look at what the alert
+names, skill matching, running steps (a templated tool call, then named checks), collecting errors
+without sinking the run, and building the `Diagnosis`. A check holds only its predicate and wording.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from agents.diagnosis import Diagnosis, IncidentInput, ResourceRef
+from agents.rules import pods, targets
+from agents.rules.conclusion import conclude
+from agents.rules.facts import Facts, absorb
+from agents.rules.finding import Finding
+from agents.rules.registry import Check, checks
+from agents.rules.workloads import top_owner
+from agents.skills.loader import Skill, SkillSet, Step
+
+log = logging.getLogger(__name__)
+
+STOP_AT = 0.85  # a finding this confident ends the search
+CALL_ID_PREFIX = "rules-"  # the rule engine's calls are told apart from a model's by their ids
+_VAR = re.compile(r"\{(\w+)\}")
+
+
+class Executor(Protocol):
+    """What the engine needs of agents.toolsets.ToolExecutor."""
+
+    cluster_unreachable: bool
+
+    async def call(self, name: str, args: dict[str, Any], *, call_id: str | None = None) -> Any: ...
+
+
+@dataclass
+class Run:
+    incident: IncidentInput
+    executor: Executor
+    facts: Facts = field(default_factory=Facts)
+    vars: dict[str, str] = field(default_factory=dict)
+    calls: list[Any] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    findings: list[tuple[Finding, str, str]] = field(default_factory=list)  # (finding, check, skill)
+    _done: dict[str, Any] = field(default_factory=dict)
+
+    async def call(self, tool: str, args: dict[str, Any]) -> Any:
+        """One tool call; an identical call is answered from the first one."""
+        key = f"{tool}:{sorted(args.items())}"
+        if key in self._done:
+            return self._done[key]
+        result = await self.executor.call(tool, args, call_id=f"{CALL_ID_PREFIX}{len(self.calls) + 1}")
+        self._done[key] = result
+        self.calls.append(result)
+        absorb(self.facts, result)
+        status = str(getattr(result.status, "value", result.status))
+        if status not in ("ok", "no_data"):
+            self.errors.append(f"{tool} {status}: {result.message or 'no message'}")
+        return result
+
+    def best(self) -> tuple[Finding, str, str] | None:
+        return max(self.findings, key=lambda item: item[0].confidence, default=None)
+
+    def confident(self) -> bool:
+        best = self.best()
+        return best is not None and best[0].confidence >= STOP_AT
+
+
+def _template(step: Step, found: dict[str, str]) -> dict[str, Any] | None:
+    """The step's arguments with variables filled in, or None while one is unknown."""
+    if step.needs() - found.keys():
+        return None
+    args: dict[str, Any] = {}
+    for key, value in step.args.items():
+        if isinstance(value, str) and (whole := _VAR.fullmatch(value)):
+            args[key] = found[whole.group(1)]
+        elif isinstance(value, str):
+            args[key] = _VAR.sub(lambda m: found[m.group(1)], value)
+        else:
+            args[key] = value
+    return args
+
+
+def _run_checks(run: Run, names: list[str], registry: dict[str, Check], skill: str) -> None:
+    for name in names:
+        try:
+            finding = registry[name](run.facts)
+        except Exception as exc:  # one broken check adds an error and does not sink the run (k8sgpt's runner)
+            log.warning("check %s failed", name, exc_info=exc)
+            run.errors.append(f"check {name} failed: {type(exc).__name__}: {exc}")
+            continue
+        if finding is not None and all(f[0] != finding for f in run.findings):
+            run.findings.append((finding, name, skill))
+
+
+async def _refresh(run: Run) -> None:
+    """After each step: pick a focus pod if none is known, and learn what it tells (container, node, owner)."""
+    if "pod" not in run.vars and (picked := targets.pick_pod(run.facts, run.vars)):
+        run.vars["pod"] = picked
+        await run.call("describe_pod", {"namespace": run.vars["namespace"], "name": picked})
+    run.facts.focus.update({k: v for k, v in run.vars.items() if k not in run.facts.focus})
+    run.vars.update(targets.from_pod(run.facts, run.vars))
+    run.vars.update(targets.backend_pod(run.facts, run.vars))
+    if "replicaset" in run.vars and "deployment" not in run.vars:
+        await run.call("describe_replicaset", {"namespace": run.vars["namespace"], "name": run.vars["replicaset"]})
+        owner = top_owner(run.facts, ResourceRef(kind="ReplicaSet", namespace=run.vars["namespace"], name=run.vars["replicaset"]))
+        if owner.kind == "Deployment":
+            run.vars["deployment"] = owner.name
+    run.facts.focus.update(run.vars)
+
+
+async def _orient(run: Run) -> None:
+    """The first cheap look: the pod the alert names, else the namespace's pods (a focus pod among them)."""
+    if "pod" in run.vars:
+        result = await run.call("describe_pod", {"namespace": run.vars.get("namespace", "default"), "name": run.vars["pod"]})
+        if not result.ok:
+            run.vars.pop("pod")  # replaced since the alert fired: look among the workload's pods instead
+    if "pod" not in run.vars and "namespace" in run.vars and not {"node", "pvc", "hpa", "certificate"} & run.vars.keys():
+        await run.call("list_pods", {"namespace": run.vars["namespace"]})
+    await _refresh(run)
+
+
+async def _run_skill(run: Run, skill: Skill, registry: dict[str, Check]) -> None:
+    for step in skill.steps:
+        args = _template(step, run.vars)
+        if args is not None:
+            await run.call(step.tool, args)
+            await _refresh(run)
+        _run_checks(run, step.checks, registry, skill.name)  # a skipped call still lets the checks read the facts
+        if run.confident():
+            return
+
+
+def _observed_reasons(run: Run) -> set[str]:
+    focus = run.facts.get("Pod", run.vars.get("namespace"), run.vars.get("pod", ""))
+    found = pods.reasons(focus, run.facts) if focus else set()
+    if focus is None:
+        for pod in pods.unhealthy_pods(run.facts):
+            found |= pods.reasons(pod, run.facts)
+    found |= {seen.obj.get("reason") for seen in run.facts.events if seen.obj.get("type") == "Warning"}
+    return {r for r in found if r}
+
+
+async def _resolve_owner(run: Run) -> None:
+    """Make sure the best finding's pod or ReplicaSet can be traced to its workload (pod -> RS -> Deployment)."""
+    best = run.best()
+    if best is None or best[0].subject.kind not in ("Pod", "ReplicaSet"):
+        return
+    owner = top_owner(run.facts, best[0].subject)
+    if owner.kind == "ReplicaSet":
+        await run.call("describe_replicaset", {"namespace": owner.namespace, "name": owner.name})
+
+
+async def run_rules(incident: IncidentInput, executor: Executor, skills: SkillSet) -> Diagnosis:
+    """Diagnose an incident with the skills' decision trees; never raises for tool or check failures."""
+    started = time.monotonic()
+    run = Run(incident, executor, vars=targets.from_incident(incident))
+    run.facts.focus.update(run.vars)
+    registry = checks()
+    await _orient(run)
+    alerts = incident.alert_labels()
+    matched = skills.match(alerts, _observed_reasons(run))
+    for skill in [*matched, skills.base]:
+        await _run_skill(run, skill, registry)
+        if run.confident():
+            break
+    await _resolve_owner(run)
+    diagnosis = conclude(run, matched)
+    log.info("rules diagnosed %s as %s (%.2f) in %.0f ms with %d calls", incident.namespace, diagnosis.category,
+             diagnosis.confidence, (time.monotonic() - started) * 1000, len(run.calls))
+    return diagnosis

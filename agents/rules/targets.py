@@ -1,0 +1,100 @@
+"""The variables a decision tree's step arguments use, from the alert labels and from what was observed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agents.diagnosis import IncidentInput
+from agents.rules import pods
+from agents.rules.facts import Facts
+
+# Alert label -> step variable. kube-state-metrics and kubelet alerts use these names.
+LABEL_VARS = {
+    "namespace": "namespace", "pod": "pod", "container": "container", "deployment": "deployment",
+    "statefulset": "statefulset", "daemonset": "daemonset", "job_name": "job", "cronjob": "cronjob",
+    "node": "node", "service": "service", "persistentvolumeclaim": "pvc", "horizontalpodautoscaler": "hpa",
+    "resourcequota": "quota", "certificate": "certificate", "replicaset": "replicaset",
+}
+# The `service` label of a scraped metric names the exporter, not the object the alert is about.
+_SCRAPE_SERVICE = re.compile(r"kube-state-metrics|kubelet|node-exporter|prometheus|alertmanager|blackbox")
+_RESOURCE_VARS = {"Pod": "pod", "Deployment": "deployment", "StatefulSet": "statefulset", "DaemonSet": "daemonset",
+                  "Job": "job", "CronJob": "cronjob", "Node": "node", "Service": "service",
+                  "PersistentVolumeClaim": "pvc", "HorizontalPodAutoscaler": "hpa", "Certificate": "certificate"}
+WORKLOAD_VARS = ("deployment", "statefulset", "daemonset", "job", "cronjob")
+
+
+def from_incident(incident: IncidentInput) -> dict[str, str]:
+    """Variables from the alerts' labels (the first alert that has one wins) and the incident's resource."""
+    found: dict[str, str] = {}
+    for labels in incident.alert_labels():
+        if str(labels.get("alertname", "")).startswith("CertManager") and labels.get("name"):
+            found.setdefault("certificate", labels["name"])
+            if labels.get("exported_namespace"):
+                found.setdefault("namespace", labels["exported_namespace"])
+        for label, var in LABEL_VARS.items():
+            value = labels.get(label)
+            if not value or (label == "service" and _SCRAPE_SERVICE.search(value)):
+                continue
+            found.setdefault(var, value)
+    if incident.namespace:
+        found.setdefault("namespace", incident.namespace)
+    if incident.resource is not None:
+        if incident.resource.namespace:
+            found.setdefault("namespace", incident.resource.namespace)
+        var = _RESOURCE_VARS.get(incident.resource.kind)
+        if var:
+            found.setdefault(var, incident.resource.name)
+    return found
+
+
+def _belongs(pod: dict[str, Any], found: dict[str, str]) -> bool:
+    """Whether the pod is one of the workload the variables name (by its owner's name)."""
+    owner = (pods.owner(pod) or {}).get("name", "")
+    named = [found[v] for v in WORKLOAD_VARS if v in found]
+    return not named or any(owner == n or owner.startswith(f"{n}-") for n in named)
+
+
+def pick_pod(facts: Facts, found: dict[str, str]) -> str | None:
+    """The unhealthy pod to look at: of the named workload, or of the Service's selector, or any."""
+    candidates = [p for p in pods.unhealthy_pods(facts) if _belongs(p, found)]
+    if "service" in found:
+        service = facts.get("Service", found.get("namespace"), found["service"]) or {}
+        selector = service.get("spec", {}).get("selector") or {}
+        candidates = [p for p in candidates if selector
+                      and all(p["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())]
+    return pods.name(candidates[0]) if candidates else None
+
+
+def backend_pod(facts: Facts, found: dict[str, str]) -> dict[str, str]:
+    """`backend_pod`: a pod the named Service selects (to read the ports it declares)."""
+    service = facts.get("Service", found.get("namespace"), found.get("service", "")) or {}
+    matching = service.get("spec", {}).get("matchingPods") or []
+    return {"backend_pod": matching[0]} if matching and "backend_pod" not in found else {}
+
+
+def from_pod(facts: Facts, found: dict[str, str]) -> dict[str, str]:
+    """Variables the focus pod adds: its crashed container, node, claim and owners."""
+    pod = facts.get("Pod", found.get("namespace"), found.get("pod", ""))
+    if pod is None:
+        return {}
+    added: dict[str, str] = {}
+    # A container that restarted after dying has a previous log; one that exited and stayed down has only its current one.
+    crashed = [s["name"] for s in pods.statuses(pod) if (s.get("lastState") or {}).get("terminated")]
+    if found.get("container") in crashed:
+        added["crashed_container"] = found["container"]
+    elif crashed:
+        added["crashed_container"] = crashed[0]
+    unready = [s["name"] for s in pods.statuses(pod, init=False) if not s.get("ready")]
+    if unready or pods.containers(pod):
+        added["container"] = found.get("container") or (unready or [pods.containers(pod)[0]["name"]])[0]
+    if pod.get("spec", {}).get("nodeName"):
+        added["node"] = pod["spec"]["nodeName"]
+    claims = [v["persistentVolumeClaim"]["claimName"] for v in pod.get("spec", {}).get("volumes") or []
+              if v.get("persistentVolumeClaim")]
+    if claims:
+        added["pvc"] = claims[0]
+    owner = pods.owner(pod)
+    if owner:
+        added[owner["kind"].lower()] = owner["name"]
+    return {k: v for k, v in added.items() if k not in found}

@@ -1,0 +1,60 @@
+"""Graph state. Everything here is checkpointed, so it is plain data: dicts of pydantic dumps.
+
+`State` is the supervisor's; `InputState` is what a run starts from; each subgraph adds private
+channels and declares an `...Output` that limits what flows back up.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+
+def merge_findings(left: list[dict[str, Any]] | None, right: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Append tool results once each: a subgraph hands back its whole list, not only what it added."""
+    merged = list(left or [])
+    seen = {item.get("call_id") for item in merged}
+    merged.extend(item for item in right or [] if item.get("call_id") not in seen)
+    return merged
+
+
+class Budget(TypedDict, total=False):
+    steps: int  # model steps taken by the investigation
+    tool_calls: int
+    tokens: int  # prompt + completion tokens spent on this incident
+
+
+class InputState(TypedDict):
+    incident: dict[str, Any]  # agents.diagnosis.IncidentInput, dumped
+
+
+class State(TypedDict, total=False):
+    incident: dict[str, Any]
+    route: str  # where triage sent the run
+    messages: Annotated[list[AnyMessage], add_messages]
+    findings: Annotated[list[dict[str, Any]], merge_findings]  # ToolResult dumps, already redacted
+    diagnosis: dict[str, Any] | None  # agents.diagnosis.Diagnosis, dumped
+    plan: dict[str, Any] | None
+    approval: dict[str, Any] | None
+    pr: dict[str, Any] | None
+    escalation: dict[str, Any] | None
+    budget: Budget
+
+
+class DiagnosticsState(State, total=False):
+    rules: dict[str, Any] | None  # what the rule engine concluded
+    forced: dict[str, str] | None  # the loop guard that stopped the investigation: {guard, reason}
+    problems: list[str]  # evidence problems sent back to the model once
+    evidence_retries: int
+    started_at: float  # wall-clock seconds; a resumed run keeps its original start
+    unreachable: str | None
+
+
+class DiagnosticsOutput(TypedDict, total=False):
+    messages: Annotated[list[AnyMessage], add_messages]
+    findings: Annotated[list[dict[str, Any]], merge_findings]
+    diagnosis: dict[str, Any] | None
+    escalation: dict[str, Any] | None
+    budget: Budget

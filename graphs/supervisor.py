@@ -1,0 +1,66 @@
+"""The supervisor: triage an incident, diagnose it, then hand it to remediation or a person.
+
+    triage ──► diagnostics ──► route_after_diagnosis ──► remediation | human_help | report ──► END
+
+Subgraphs are compiled graphs added as nodes. The supervisor is compiled in the app's lifespan with
+the Postgres checkpointer (one thread per incident); tests compile it the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from agents.context import Budgets, Context
+from agents.diagnosis import Diagnosis
+from agents.investigation import Toolbox
+from agents.routing import route_after_diagnosis, route_incident
+from agents.timeline import Timeline
+from graphs.diagnostics import build_diagnostics_graph
+from graphs.state import InputState, State
+
+# Subgraphs this build of the supervisor can route to (remediation and human help land later).
+AVAILABLE: frozenset[str] = frozenset({"diagnostics"})
+
+
+def run_config(thread_id: str, budgets: Budgets) -> RunnableConfig:
+    """Every run's config: its thread, and a recursion limit derived from the step budget (each
+    investigation step is two super-steps, plus the fixed nodes around it)."""
+    return {"configurable": {"thread_id": thread_id}, "recursion_limit": 2 * budgets.max_steps + 20}
+
+
+def build_supervisor_graph(toolbox: Toolbox, timeline: Timeline,
+                           checkpointer: BaseCheckpointSaver[Any] | None = None) -> Any:
+    async def triage(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        decision = route_incident(state["incident"])
+        await timeline.add(runtime.context.incident_id, "triage", decision.reason, {"route": decision.route})
+        return {"route": decision.route}
+
+    async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        diagnosis = state.get("diagnosis")
+        summary = "no diagnosis" if diagnosis is None else f"{diagnosis['category']}: {diagnosis['root_cause']}"
+        await timeline.add(runtime.context.incident_id, "report", summary,
+                           {"escalation": state.get("escalation"), "budget": state.get("budget")})
+        return {}
+
+    def route_after_triage(state: State) -> Literal["diagnostics", "report"]:
+        return "diagnostics" if state.get("route") == "diagnostics" else "report"
+
+    def route_after_diagnostics(state: State) -> Literal["report"]:
+        diagnosis = Diagnosis.model_validate(state["diagnosis"])
+        decision = route_after_diagnosis(diagnosis, AVAILABLE)
+        return decision.route  # type: ignore[return-value]  # only "report" until more subgraphs land
+
+    builder = StateGraph(State, context_schema=Context, input_schema=InputState)
+    builder.add_node("triage", triage)
+    builder.add_node("diagnostics", build_diagnostics_graph(toolbox, timeline))
+    builder.add_node("report", report)
+    builder.add_edge(START, "triage")
+    builder.add_conditional_edges("triage", route_after_triage)
+    builder.add_conditional_edges("diagnostics", route_after_diagnostics)
+    builder.add_edge("report", END)
+    return builder.compile(checkpointer=checkpointer)

@@ -1,0 +1,159 @@
+"""Table tests for the checks on scheduling, storage, nodes, Services, admission, certificates and workloads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from agents.rules.facts import Facts
+from agents.rules.registry import checks
+from tests.agents.rules import test_pod_checks
+from tests.agents.rules.builders import Case, container, event, facts, log, obj, pod, status
+from tests.agents.rules.check_runner import run_case
+
+
+def unschedulable(message: str, **spec: object) -> Facts:
+    condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message}
+    return facts(pod(phase="Pending", conditions=[condition], **spec))
+
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+NGINX_POD = pod("nginx-1", labels={"app": "nginx"}, containers=[container("nginx", ports=[{"containerPort": 80}])],
+                statuses=[status("nginx", ready=True)], conditions=[{"type": "Ready", "status": "True"}])
+SERVICE = obj("Service", "nginx", spec={"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": 80}]})
+QUOTA_MSG = ('Error creating: pods "api-7c9-x2x9k" is forbidden: exceeded quota: compute-quota, requested: '
+             "requests.cpu=10m, used: requests.cpu=20m, limited: requests.cpu=20m")
+
+CASES = [
+    Case("insufficient-memory", "unschedulable_resources",
+         unschedulable("0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available.",
+                       containers=[container("engine", resources={"requests": {"memory": "16Gi"}})]),
+         "unschedulable", "Pod/web-7f9c-abcde", "requests 16Gi of memory",
+         ("spec.containers[name=engine].resources.requests.memory", None)),
+    Case("insufficient-gpu", "unschedulable_resources",
+         unschedulable("0/3 nodes are available: 1 Insufficient nvidia.com/gpu, 2 node(s) had untolerated taint {a: b}."),
+         "unschedulable", says="of nvidia.com/gpu"),
+    Case("resources-not-for-taints", "unschedulable_resources", unschedulable("0/3 nodes are available: 3 node(s) had untolerated taint {a: b}.")),
+    Case("node-selector", "unschedulable_node_selector",
+         unschedulable("0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.",
+                       nodeSelector={"disktype": "nvme"}),
+         "unschedulable", says="nodeSelector {'disktype': 'nvme'} matches no node", fix=("spec.nodeSelector", None)),
+    Case("untolerated-taint", "unschedulable_taint",
+         unschedulable("0/3 nodes are available: 3 node(s) had untolerated taint {dedicated: batch}. preemption: x"),
+         "unschedulable", says="tainted dedicated=batch:NoSchedule",
+         fix=("spec.tolerations", [{"key": "dedicated", "operator": "Equal", "value": "batch", "effect": "NoSchedule"}])),
+    Case("old-taint-wording", "unschedulable_taint",
+         unschedulable("0/2 nodes are available: 2 node(s) had taint {gpu: true}, that the pod didn't tolerate."),
+         "unschedulable", says="gpu=true"),
+    Case("not-ready-taint-is-a-node-failure", "unschedulable_taint",
+         unschedulable("0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }."),
+         "node_failure"),
+    Case("unbound-pvc", "unschedulable_unbound_pvc",
+         unschedulable("0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: x",
+                       volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "homepage-pvc"}}]),
+         "storage", "PersistentVolumeClaim/homepage-pvc", "homepage-pvc is not bound"),
+    Case("other-fit-error", "unschedulable_other", unschedulable("0/3 nodes are available: 3 Too many pods."),
+         "unschedulable", says="Too many pods"),
+    Case("scheduled-pod-is-fine", "unschedulable_other", facts(pod())),
+    Case("storageclass-missing", "pvc_storageclass_missing",
+         facts(obj("PersistentVolumeClaim", "homepage-pvc", spec={"storageClassName": "fast-ssd"}, status={"phase": "Pending"}),
+               obj("StorageClass", "standard", ns=None, meta={"annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}),
+               event("ProvisioningFailed", 'storageclass.storage.k8s.io "fast-ssd" not found',
+                     kind="PersistentVolumeClaim", name="homepage-pvc")),
+         "storage", "PersistentVolumeClaim/homepage-pvc", "StorageClass fast-ssd", ("spec.storageClassName", "standard")),
+    Case("pvc-pending-other", "pvc_pending",
+         facts(obj("PersistentVolumeClaim", "data", status={"phase": "Pending"}),
+               event("ProvisioningFailed", "failed to provision volume: quota exceeded", kind="PersistentVolumeClaim", name="data")),
+         "storage", says="quota exceeded"),
+    Case("bound-pvc-is-fine", "pvc_pending", facts(obj("PersistentVolumeClaim", "data", status={"phase": "Bound"}))),
+    Case("volume-full", "volume_full",
+         facts(pod(volumes=[{"name": "d", "persistentVolumeClaim": {"claimName": "data-0"}}]),
+               obj("PersistentVolumeClaim", "data-0", spec={"resources": {"requests": {"storage": "100Mi"}}}),
+               logs=[log("write /data/x: No space left on device")]),
+         "storage", "PersistentVolumeClaim/data-0", "is full", ("spec.resources.requests.storage", "400Mi")),
+    Case("node-not-ready", "node_not_ready",
+         facts(obj("Node", "worker-2", ns=None, status={"conditions": [
+             {"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown", "message": "Kubelet stopped posting node status."}]})),
+         "node_failure", "Node/worker-2", "Kubelet stopped posting node status."),
+    Case("node-ready-is-fine", "node_not_ready",
+         facts(obj("Node", "worker-1", ns=None, status={"conditions": [{"type": "Ready", "status": "True"}]}))),
+    Case("node-disk-pressure", "node_pressure",
+         facts(obj("Node", "worker-3", ns=None, status={"conditions": [
+             {"type": "DiskPressure", "status": "True", "reason": "KubeletHasDiskPressure", "message": "disk 93% full"}]})),
+         "node_failure", "Node/worker-3", "DiskPressure"),
+    Case("selector-mismatch", "service_selector_mismatch",
+         facts(SERVICE, obj("Endpoints", "nginx", subsets=[]), NGINX_POD, service="nginx"),
+         "service_unreachable", "Service/nginx", "selects app=web but the pods are labelled app=nginx",
+         ("spec.selector", {"app": "nginx"})),
+    Case("selector-matches", "service_selector_mismatch",
+         facts(obj("Service", "nginx", spec={"selector": {"app": "nginx"}}), NGINX_POD, service="nginx")),
+    Case("target-port-not-declared", "service_target_port_mismatch",
+         facts(obj("Service", "nginx", spec={"selector": {"app": "nginx"}, "ports": [{"name": "http", "port": 80, "targetPort": 9999}]}),
+               NGINX_POD, service="nginx"),
+         "service_unreachable", says="targetPort 9999", fix=("spec.ports[name=http].targetPort", 80)),
+    Case("target-port-from-endpoint-check", "service_target_port_mismatch",
+         facts(obj("Service", "users", spec={"selector": {"app": "users"}, "portChecks": [
+             {"port": 9090, "targetPort": 9999, "foundOnPods": False}]}), service="users"),
+         "service_unreachable", says="targetPort 9999"),
+    Case("endpoints-not-ready", "service_endpoints_not_ready",
+         facts(obj("Service", "web", spec={"selector": {"app": "web"}}),
+               obj("Endpoints", "web", subsets=[{"addresses": [], "notReadyAddresses": [{"ip": "10.0.0.1"}]}]), service="web"),
+         "service_unreachable", says="none Ready"),
+    Case("service-missing", "service_missing",
+         Facts(focus={"namespace": "shop", "service": "catalog"}, missing={("Service", "shop", "catalog"): "c1"}),
+         "service_unreachable", "Service/catalog", "does not exist"),
+    Case("quota-exceeded", "quota_exceeded",
+         facts(event("FailedCreate", QUOTA_MSG, kind="ReplicaSet", name="api-7c9")),
+         "quota", "ReplicaSet/api-7c9", "allows requests.cpu=20m", ('spec.hard["requests.cpu"]', "60m")),
+    Case("quota-must-specify", "quota_exceeded",
+         facts(event("FailedCreate", "Error creating: pods \"x\" is forbidden: failed quota: mem: must specify limits.memory",
+                     kind="ReplicaSet", name="api-7c9")),
+         "quota", says="requires limits.memory"),
+    Case("webhook-no-endpoints", "admission_webhook_failed",
+         facts(event("FailedCreate", 'Error creating: Internal error occurred: failed calling webhook "validate.policy.example.com": '
+                                     'no endpoints available for service "policy-webhook"', kind="ReplicaSet", name="api-7c9")),
+         "admission", says="validate.policy.example.com"),
+    Case("service-account-missing", "service_account_missing",
+         facts(event("FailedCreate", 'Error creating: pods "x" is forbidden: error looking up service account shop/builder: '
+                                     'serviceaccount "builder" not found', kind="ReplicaSet", name="api-7c9")),
+         "missing_config", says="ServiceAccount builder"),
+    Case("no-failed-create", "quota_exceeded", facts(event("SuccessfulCreate", "Created pod: x", kind="ReplicaSet", type_="Normal"))),
+    Case("certificate-issuer-missing", "certificate_not_ready",
+         facts(obj("Certificate", "shop-tls", spec={"issuerRef": {"name": "letsencrypt-prod", "kind": "ClusterIssuer"}},
+                   status={"conditions": [{"type": "Ready", "status": "False", "reason": "IssuerNotFound", "message":
+                                           'Referenced "ClusterIssuer" not found: clusterissuer "letsencrypt-prod" not found'}]}),
+               obj("ClusterIssuer", "letsencrypt-production", ns=None)),
+         "certificate", "Certificate/shop-tls", "not issued",
+         ("spec.issuerRef.name", "letsencrypt-production")),
+    Case("certificate-expiring", "certificate_expiring",
+         Facts.of(obj("Certificate", "api-tls", status={"notAfter": "2026-11-25T00:00:00Z"}), now=NOW, focus={"namespace": "shop"}),
+         "certificate", "Certificate/api-tls", "expires in 2 days"),
+    Case("certificate-far-from-expiry", "certificate_expiring",
+         Facts.of(obj("Certificate", "api-tls", status={"notAfter": "2027-06-01T00:00:00Z"}), now=NOW, focus={"namespace": "shop"})),
+    Case("tls-secret-never-issued", "tls_secret_missing",
+         Facts(focus={"namespace": "shop", "certificate": "shop-tls"}, missing={("Secret", "shop", "shop-tls"): "c1"}),
+         "certificate", "Certificate/shop-tls", "never been issued"),
+    Case("job-backoff-limit", "job_backoff_limit",
+         facts(obj("Job", "get-data", status={"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                                                              "message": "Job has reached the specified backoff limit"}]}),
+               pod("get-data-x1", owner="Job/get-data", phase="Failed"),
+               logs=[log("curl: (6) Could not resolve host: data.example", pod_name="get-data-x1")]),
+         "job_failed", "Job/get-data", "Could not resolve host"),
+    Case("hpa-missing-requests", "hpa_cannot_scale",
+         facts(obj("HorizontalPodAutoscaler", "scorer", spec={"scaleTargetRef": {"kind": "Deployment", "name": "scorer"}},
+                   status={"conditions": [{"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric",
+                                           "message": "failed to get cpu utilization: missing request for cpu in container app"}]})),
+         "autoscaling", "HorizontalPodAutoscaler/scorer", "missing request for cpu",
+         ("spec.template.spec.containers[name=app].resources.requests.cpu", "200m")),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_cluster_check(case: Case) -> None:
+    run_case(case)
+
+
+def test_every_check_has_a_table_case_that_finds_something() -> None:
+    found = {c.check for c in CASES + test_pod_checks.CASES if c.category is not None}
+    assert set(checks()) - found == set()
