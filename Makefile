@@ -20,7 +20,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/opsgraph demo $(DEMO_ARGS)
 
-test: $(STAMP)
+# The intake tests run a real Alertmanager; installed here when missing and the machine allows it.
+alertmanager:
+	@scripts/ensure-alertmanager.sh
+
+test: $(STAMP) alertmanager
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

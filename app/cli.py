@@ -50,6 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=0, help="service port (default: a free one)")
     demo.set_defaults(handler=_demo)
 
+    bench = sub.add_parser("bench", help="benchmarks")
+    bench_sub = bench.add_subparsers(metavar="BENCHMARK")
+    intake = bench_sub.add_parser("intake", help="webhook acknowledgement latency, throughput and loss check")
+    intake.add_argument("--rate", type=float, default=200.0, help="steady phase: alerts per second (default 200)")
+    intake.add_argument("--seconds", type=float, default=10.0, help="length of each phase (default 10)")
+    intake.add_argument("--concurrency", type=int, default=32, help="peak phase: concurrent clients (default 32)")
+    intake.add_argument("--alerts-per-request", type=int, default=1, help="alerts per delivery (default 1)")
+    intake.set_defaults(handler=_bench_intake)
+    bench.set_defaults(handler=lambda _args: bench.print_help() or EXIT_CONFIG)
+
     sim = sub.add_parser("sim", help="the simulated Kubernetes cluster")
     sim_sub = sim.add_subparsers(metavar="SIMCOMMAND")
     sim_serve = sim_sub.add_parser("serve", help="serve one scenario and print its kubeconfig path")
@@ -69,6 +79,14 @@ def _serve(args: argparse.Namespace) -> int:
     from app.service import run_service
 
     return run_service(settings)
+
+
+def _bench_intake(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    from app.bench.intake import run_intake_bench
+
+    return run_intake_bench(settings, rate=args.rate, seconds=args.seconds, concurrency=args.concurrency,
+                            per_request=args.alerts_per_request)
 
 
 def _config(args: argparse.Namespace) -> int:

@@ -5,17 +5,26 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.routes import health
+from app.api.errors import EXCEPTION_HANDLERS
+from app.api.routes import alerts, health, incidents
+from app.clusters import ClusterError, ClusterRegistry
 from app.db.embedded import EmbeddedPostgresError
-from app.db.lifecycle import open_database
+from app.db.lifecycle import Database, open_database
 from app.db.migrate import MigrationError
 from app.db.pool import DatabaseUnavailable
 from app.errors import StartupFailed
+from app.incidents.alerts import AlertClassifier, ClusterNaming
+from app.incidents.grouping import PodNameResolver, WorkloadResolver
+from app.incidents.queue import IntakeQueue, QueuePolicy
+from app.incidents.store import IncidentStore
+from app.workers import IncidentRunner, WorkerPool
 from app.observability import HTTP_LATENCY, HTTP_REQUESTS, request_id_var
 from app.settings import Settings
 
@@ -25,13 +34,45 @@ http_log = logging.getLogger("opsgraph.http")
 _REQUEST_ID_MAX = 128
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the service; tests call this with their own settings."""
+@dataclass(frozen=True)
+class Services:
+    """What the lifespan opened, handed to the runner factory (the supervisor is built from these)."""
+
+    settings: Settings
+    database: Database
+    incidents: IncidentStore
+    queue: IntakeQueue
+    clusters: ClusterRegistry
+
+
+RunnerFactory = Callable[[Services], IncidentRunner]
+
+
+def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = None,
+               resolver: WorkloadResolver | None = None) -> FastAPI:
+    """Build the service; tests call this with their own settings (and runner)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with _startup_step("database"), open_database(settings) as database:
+        async with _startup_step("database"), open_database(settings) as database, AsyncExitStack() as stack:
+            services = _services(settings, database)
             app.state.database = database
+            app.state.incidents = services.incidents
+            app.state.classifier = AlertClassifier(ClusterNaming(settings.cluster_label, settings.default_cluster),
+                                                   resolver or PodNameResolver())
+            if runner_factory is not None and settings.workers > 0:
+                workers = WorkerPool(services.queue, runner_factory(services), database_url=database.url,
+                                     workers=settings.workers, poll_seconds=settings.worker_poll_seconds)
+                await workers.start()
+                stack.push_async_callback(workers.stop)
+            else:
+                log.info("no incident runner wired or OPSGRAPH_WORKERS=0: work items wait in the queue")
+            if settings.k8s_events_enabled:
+                from app.intake.k8s_events import WarningEventIntake
+
+                intake = WarningEventIntake(settings, services.clusters, services.incidents, app.state.classifier)
+                await intake.start()
+                stack.push_async_callback(intake.stop)
             log.info(
                 "opsgraph ready",
                 extra={"embedded_db": database.embedded, "schema_version": database.schema_version},
@@ -42,8 +83,29 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="opsgraph", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.include_router(health.router)
-    app.middleware("http")(_request_context)
+    app.include_router(alerts.router)
+    app.include_router(incidents.router)
+    for error, handler in EXCEPTION_HANDLERS.items():
+        app.add_exception_handler(error, handler)
+    app.add_middleware(RequestContext)
     return app
+
+
+def _services(settings: Settings, database: Database) -> Services:
+    try:
+        clusters = ClusterRegistry.from_settings(settings)
+    except ClusterError as exc:
+        log.error("opsgraph cannot start: %s", exc, extra={"step": "clusters"})
+        raise StartupFailed(str(exc)) from None
+    queue = IntakeQueue(database.pool, QueuePolicy(
+        lease_seconds=settings.worker_lease_seconds, per_cluster=settings.worker_cluster_concurrency,
+        max_attempts=settings.work_max_attempts, deadline_seconds=settings.work_deadline_seconds,
+        retry_base_seconds=settings.work_retry_base_seconds,
+    ))
+    store = IncidentStore(database.pool, queue, join_window_seconds=settings.join_window_seconds,
+                          cluster_error=clusters.unknown_reason,
+                          acquire_timeout=settings.request_db_timeout_seconds)
+    return Services(settings, database, store, queue, clusters)
 
 
 @asynccontextmanager
@@ -56,29 +118,52 @@ async def _startup_step(what: str) -> AsyncIterator[None]:
         raise StartupFailed(str(exc)) from None
 
 
-async def _request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Give every request an id (the caller's X-Request-ID if sane), log it and count it."""
-    incoming = request.headers.get("x-request-id", "")
-    request_id = incoming if 0 < len(incoming) <= _REQUEST_ID_MAX and incoming.isprintable() else uuid.uuid4().hex
-    token = request_id_var.set(request_id)
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await call_next(request)
-        status = response.status_code
-        response.headers["X-Request-ID"] = request_id
-        return response
-    finally:
-        elapsed = time.perf_counter() - started
-        route = request.scope.get("route")
-        # Label by route template, not raw path, so metric cardinality stays bounded.
-        route_label = getattr(route, "path", "unmatched")
-        HTTP_REQUESTS.labels(request.method, route_label, str(status)).inc()
-        HTTP_LATENCY.labels(request.method, route_label).observe(elapsed)
-        if route_label not in ("/healthz", "/metrics"):
-            http_log.info(
-                "request",
-                extra={"method": request.method, "path": request.url.path, "status": status,
-                       "ms": round(elapsed * 1000, 1)},
-            )
-        request_id_var.reset(token)
+class RequestContext:
+    """Give every request an id (the caller's X-Request-ID if sane), log it and count it.
+
+    Plain ASGI rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs each
+    request in an extra task group with memory streams, which costs more than a webhook's whole
+    database transaction under load (see `opsgraph bench intake`).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = ""
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        request_id = (incoming if 0 < len(incoming) <= _REQUEST_ID_MAX and incoming.isprintable()
+                      else uuid.uuid4().hex)
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            # Label by route template, not raw path, so metric cardinality stays bounded.
+            route_label = getattr(route, "path", "unmatched")
+            method = scope.get("method", "")
+            HTTP_REQUESTS.labels(method, route_label, str(status)).inc()
+            HTTP_LATENCY.labels(method, route_label).observe(elapsed)
+            if route_label not in ("/healthz", "/metrics") and http_log.isEnabledFor(logging.INFO):
+                http_log.info("request", extra={"method": method, "path": scope.get("path", ""), "status": status,
+                                                "ms": round(elapsed * 1000, 1)})
+            request_id_var.reset(token)

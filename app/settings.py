@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "OPSGRAPH_"
 
@@ -91,6 +91,62 @@ class Settings(BaseSettings):
         None, description="Bearer token (or basic-auth password) Alertmanager must send to the webhook."
     )
 
+    # --- intake --------------------------------------------------------------------------------
+    webhook_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest webhook body accepted; larger ones get 413 (counted while "
+        "reading, not taken from Content-Length)."
+    )
+    request_db_timeout_seconds: float = Field(
+        5.0, gt=0, description="How long a request waits for a database connection before answering 503 "
+        "(Alertmanager retries 5xx answers, so nothing is lost)."
+    )
+    join_window_seconds: float = Field(
+        300.0, gt=0, description="Alerts for the same cluster, namespace, workload and alert family join one "
+        "open incident while its last alert is younger than this."
+    )
+    cluster_label: str = Field(
+        "cluster", min_length=1, description="Alert label naming the cluster (`cluster` and `cluster_id` are "
+        "also accepted)."
+    )
+    default_cluster: str = Field(
+        "default", min_length=1, description="Cluster id of alerts without a cluster label: KUBECONFIG or "
+        "in-cluster credentials, unless clusters.yaml defines it."
+    )
+    workers: int = Field(
+        4, ge=0, description="Async workers per process that claim incidents from the queue (0: this "
+        "process only takes alerts in)."
+    )
+    worker_lease_seconds: float = Field(
+        60.0, gt=0, description="How long a claimed item stays a worker's without a heartbeat; a killed "
+        "worker's item is resumed by another after this. Heartbeats run every third of it."
+    )
+    worker_poll_seconds: float = Field(
+        5.0, gt=0, description="Workers look for work this often even without a LISTEN/NOTIFY wake-up (lost "
+        "notifications, expired leases, retries coming due)."
+    )
+    worker_cluster_concurrency: int = Field(
+        2, ge=1, description="Most items running at once for one cluster across all replicas, so a noisy "
+        "cluster cannot starve the others."
+    )
+    work_max_attempts: int = Field(5, ge=1, description="Attempts an incident's work gets before it fails.")
+    work_deadline_seconds: float = Field(
+        3600.0, gt=0, description="An item that has not succeeded this long after it was queued fails "
+        "instead of retrying."
+    )
+    work_retry_base_seconds: float = Field(
+        10.0, gt=0, description="First retry delay; it doubles with every attempt unless the runner names one."
+    )
+    k8s_events_enabled: bool = Field(
+        False, description="Also open incidents from Kubernetes Warning events (a watch per cluster)."
+    )
+    k8s_events_clusters: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated cluster ids to watch for Warning events "
+        "(empty: the default cluster)."
+    )
+    k8s_events_namespaces: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated namespaces to watch (empty: all namespaces)."
+    )
+
     # --- model ---------------------------------------------------------------------------------
     openai_api_key: SecretStr | None = Field(
         None,
@@ -152,6 +208,13 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError(f"must start with http:// or https://, got {value!r}")
         return value.rstrip("/") if value else value
+
+    @field_validator("k8s_events_clusters", "k8s_events_namespaces", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -1,4 +1,8 @@
-"""Dependencies the route modules share, as `Annotated` aliases."""
+"""Dependencies the route modules share, as `Annotated` aliases.
+
+They are `async def` on purpose: FastAPI runs plain `def` dependencies in a thread pool, and four
+thread hops per request cost more than the whole database transaction of a webhook delivery.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,32 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.db.lifecycle import Database
+from app.incidents.alerts import AlertClassifier
+from app.incidents.store import IncidentStore
 from app.settings import Settings
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
+async def _incidents(request: Request) -> IncidentStore:
+    store: IncidentStore = request.app.state.incidents
+    return store
+
+
+async def _classifier(request: Request) -> AlertClassifier:
+    classifier: AlertClassifier = request.app.state.classifier
+    return classifier
+
+
 DatabaseDep = Annotated[Database, Depends(_database)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+Incidents = Annotated[IncidentStore, Depends(_incidents)]
+Classifier = Annotated[AlertClassifier, Depends(_classifier)]

@@ -1,0 +1,78 @@
+"""Errors the edge raises and the one table that maps every domain error to an HTTP answer.
+
+`main.py` registers `EXCEPTION_HANDLERS` once; route handlers carry no try/except chains.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import psycopg
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
+
+from app.db.pool import DatabaseUnavailable
+from app.incidents.errors import IllegalTransition, IncidentNotFound
+
+log = logging.getLogger(__name__)
+
+# Alertmanager backs off on its own; this only hints other clients.
+RETRY_AFTER_SECONDS = "5"
+
+
+class ApiError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AuthFailed(ApiError):
+    status_code = 401
+
+
+class AuthNotConfigured(ApiError):
+    status_code = 503
+
+
+class PayloadTooLarge(ApiError):
+    status_code = 413
+
+
+class EmptyDelivery(ApiError):
+    status_code = 400
+
+
+async def _api_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthFailed) else None
+    return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+
+
+async def _not_found(_request: Request, exc: Exception) -> Response:
+    return JSONResponse({"detail": str(exc)}, status_code=404)
+
+
+async def _conflict(_request: Request, exc: Exception) -> Response:
+    return JSONResponse({"detail": str(exc)}, status_code=409)
+
+
+async def _database_down(request: Request, exc: Exception) -> Response:
+    # Nothing of this request was committed; a sender that retries loses nothing.
+    log.warning("database unavailable during %s %s: %s", request.method, request.url.path,
+                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    return JSONResponse({"detail": "database unavailable; nothing was stored, retry later"}, status_code=503,
+                        headers={"Retry-After": RETRY_AFTER_SECONDS})
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
+    ApiError: _api_error,
+    IncidentNotFound: _not_found,
+    IllegalTransition: _conflict,
+    DatabaseUnavailable: _database_down,
+    PoolTimeout: _database_down,
+    psycopg.OperationalError: _database_down,
+}

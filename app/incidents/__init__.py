@@ -1,0 +1,1 @@
+"""Incidents: how alerts are grouped, prioritised, stored and queued for the agents."""

@@ -1,0 +1,252 @@
+"""The durable intake queue: work items in Postgres, claimed with leases, outcomes written down.
+
+Why Postgres and not a broker: the item is written in the same transaction as the incident it
+is about, so an acknowledged alert can never be lost between two systems. Workers claim with
+`FOR UPDATE SKIP LOCKED` and hold a lease they keep alive with heartbeats; an item whose lease
+ran out (its worker was killed) is claimed again and its runner told it is a resume.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "opsgraph_work"
+# Claims are serialised by this transaction-level lock so the per-cluster limit holds exactly
+# across replicas (two claimers would otherwise both see a free slot). A claim takes about a
+# millisecond, so this costs nothing next to a diagnosis that runs for seconds.
+CLAIM_LOCK_ID = 0x6F707171
+
+ENQUEUE = """
+WITH item AS (
+    INSERT INTO work_items (incident_id, kind, cluster, priority, max_attempts, deadline)
+    VALUES (%(incident_id)s, %(kind)s, %(cluster)s, %(priority)s, %(max_attempts)s,
+            now() + make_interval(secs => %(deadline_seconds)s))
+    ON CONFLICT (incident_id, kind) WHERE status IN ('queued', 'running') DO NOTHING
+    RETURNING id, cluster
+)
+SELECT id, pg_notify('""" + NOTIFY_CHANNEL + """', cluster) FROM item"""
+
+CLAIM = """
+WITH busy AS (
+    SELECT cluster, count(*) AS running FROM work_items
+    WHERE status = 'running' AND lease_expires_at > now() GROUP BY cluster
+), candidate AS (
+    SELECT w.id, w.status = 'running' AS lost FROM work_items w LEFT JOIN busy b USING (cluster)
+    WHERE ((w.status = 'queued' AND w.not_before <= now())
+           OR (w.status = 'running' AND w.lease_expires_at <= now()))
+      AND coalesce(b.running, 0) < %(per_cluster)s
+    ORDER BY w.priority, w.created_at
+    LIMIT 1
+    FOR UPDATE OF w SKIP LOCKED
+)
+UPDATE work_items w
+SET status = 'running', attempts = w.attempts + 1, lease_owner = %(worker)s,
+    lease_expires_at = now() + make_interval(secs => %(lease)s), heartbeat_at = now(), updated_at = now()
+FROM candidate
+WHERE w.id = candidate.id
+RETURNING w.id, w.incident_id, w.kind, w.cluster, w.priority, w.attempts, w.max_attempts, w.deadline,
+          candidate.lost"""
+MARK_LOST = """
+UPDATE work_attempts SET outcome = 'lost', finished_at = now(),
+       message = 'lease expired: the worker stopped heartbeating (killed or partitioned)'
+WHERE item_id = %s AND outcome IS NULL"""
+START_ATTEMPT = "INSERT INTO work_attempts (item_id, attempt, worker, resume) VALUES (%s, %s, %s, %s)"
+START_DIAGNOSIS = """
+WITH moved AS (
+    UPDATE incidents SET status = 'diagnosing', updated_at = now() WHERE id = %(incident_id)s AND status = 'open'
+)
+INSERT INTO incident_events (incident_id, kind, actor, message, data)
+VALUES (%(incident_id)s, 'attempt_started', %(worker)s, %(message)s, %(data)s)"""
+
+HEARTBEAT = """
+UPDATE work_items SET lease_expires_at = now() + make_interval(secs => %(lease)s), heartbeat_at = now()
+WHERE id = %(id)s AND lease_owner = %(worker)s AND attempts = %(attempt)s AND status = 'running'
+RETURNING id"""
+RELEASE = """
+UPDATE work_items SET lease_expires_at = now()
+WHERE id = %(id)s AND lease_owner = %(worker)s AND attempts = %(attempt)s AND status = 'running'"""
+FINISH = """
+UPDATE work_items SET status = %(status)s, not_before = coalesce(%(retry_at)s, not_before),
+       lease_owner = NULL, lease_expires_at = NULL, last_message = %(message)s, updated_at = now()
+WHERE id = %(id)s AND lease_owner = %(worker)s AND attempts = %(attempt)s AND status = 'running'
+RETURNING id"""
+FINISH_ATTEMPT = """
+UPDATE work_attempts SET outcome = %(outcome)s, finished_at = now(), retry_at = %(retry_at)s, message = %(message)s
+WHERE item_id = %(id)s AND attempt = %(attempt)s"""
+CANCEL_FOR_INCIDENT = """
+UPDATE work_items SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+       last_message = %(message)s
+WHERE incident_id = %(incident_id)s AND (status = 'queued' OR (status = 'running' AND %(running)s))"""
+LOCK_INCIDENT = "SELECT now() AS now FROM incidents WHERE id = %s FOR UPDATE"
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    id: int
+    incident_id: int
+    kind: str
+    cluster: str
+    priority: int
+    attempt: int
+    max_attempts: int
+    deadline: datetime
+    worker: str
+
+    @property
+    def thread_id(self) -> str:
+        """The LangGraph thread this item runs: one thread per incident."""
+        return str(self.incident_id)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    status: Literal["done", "retry", "failed"]
+    message: str
+    retry_in_seconds: float | None = None
+
+    @classmethod
+    def done(cls, message: str = "done") -> RunOutcome:
+        return cls("done", message)
+
+    @classmethod
+    def retry(cls, message: str, in_seconds: float | None = None) -> RunOutcome:
+        return cls("retry", message, in_seconds)
+
+    @classmethod
+    def failed(cls, message: str) -> RunOutcome:
+        return cls("failed", message)
+
+
+@dataclass(frozen=True)
+class Claim:
+    item: WorkItem
+    resume: bool  # an earlier attempt started: the runner continues from the thread's checkpoint
+
+
+@dataclass(frozen=True)
+class QueuePolicy:
+    lease_seconds: float = 60.0
+    per_cluster: int = 2
+    max_attempts: int = 5
+    deadline_seconds: float = 3600.0
+    retry_base_seconds: float = 10.0
+
+
+class IntakeQueue:
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[dict[str, Any]]], policy: QueuePolicy) -> None:
+        self.pool = pool
+        self.policy = policy
+
+    async def enqueue(self, conn: AsyncConnection[dict[str, Any]], *, incident_id: int, cluster: str,
+                      priority: int, kind: str = "diagnose") -> int | None:
+        """Queue work inside the caller's transaction; workers are woken when it commits."""
+        row = await (await conn.execute(ENQUEUE, {
+            "incident_id": incident_id, "kind": kind, "cluster": cluster, "priority": priority,
+            "max_attempts": self.policy.max_attempts, "deadline_seconds": self.policy.deadline_seconds,
+        })).fetchone()
+        return int(row["id"]) if row else None
+
+    async def claim(self, worker: str) -> Claim | None:
+        async with self.pool.connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (CLAIM_LOCK_ID,))
+            row = await (await conn.execute(CLAIM, {
+                "worker": worker, "lease": self.policy.lease_seconds, "per_cluster": self.policy.per_cluster,
+            })).fetchone()
+            if row is None:
+                return None
+            if row["lost"]:
+                await conn.execute(MARK_LOST, (row["id"],))
+            item = WorkItem(row["id"], row["incident_id"], row["kind"], row["cluster"], row["priority"],
+                            row["attempts"], row["max_attempts"], row["deadline"], worker)
+            resume = item.attempt > 1
+            await conn.execute(START_ATTEMPT, (item.id, item.attempt, worker, resume))
+        # A separate statement, after the claim committed: rows are locked incident-first
+        # everywhere else, and holding the item while waiting for its incident could deadlock.
+        verb = "resumed from its checkpoint" if resume else "started"
+        why = " after the previous worker's lease expired" if row["lost"] else ""
+        async with self.pool.connection() as conn:
+            await conn.execute(START_DIAGNOSIS, {
+                "incident_id": item.incident_id, "worker": worker,
+                "message": f"{item.kind} {verb} (attempt {item.attempt} of {item.max_attempts}){why}",
+                "data": Jsonb({"item": item.id, "attempt": item.attempt, "resume": resume}),
+            })
+        return Claim(item, resume)
+
+    async def heartbeat(self, item: WorkItem) -> bool:
+        """Extend the lease; False when the item is no longer ours (re-claimed or cancelled)."""
+        async with self.pool.connection() as conn:
+            row = await (await conn.execute(HEARTBEAT, {
+                "lease": self.policy.lease_seconds, "id": item.id, "worker": item.worker, "attempt": item.attempt,
+            })).fetchone()
+        return row is not None
+
+    async def release(self, item: WorkItem) -> None:
+        """Give the item up now (shutting down): another worker resumes it without waiting for the lease."""
+        async with self.pool.connection() as conn:
+            await conn.execute(RELEASE, {"id": item.id, "worker": item.worker, "attempt": item.attempt})
+
+    async def finish(self, item: WorkItem, outcome: RunOutcome) -> str | None:
+        """Write the attempt's outcome; return the item's new status, None if it was no longer ours.
+
+        A retry is checked against the budget and the deadline before it is scheduled, so an item
+        never waits for a retry it will not be allowed to make.
+        """
+        async with self.pool.connection() as conn, conn.transaction():
+            # Incident first, then the item: the lock order every writer keeps.
+            now = (await (await conn.execute(LOCK_INCIDENT, (item.incident_id,))).fetchone() or {})["now"]
+            status, retry_at, message = _decide(item, outcome, now, self.policy)
+            row = await (await conn.execute(FINISH, {
+                "status": status, "retry_at": retry_at, "message": message, "id": item.id,
+                "worker": item.worker, "attempt": item.attempt,
+            })).fetchone()
+            if row is None:
+                return None
+            attempt_outcome = "retry" if status == "queued" else status
+            await conn.execute(FINISH_ATTEMPT, {"outcome": attempt_outcome, "retry_at": retry_at,
+                                                "message": message, "id": item.id, "attempt": item.attempt})
+            await conn.execute(
+                "INSERT INTO incident_events (incident_id, kind, actor, message, data) VALUES (%s, %s, %s, %s, %s)",
+                (item.incident_id, f"attempt_{attempt_outcome}", item.worker, message,
+                 Jsonb({"item": item.id, "attempt": item.attempt,
+                       "retry_at": retry_at.isoformat() if retry_at else None})),
+            )
+            if status == "failed":
+                await conn.execute(
+                    "UPDATE incidents SET status = 'failed', status_reason = %s, closed_at = now(), updated_at = now() "
+                    "WHERE id = %s AND closed_at IS NULL", (message, item.incident_id))
+        log.info(message, extra={"incident": item.incident_id, "item": item.id, "outcome": attempt_outcome})
+        return status
+
+    async def cancel_for_incident(self, conn: AsyncConnection[dict[str, Any]], incident_id: int, why: str, *,
+                                  running: bool = True) -> None:
+        """Cancel queued (and running) items; a running worker sees it at its next heartbeat and stops."""
+        await conn.execute(CANCEL_FOR_INCIDENT, {"incident_id": incident_id, "message": why, "running": running})
+
+
+def _decide(item: WorkItem, outcome: RunOutcome, now: datetime,
+            policy: QueuePolicy) -> tuple[str, datetime | None, str]:
+    """The item's next status, when to retry, and the one-sentence message that says so."""
+    what = f"{item.kind} for incident {item.incident_id}"
+    if outcome.status == "done":
+        return "done", None, f"{what} done: {outcome.message}"
+    if outcome.status == "failed":
+        return "failed", None, f"{what} failed: {outcome.message}; not retrying"
+    delay = outcome.retry_in_seconds
+    if delay is None:  # exponential back-off from the policy's base
+        delay = policy.retry_base_seconds * 2 ** (item.attempt - 1)
+    retry_at = now + timedelta(seconds=delay)
+    if item.attempt >= item.max_attempts:
+        return "failed", None, (f"{what} failed temporarily: {outcome.message}; retry budget of "
+                                f"{item.max_attempts} attempts spent, giving up")
+    if retry_at > item.deadline:
+        return "failed", None, f"{what} failed temporarily: {outcome.message}; its deadline passes first, giving up"
+    return "queued", retry_at, f"{what} failed temporarily: {outcome.message}; retrying in {delay:g} s"

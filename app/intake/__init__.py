@@ -1,0 +1,1 @@
+"""Alert sources besides the Alertmanager webhook."""
