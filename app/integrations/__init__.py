@@ -1,0 +1,1 @@
+"""Outbound integrations: the only code that talks to GitHub (and, later, Slack)."""

@@ -1,0 +1,95 @@
+"""Real git for the GitOps tests: a bare repo seeded from a scenario's `gitops.files`, and the
+scenario's canonical fix as (object, field path, value) changes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from agents.diagnosis import ResourceRef
+from agents.toolsets.gitops import REMOVE
+from agents.toolsets.gitops.fieldpath import MISSING, parse_path, resolve
+from sim.scenario import Scenario
+
+GIT_ENV = {"GIT_AUTHOR_NAME": "seed", "GIT_AUTHOR_EMAIL": "seed@example.com", "GIT_COMMITTER_NAME": "seed",
+           "GIT_COMMITTER_EMAIL": "seed@example.com", "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"}
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, capture_output=True,
+                            text=True, check=False)
+    if result.returncode:
+        raise AssertionError(f"git {' '.join(args)} failed: {result.stderr}")
+    return result.stdout
+
+
+def write_files(root: Path, files: Mapping[str, str]) -> None:
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text, encoding="utf-8")
+
+
+def seed_bare_repo(files: Mapping[str, str], path: Path, *, branch: str = "main") -> str:
+    """A bare repo at `path` whose `branch` holds `files` in one commit; returns its URL (the path)."""
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "--quiet", "--bare", f"--initial-branch={branch}")
+    seed = path.with_name(path.name + "-seed")
+    git(path.parent, "clone", "--quiet", str(path), str(seed))
+    git(seed, "checkout", "--quiet", "-b", branch)
+    write_files(seed, files)
+    git(seed, "add", "-A")
+    git(seed, "commit", "--quiet", "-m", "seed")
+    git(seed, "push", "--quiet", "origin", branch)
+    return str(path)
+
+
+def push_from_elsewhere(url: str, branch: str, files: Mapping[str, str], workdir: Path, message: str) -> str:
+    """Someone else pushes `files` to `branch` (created from main when absent); returns their sha."""
+    git(workdir.parent, "clone", "--quiet", url, str(workdir))
+    remote_branches = git(workdir, "branch", "-r")
+    if f"origin/{branch}" in remote_branches:
+        git(workdir, "checkout", "--quiet", branch)
+    else:
+        git(workdir, "checkout", "--quiet", "-b", branch)
+    write_files(workdir, files)
+    git(workdir, "add", "-A")
+    git(workdir, "commit", "--quiet", "-m", message)
+    git(workdir, "push", "--quiet", "origin", branch)
+    return git(workdir, "rev-parse", "HEAD").strip()
+
+
+def _leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Field paths of a strategic-merge patch's leaves (named list items as `[name=x]`)."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _leaves(child, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, list) and value and all(isinstance(i, dict) and "name" in i for i in value):
+        for item in value:
+            for key, child in item.items():
+                if key != "name":
+                    yield from _leaves(child, f"{prefix}[name={item['name']}].{key}")
+    else:
+        yield prefix, value
+
+
+def canonical_changes(scenario: Scenario) -> list[tuple[ResourceRef, str, Any]]:
+    """The scenario's fix as changes to the live object.
+
+    `expect.fix.field` when it is a field of the object (its value taken from the patch when the
+    patch has it: the patch is the exact text, `value` the words a reviewer reads); otherwise
+    (a kustomization `images[...]` field) derived from the patch's leaves. `null` removes.
+    """
+    fix, expect = scenario.expect.fix, scenario.expect
+    assert fix is not None and expect.resource is not None
+    target = fix.target or expect.resource
+    ref = ResourceRef(kind=target.kind, namespace=target.namespace, name=target.name)
+    if fix.field and not fix.field.startswith("images["):
+        from_patch = resolve(fix.patch, parse_path(fix.field)) if fix.patch else MISSING
+        value = fix.value if from_patch is MISSING else from_patch
+        changes = [(fix.field, value)]
+    else:
+        changes = list(_leaves(fix.patch or {}))
+    return [(ref, field, REMOVE if value is None else value) for field, value in changes]
