@@ -220,8 +220,9 @@ def discount_unsupported(diagnosis: Diagnosis, problems: Sequence[str]) -> Diagn
     })
 
 
-def finalize(diagnosis: Diagnosis, *, unreachable: str | None = None) -> Diagnosis:
-    """Never dress a weak answer up as certain: low confidence and failures go to a person."""
+def finalize(diagnosis: Diagnosis, *, alert_firing: bool, unreachable: str | None = None) -> Diagnosis:
+    """Never dress a weak answer up as certain: low confidence and failures go to a person, and so does
+    "healthy" while an alert is still firing (something made it fire that we did not find)."""
     update: dict[str, Any] = {}
     if unreachable is not None:
         update.update(status="failed", failure_reason=unreachable, needs_human=True,
@@ -229,6 +230,9 @@ def finalize(diagnosis: Diagnosis, *, unreachable: str | None = None) -> Diagnos
     elif diagnosis.confidence < HUMAN_BELOW and not diagnosis.needs_human:
         update.update(needs_human=True,
                       reason_for_human=f"low confidence ({diagnosis.confidence:.2f}); a human should confirm")
+    elif diagnosis.category == "healthy" and alert_firing and not diagnosis.needs_human:
+        update.update(needs_human=True, reason_for_human="the alert is firing but no fault was found; a person "
+                                                         "should look at what the tools cannot see")
     return diagnosis.model_copy(update=update) if update else diagnosis
 
 

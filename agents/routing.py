@@ -20,7 +20,9 @@ class RouteDecision(BaseModel):
 def route_incident(incident: dict[str, object]) -> RouteDecision:
     if incident.get("alerts"):
         return RouteDecision(route="diagnostics", reason="an alert fired: find its root cause")
-    return RouteDecision(route="human_help", reason="nothing to diagnose: the incident carries no alert")
+    if incident.get("namespace") or incident.get("resource"):
+        return RouteDecision(route="diagnostics", reason="asked to check a namespace or resource")
+    return RouteDecision(route="human_help", reason="nothing to diagnose: no alert, namespace or resource")
 
 
 def route_after_diagnosis(diagnosis: Diagnosis, available: frozenset[str]) -> RouteDecision:

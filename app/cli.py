@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 
-from app.settings import ConfigurationError, Settings, load_settings, settings_table_markdown
+from app.settings import ConfigurationError, load_settings, settings_table_markdown
 
 EXIT_CONFIG = 2
 EXIT_STARTUP = 3
@@ -60,6 +59,25 @@ def _parser() -> argparse.ArgumentParser:
     intake.set_defaults(handler=_bench_intake)
     bench.set_defaults(handler=lambda _args: bench.print_help() or EXIT_CONFIG)
 
+    diagnose = sub.add_parser("diagnose", help="diagnose a scenario, or a namespace of a real cluster, and print it")
+    target = diagnose.add_mutually_exclusive_group(required=True)
+    target.add_argument("--scenario", help="scenario name or file (runs a fresh simulated cluster)")
+    target.add_argument("--namespace", help="namespace to diagnose on the cluster of --kubeconfig")
+    diagnose.add_argument("--resource", help="KIND/NAME in --namespace, e.g. deployment/web")
+    diagnose.add_argument("--kubeconfig", help="kubeconfig of the cluster (default: KUBECONFIG, or in-cluster)")
+    diagnose.add_argument("--context", help="kubeconfig context")
+    diagnose.add_argument("--json", action="store_true", help="print the diagnosis as JSON")
+    diagnose.set_defaults(handler=_diagnose)
+
+    evaluate = sub.add_parser("eval", help="run scenarios through the service and compare with their expect blocks")
+    evaluate.add_argument("--scenarios", default=None, help="folder of scenario files (default: the shipped ones)")
+    evaluate.add_argument("--repeat", type=int, default=1, help="runs per scenario; reports pass^K")
+    evaluate.add_argument("--json", dest="json_path", help="also write the rows and figures to this file")
+    evaluate.set_defaults(handler=_eval)
+
+    toolsets = sub.add_parser("toolsets", help="which toolsets are enabled, and why the others are not")
+    toolsets.set_defaults(handler=_toolsets)
+
     sim = sub.add_parser("sim", help="the simulated Kubernetes cluster")
     sim_sub = sim.add_subparsers(metavar="SIMCOMMAND")
     sim_serve = sim_sub.add_parser("serve", help="serve one scenario and print its kubeconfig path")
@@ -87,6 +105,72 @@ def _bench_intake(args: argparse.Namespace) -> int:
 
     return run_intake_bench(settings, rate=args.rate, seconds=args.seconds, concurrency=args.concurrency,
                             per_request=args.alerts_per_request)
+
+
+def _diagnose(args: argparse.Namespace) -> int:
+    import asyncio
+    from pathlib import Path
+
+    from app.diagnose import diagnose, diagnose_scenario, parse_resource, print_diagnosis
+
+    settings = load_settings()
+    quiet()
+    if args.scenario:
+        from sim.scenario import ScenarioError, find_scenario, load_scenario
+
+        try:
+            scenario = load_scenario(find_scenario(args.scenario))
+        except (ScenarioError, FileNotFoundError) as exc:
+            print(f"opsgraph: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        result = asyncio.run(diagnose_scenario(scenario, settings))
+    else:
+        from agents.diagnosis import IncidentInput
+
+        try:
+            resource = parse_resource(args.resource, args.namespace)
+        except ValueError as exc:
+            print(f"opsgraph: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        kubeconfig = Path(args.kubeconfig) if args.kubeconfig else settings.kubeconfig
+        incident = IncidentInput(cluster=settings.default_cluster, namespace=args.namespace, resource=resource)
+        result = asyncio.run(diagnose(settings, incident, kubeconfig, args.context))
+    print_diagnosis(result, sys.stdout, args.json)
+    return 0 if result["diagnosis"]["status"] != "failed" else 1
+
+
+def _eval(args: argparse.Namespace) -> int:
+    import asyncio
+    from pathlib import Path
+
+    from app.eval.report import run_eval
+    from sim.scenario import scenario_dir
+
+    if args.repeat < 1:
+        print("opsgraph: --repeat must be at least 1", file=sys.stderr)
+        return EXIT_CONFIG
+    folder = Path(args.scenarios) if args.scenarios else scenario_dir()
+    if not folder.is_dir():
+        print(f"opsgraph: {folder} is not a folder of scenario files", file=sys.stderr)
+        return EXIT_CONFIG
+    settings = load_settings()
+    quiet()
+    json_path = Path(args.json_path) if args.json_path else None
+    return asyncio.run(run_eval(settings, folder, repeat=args.repeat, json_path=json_path, out=sys.stdout))
+
+
+def _toolsets(_args: argparse.Namespace) -> int:
+    from app.diagnose import toolset_table
+
+    print(toolset_table(load_settings()))
+    return 0
+
+
+def quiet() -> None:
+    """Commands that print a report keep the service's own logs to warnings."""
+    from app.observability import configure_logging
+
+    configure_logging("WARNING", "text")
 
 
 def _config(args: argparse.Namespace) -> int:
@@ -153,12 +237,6 @@ def _demo(args: argparse.Namespace) -> int:
 
     return run_demo(settings, scenario=args.scenario, unattended=args.yes, port=args.port)
 
-
-def configure(settings: Settings) -> None:
-    from app.observability import configure_logging
-
-    configure_logging(settings.log_level, settings.log_format)
-    logging.captureWarnings(True)
 
 
 if __name__ == "__main__":

@@ -164,6 +164,15 @@ class Settings(BaseSettings):
         None, description="Larger model to escalate to on low confidence. Unset: no escalation."
     )
 
+    # --- diagnosis budgets (loop guards; each trip forces a conclusion with partial findings) ------
+    diagnosis_max_steps: int = Field(12, ge=2, le=100, description="Most model steps one investigation takes.")
+    diagnosis_token_budget: int = Field(
+        60_000, ge=1_000, description="Most prompt + completion tokens one incident may spend."
+    )
+    diagnosis_timeout_seconds: float = Field(
+        300.0, gt=0, description="Wall-clock limit for one incident's investigation."
+    )
+
     # --- cluster -------------------------------------------------------------------------------
     kubeconfig: Path | None = Field(
         None,

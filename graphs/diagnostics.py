@@ -120,7 +120,8 @@ def build_diagnostics_graph(toolbox: Toolbox, timeline: Timeline) -> Any:
     async def conclude_run(state: DiagnosticsState, runtime: Runtime[Context]) -> dict[str, Any]:
         chosen = state.get("diagnosis") or state.get("rules")
         assert chosen is not None
-        diagnosis = finalize(Diagnosis.model_validate(chosen), unreachable=state.get("unreachable"))
+        diagnosis = finalize(Diagnosis.model_validate(chosen), unreachable=state.get("unreachable"),
+                             alert_firing=IncidentInput.model_validate(state["incident"]).firing())
         await timeline.add(runtime.context.incident_id, "diagnosis",
                            f"{diagnosis.category} ({diagnosis.confidence:.2f}, {diagnosis.source}): "
                            f"{diagnosis.root_cause}", {"needs_human": diagnosis.needs_human,

@@ -24,4 +24,6 @@ def test_demo_runs_unattended_on_embedded_defaults() -> None:
     assert "simulated cluster 'oom_memory_hog'" in out
     assert f"embedded Postgres in {data_dir}" in out
     assert "CrashLoopBackOff" in out and "memory-hog-" in out
-    assert "service readiness: ok" in out
+    assert "POST /webhooks/alertmanager (KubePodCrashLooping): incident [1]" in out
+    assert "oom_killed" in out and "100Mi limit" in out
+    assert "proposed fix: Deployment/memory-hog" in out and "resources.limits.memory -> 256Mi" in out

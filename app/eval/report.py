@@ -1,0 +1,90 @@
+"""Run a scenario folder, print one row per scenario run, and end with `N passed, M failed`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import TextIO
+
+from pydantic import SecretStr
+
+from app.db.embedded import EmbeddedPostgres
+from app.eval.runner import EvalRow, eval_scenario, invalid_row
+from app.settings import Settings
+
+HEADER = f"{'scenario':<38} {'ok':<4} {'expected':<58} {'got':<58} {'steps':>5} {'calls':>5} {'tokens':>7} {'secs':>6}"
+
+
+@asynccontextmanager
+async def shared_database(settings: Settings) -> AsyncIterator[Settings]:
+    """One database for the whole run: the embedded server is held open here, so each scenario's
+    service joins it instead of starting and stopping its own."""
+    if settings.database_url is not None:
+        yield settings
+        return
+    server = EmbeddedPostgres(settings.data_dir)
+    url = await asyncio.to_thread(server.start)
+    try:
+        yield settings.model_copy(update={"database_url": SecretStr(url)})
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+def _line(row: EvalRow) -> str:
+    mark = "ok" if row.ok else "FAIL"
+    line = (f"{row.scenario + (f' #{row.run}' if row.run else ''):<38} {mark:<4} {row.expected[:58]:<58} "
+            f"{row.got[:58]:<58} {row.steps:>5} {row.tool_calls:>5} {row.tokens:>7} {row.seconds:>6.2f}")
+    return line + (f"\n    {row.error}" if row.error else "")
+
+
+async def run_eval(settings: Settings, folder: Path, *, repeat: int, json_path: Path | None, out: TextIO) -> int:
+    paths = sorted(folder.glob("*.yaml"))
+    if not paths:
+        out.write(f"no scenario files (*.yaml) in {folder}\n")
+        return 2
+    rows: list[EvalRow] = []
+    out.write(HEADER + "\n")
+    async with shared_database(settings) as shared:
+        for path in paths:
+            invalid = invalid_row(path)
+            if invalid is not None:  # reported once, not once per repeat; the run goes on
+                rows.append(invalid)
+                out.write(_line(invalid) + "\n")
+                continue
+            for run in range(repeat):
+                try:
+                    row = await eval_scenario(path, shared, run)
+                except Exception as exc:  # one broken scenario is a failed row; the run goes on
+                    row = EvalRow(scenario=path.stem, run=run, error=f"{type(exc).__name__}: {exc}")
+                rows.append(row)
+                out.write(_line(row) + "\n")
+                out.flush()
+    summary = summarise(rows, repeat)
+    out.write(summary["text"])
+    if json_path is not None:
+        json_path.write_text(json.dumps({"rows": [asdict(r) for r in rows], **summary["figures"]}, indent=2,
+                                        default=str))
+    return 0 if summary["figures"]["failed"] == 0 else 1
+
+
+def summarise(rows: list[EvalRow], repeat: int) -> dict[str, object]:
+    scenarios = sorted({r.scenario for r in rows})
+    all_right = [s for s in scenarios if all(r.ok for r in rows if r.scenario == s)]
+    times = sorted(r.seconds for r in rows if r.error is None or r.ok)
+    p50 = statistics.median(times) if times else 0.0
+    p95 = times[max(0, int(round(0.95 * len(times))) - 1)] if times else 0.0
+    passed = sum(r.ok for r in rows)
+    failed = len(rows) - passed
+    figures = {"passed": passed, "failed": failed, "scenarios": len(scenarios), "repeat": repeat,
+               "pass_all_k": len(all_right), "p50_seconds": round(p50, 3), "p95_seconds": round(p95, 3),
+               "tool_calls": sum(r.tool_calls for r in rows), "tokens": sum(r.tokens for r in rows)}
+    text = f"wall time per scenario: p50 {p50:.2f} s, p95 {p95:.2f} s\n"
+    if repeat > 1:
+        text += f"pass^{repeat}: {len(all_right)}/{len(scenarios)} scenarios right on all {repeat} runs\n"
+    text += f"{passed} passed, {failed} failed\n"
+    return {"text": text, "figures": figures}

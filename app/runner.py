@@ -1,0 +1,138 @@
+"""The incident runner: what a worker calls with a claimed work item. It runs (or resumes) the
+incident's graph thread and writes what the graph concluded back to the incident.
+
+The supervisor is compiled once per process with the Postgres checkpointer; the thread id is the
+incident id, so a run resumed on another replica continues from the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+from agents.audit import AuditSink
+from agents.context import Budgets, ClusterRef, Context
+from agents.diagnosis import IncidentInput, ResourceRef
+from agents.investigation import Toolbox
+from agents.skills.loader import load_skills
+from agents.toolsets.kubernetes.clients import ClusterClients
+from agents.toolsets.registry import default_registry
+from app.audit_store import ToolAuditStore
+from app.incidents.queue import RunOutcome, WorkItem
+from app.incidents.status import IncidentStatus
+from app.incidents.store import IncidentStore
+from app.main import Services
+from app.settings import Settings
+from graphs.supervisor import build_supervisor_graph, run_config
+
+log = logging.getLogger(__name__)
+
+ACTOR = "opsgraph"
+TOOLSETS = frozenset({"kubernetes", "prometheus", "web_search"})  # each still needs its prerequisite
+
+
+class IncidentTimeline:
+    """agents.timeline.Timeline over the incident store."""
+
+    def __init__(self, incidents: IncidentStore) -> None:
+        self.incidents = incidents
+
+    async def add(self, incident_id: str, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
+        await self.incidents.add_timeline(int(incident_id), kind, message, actor=ACTOR, data=data)
+
+
+def budgets_from(settings: Settings) -> Budgets:
+    return Budgets(max_steps=settings.diagnosis_max_steps, max_tokens=settings.diagnosis_token_budget,
+                   wall_clock_seconds=settings.diagnosis_timeout_seconds)
+
+
+def build_toolbox(settings: Settings, audit: AuditSink | None) -> Toolbox:
+    model = None
+    if settings.model_configured:
+        from agents.models.factory import openai_compatible_model
+
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        model = openai_compatible_model(settings.model, api_key=key, base_url=settings.openai_base_url)
+    registry = default_registry()
+    return Toolbox(registry, load_skills(tool_names=registry.names()), ClusterClients(), audit, model)
+
+
+def incident_input(row: dict[str, Any]) -> IncidentInput:
+    """The incident as the graph sees it: where, what, and its alerts (labels, annotations, status)."""
+    resource = None
+    if row.get("resource_kind") and row.get("resource_name"):
+        resource = ResourceRef(kind=row["resource_kind"], namespace=row.get("namespace"), name=row["resource_name"])
+    alerts = [{"labels": a.get("labels") or {}, "annotations": a.get("annotations") or {},
+               "status": a.get("status", "firing"), "startsAt": str(a.get("starts_at") or "")}
+              for a in row.get("alerts") or []]
+    return IncidentInput(cluster=row["cluster"], namespace=row.get("namespace"), resource=resource, alerts=alerts)
+
+
+class GraphRunner:
+    def __init__(self, services: Services, toolbox: Toolbox) -> None:
+        self.services = services
+        self.incidents = services.incidents
+        self.budgets = budgets_from(services.settings)
+        self.graph = build_supervisor_graph(toolbox, IncidentTimeline(services.incidents),
+                                            AsyncPostgresSaver(services.database.pool))  # type: ignore[arg-type]
+
+    def context_for(self, incident_id: int, cluster_id: str) -> Context | None:
+        cluster = self.services.clusters.get(cluster_id)
+        if cluster is None:
+            return None
+        settings = self.services.settings
+        return Context(incident_id=str(incident_id), budgets=self.budgets,
+                       cluster=ClusterRef(cluster.id, cluster.kubeconfig, cluster.context),
+                       model=settings.model if settings.model_configured else None, enabled_toolsets=TOOLSETS,
+                       prometheus_url=settings.prometheus_url,
+                       tavily_api_key=settings.tavily_api_key.get_secret_value() if settings.tavily_api_key else None)
+
+    async def run(self, item: WorkItem, *, resume: bool) -> RunOutcome:
+        row = await self.incidents.get(item.incident_id)
+        context = self.context_for(item.incident_id, row["cluster"])
+        if context is None:
+            reason = self.services.clusters.unknown_reason(row["cluster"]) or "unknown cluster"
+            await self.incidents.transition(item.incident_id, IncidentStatus.FAILED, actor=ACTOR, message=reason,
+                                            reason=reason)
+            return RunOutcome.failed(reason)
+        if row["status"] == IncidentStatus.OPEN:
+            await self.incidents.transition(item.incident_id, IncidentStatus.DIAGNOSING, actor=ACTOR,
+                                            message="diagnosis started")
+        config = run_config(item.thread_id, self.budgets)
+        snapshot = await self.graph.aget_state(config)
+        # A thread that already finished (its outcome was lost with a worker) is only recorded again;
+        # one with pending nodes continues from its checkpoint; otherwise it starts.
+        if not snapshot.values or snapshot.next:
+            graph_input = None if snapshot.next else {"incident": incident_input(row).model_dump(mode="json")}
+            # A hung model or cluster call is bounded too, not only the steps between them.
+            async with asyncio.timeout(self.budgets.wall_clock_seconds * 1.5 + 30):
+                await self.graph.ainvoke(graph_input, config, context=context)
+        state = (await self.graph.aget_state(config)).values
+        return await self._record(item.incident_id, state)
+
+    async def _record(self, incident_id: int, state: dict[str, Any]) -> RunOutcome:
+        diagnosis = state.get("diagnosis")
+        if diagnosis is None:
+            return RunOutcome.failed("the graph ended without a diagnosis")
+        await self.incidents.set_result(incident_id, "diagnosis", diagnosis)
+        summary = f"{diagnosis['category']}: {diagnosis['root_cause']}"
+        if diagnosis.get("status") == "failed":
+            await self.incidents.transition(incident_id, IncidentStatus.AWAITING_HUMAN, actor=ACTOR,
+                                            message=f"diagnosis failed: {diagnosis.get('failure_reason')}",
+                                            reason=diagnosis.get("failure_reason"))
+        elif diagnosis.get("needs_human"):
+            await self.incidents.transition(incident_id, IncidentStatus.AWAITING_HUMAN, actor=ACTOR,
+                                            message=f"needs a person: {diagnosis.get('reason_for_human')}",
+                                            reason=diagnosis.get("reason_for_human"))
+        else:
+            # Remediation is not wired yet: a person takes the diagnosis from here.
+            await self.incidents.transition(incident_id, IncidentStatus.AWAITING_HUMAN, actor=ACTOR,
+                                            message=f"diagnosed: {summary}", reason="diagnosis ready")
+        return RunOutcome.done(summary)
+
+
+def build_graph_runner(services: Services) -> GraphRunner:
+    return GraphRunner(services, build_toolbox(services.settings, ToolAuditStore(services.database.pool)))
