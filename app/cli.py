@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     intake.add_argument("--concurrency", type=int, default=32, help="peak phase: concurrent clients (default 32)")
     intake.add_argument("--alerts-per-request", type=int, default=1, help="alerts per delivery (default 1)")
     intake.set_defaults(handler=_bench_intake)
+    bench_diag = bench_sub.add_parser("diagnose", help="diagnosis wall time (offline) and prompt tokens (scripted model)")
+    bench_diag.add_argument("--scenarios", default=None, help="folder of scenario files (default: the shipped ones)")
+    bench_diag.add_argument("--repeat", type=int, default=3, help="offline runs per scenario (median reported)")
+    bench_diag.set_defaults(handler=_bench_diagnose)
     bench.set_defaults(handler=lambda _args: bench.print_help() or EXIT_CONFIG)
 
     diagnose = sub.add_parser("diagnose", help="diagnose a scenario, or a namespace of a real cluster, and print it")
@@ -97,6 +101,15 @@ def _serve(args: argparse.Namespace) -> int:
     from app.service import run_service
 
     return run_service(settings)
+
+
+def _bench_diagnose(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.bench.diagnose import run_bench_diagnose
+
+    quiet()
+    return run_bench_diagnose(Path(args.scenarios) if args.scenarios else None, max(1, args.repeat))
 
 
 def _bench_intake(args: argparse.Namespace) -> int:

@@ -121,8 +121,11 @@ def unschedulable_unbound_pvc(facts: Facts) -> Finding | None:
 
 @check("unschedulable_other")
 def unschedulable_other(facts: Facts) -> Finding | None:
-    """Any other FitError, quoted as the scheduler wrote it."""
+    """Any other FitError, quoted as the scheduler wrote it. An unbound claim is not "other": the claim (its
+    StorageClass, its provisioner) is the fault, which unschedulable_unbound_pvc and the pvc checks name."""
     for pod, message, call_id in _fit_errors(facts):
+        if _PVC.search(message):
+            continue
         return Finding("unschedulable", f"no node can run the pod: {_needle(message)}.", 0.6, pods.ref(pod),
                        (Clue.of(_needle(message), "Unschedulable", call_id=call_id),))
     return None

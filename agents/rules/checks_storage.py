@@ -22,9 +22,19 @@ def _ref(obj: dict[str, Any]) -> ResourceRef:
 
 
 def _pending_claims(facts: Facts) -> list[dict[str, Any]]:
-    focus = facts.focus.get("persistentvolumeclaim")
-    claims = [c for c in facts.all("PersistentVolumeClaim", facts.focus.get("namespace"))
+    """Claims not bound: described ones, and ones only the provisioner's events name (not described yet)."""
+    namespace = facts.focus.get("namespace")
+    focus = facts.focus.get("pvc") or facts.focus.get("persistentvolumeclaim")
+    claims = [c for c in facts.all("PersistentVolumeClaim", namespace)
               if c.get("status", {}).get("phase") in ("Pending", "Lost", None)]
+    known = {c["metadata"]["name"] for c in facts.all("PersistentVolumeClaim", namespace)}
+    for seen in facts.events_for("PersistentVolumeClaim", reasons=("ProvisioningFailed", "FailedBinding")):
+        involved = seen.obj.get("involvedObject", {})
+        name = involved.get("name")
+        if name and name not in known and involved.get("namespace") in (namespace, None):
+            known.add(name)
+            claims.append({"kind": "PersistentVolumeClaim", "status": {},
+                           "metadata": {"name": name, "namespace": involved.get("namespace") or namespace}})
     return sorted(claims, key=lambda c: c["metadata"]["name"] != focus)
 
 

@@ -30,6 +30,11 @@ def _affected(run: Run, finding: Finding) -> tuple[ResourceRef, list[ResourceRef
     return workload, affected
 
 
+def _noted(run: Run, cause: str) -> str:
+    """The cause, then what the run must own up to about how it looked (e.g. a replaced pod)."""
+    return " ".join([cause, *run.notes])
+
+
 def _from_finding(run: Run, finding: Finding, check: str, skill: str) -> Diagnosis:
     workload, affected = _affected(run, finding)
     confident = finding.confidence >= TRUST
@@ -40,7 +45,7 @@ def _from_finding(run: Run, finding: Finding, check: str, skill: str) -> Diagnos
         reason = f"low confidence ({finding.confidence:.2f}) from check {check}; a human should confirm" + (
             f"; {finding.escalate}" if finding.escalate else "")
     return Diagnosis(
-        category=finding.category, root_cause=finding.root_cause, confidence=finding.confidence,
+        category=finding.category, root_cause=_noted(run, finding.root_cause), confidence=finding.confidence,
         evidence=evidence_for(finding.clues, run.calls), affected=affected,
         suggested_fixes=[reroot(fix, workload) for fix in finding.fixes],
         needs_human=reason is not None, reason_for_human=reason, source="rules",
@@ -53,7 +58,7 @@ def _healthy(run: Run) -> Diagnosis:
     cause = (f"No fault found: {len(pods_seen)} pod(s) in {namespace} are Running and Ready (or Completed), "
              "no workload reports a failing condition, and no Warning events were seen.")
     clues = (Clue.of("Running", "Completed"),) if pods_seen else ()
-    return Diagnosis(category="healthy", root_cause=cause, confidence=0.85 if pods_seen else 0.6,
+    return Diagnosis(category="healthy", root_cause=_noted(run, cause), confidence=0.85 if pods_seen else 0.6,
                      evidence=evidence_for(clues, run.calls), affected=[], needs_human=False, source="rules",
                      status="complete", skill="base", errors=list(run.errors))
 
@@ -70,7 +75,7 @@ def _unmatched(run: Run, matched: list[Skill]) -> Diagnosis:
               else f"no rule matched ({'skills tried: ' + ', '.join(s.name for s in matched) if matched else 'no skill matched'}); "
                    "a human or the model path must investigate")
     affected = [ResourceRef(kind="Pod", namespace=run.vars.get("namespace"), name=n) for n in unhealthy[:5]]
-    return Diagnosis(category=category, root_cause=cause, confidence=0.2, affected=affected, needs_human=True,
+    return Diagnosis(category=category, root_cause=_noted(run, cause), confidence=0.2, affected=affected, needs_human=True,
                      reason_for_human=reason, source="rules", status="failed" if unreachable else "partial",
                      failure_reason=reason if unreachable else None, skill=matched[0].name if matched else "base",
                      errors=list(run.errors))

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from agents.diagnosis import Diagnosis, IncidentInput, ResourceRef
 from agents.rules import pods, targets
+from agents.rules.replaced import replace_gone_pod
 from agents.rules.conclusion import conclude
 from agents.rules.facts import Facts, absorb
 from agents.rules.finding import Finding
@@ -45,6 +46,7 @@ class Run:
     vars: dict[str, str] = field(default_factory=dict)
     calls: list[Any] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the diagnosis must say about how it looked (a replaced pod)
     findings: list[tuple[Finding, str, str]] = field(default_factory=list)  # (finding, check, skill)
     _done: dict[str, Any] = field(default_factory=dict)
 
@@ -116,9 +118,13 @@ async def _refresh(run: Run) -> None:
 async def _orient(run: Run) -> None:
     """The first cheap look: the pod the alert names, else the namespace's pods (a focus pod among them)."""
     if "pod" in run.vars:
-        result = await run.call("describe_pod", {"namespace": run.vars.get("namespace", "default"), "name": run.vars["pod"]})
+        namespace = run.vars.get("namespace", "default")
+        result = await run.call("describe_pod", {"namespace": namespace, "name": run.vars["pod"]})
         if not result.ok:
-            run.vars.pop("pod")  # replaced since the alert fired: look among the workload's pods instead
+            gone = run.vars.pop("pod")
+            run.facts.focus.pop("pod", None)
+            if ("Pod", namespace, gone) in run.facts.missing:  # replaced since the alert fired: find its successor
+                await replace_gone_pod(run, gone)
     if "pod" not in run.vars and "namespace" in run.vars and not {"node", "pvc", "hpa", "certificate"} & run.vars.keys():
         await run.call("list_pods", {"namespace": run.vars["namespace"]})
     await _refresh(run)

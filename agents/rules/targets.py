@@ -22,6 +22,17 @@ _RESOURCE_VARS = {"Pod": "pod", "Deployment": "deployment", "StatefulSet": "stat
                   "Job": "job", "CronJob": "cronjob", "Node": "node", "Service": "service",
                   "PersistentVolumeClaim": "pvc", "HorizontalPodAutoscaler": "hpa", "Certificate": "certificate"}
 WORKLOAD_VARS = ("deployment", "statefulset", "daemonset", "job", "cronjob")
+WORKLOAD_KINDS = {"deployment": "Deployment", "statefulset": "StatefulSet", "daemonset": "DaemonSet", "job": "Job",
+                  "cronjob": "CronJob"}
+
+# How controllers name their pods. The random parts come from Kubernetes' SafeEncodeString alphabet (no
+# vowels, no 0/1/3), so `node-exporter-x7k2q` is not read as Deployment `node`; an all-digit middle part is
+# a CronJob's Job (<cronjob>-<minutes since epoch>), not a pod-template-hash.
+_SAFE = "[bcdfghjklmnpqrstvwxz2456789]"
+_NAME = r"(?P<name>[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)"
+_REPLICASET_POD = re.compile(rf"^{_NAME}-(?![0-9]+-){_SAFE}{{5,10}}-{_SAFE}{{5}}$")  # <deploy>-<hash>-<5>
+_ORDINAL_POD = re.compile(rf"^{_NAME}-(?:0|[1-9][0-9]*)$")  # <statefulset>-<ordinal>
+_SUFFIX_POD = re.compile(rf"^{_NAME}-{_SAFE}{{5}}$")  # <daemonset>-<5> or <job>-<5>
 
 
 def from_incident(incident: IncidentInput) -> dict[str, str]:
@@ -46,6 +57,27 @@ def from_incident(incident: IncidentInput) -> dict[str, str]:
         if var:
             found.setdefault(var, incident.resource.name)
     return found
+
+
+def workloads_from_pod_name(pod: str) -> list[tuple[str, str]]:
+    """The workloads (variable, name) a pod's name says may own it, likeliest first."""
+    if match := _REPLICASET_POD.match(pod):
+        return [("deployment", match["name"])]
+    if match := _ORDINAL_POD.match(pod):
+        return [("statefulset", match["name"])]
+    if match := _SUFFIX_POD.match(pod):
+        return [("daemonset", match["name"]), ("job", match["name"])]
+    return []
+
+
+def owned_by(owner: str | None, var: str, workload: str) -> bool:
+    """Whether a pod whose controller is `owner` ("Kind/name", as list_pods reports it) belongs to the workload."""
+    kind, _, name = (owner or "").partition("/")
+    if var == "deployment":  # through a ReplicaSet <deployment>-<pod-template-hash>
+        return kind == "ReplicaSet" and name.rsplit("-", 1)[0] == workload
+    if var == "cronjob":  # through a Job <cronjob>-<schedule time>
+        return kind == "Job" and name.rsplit("-", 1)[0] == workload
+    return kind == WORKLOAD_KINDS.get(var) and name == workload
 
 
 def _belongs(pod: dict[str, Any], found: dict[str, str]) -> bool:

@@ -11,10 +11,11 @@ from typing import Any
 import yaml
 
 from agents.context import ClusterRef, Context
-from agents.diagnosis import Diagnosis, IncidentInput
+from agents.diagnosis import Diagnosis, IncidentInput, ResourceRef
 from agents.rules.engine import run_rules
 from agents.skills.loader import SkillSet
 from agents.toolsets import ToolExecutor, ToolResult, default_registry
+from app.incidents.grouping import PodNameResolver, resource_of
 from sim.runtime import start_sim
 from sim.scenario import Scenario, load_scenario
 
@@ -29,39 +30,41 @@ class Outcome:
     seconds: float
 
 
-def incident_for(scenario: Scenario) -> IncidentInput:
-    """The incident an intake would open: the alerts, and the namespace they (or the objects) name."""
+async def incident_for(scenario: Scenario) -> IncidentInput:
+    """The incident the intake opens: the alerts, the namespace they (or the objects) name, and the resource
+    the intake derives from their labels (a pod folded into its workload by the pod's name, as the service does)."""
     namespace = next((a.labels["namespace"] for a in scenario.alerts if a.labels.get("namespace")), None)
     if namespace is None:
         namespace = next((o["metadata"]["namespace"] for o in scenario.objects
                           if o.get("metadata", {}).get("namespace") and o["kind"] != "DaemonSet"), None)
-    return IncidentInput(cluster="sim", namespace=namespace,
+    resource = None
+    for alert in scenario.alerts:
+        found = await resource_of(alert.labels, "sim", PodNameResolver())
+        if found is not None:
+            resource = ResourceRef(kind=found.kind, namespace=namespace, name=found.name)
+            break
+    return IncidentInput(cluster="sim", namespace=namespace, resource=resource,
                          alerts=[a.model_dump(exclude_none=True) for a in scenario.alerts])
 
 
-async def diagnose(scenario: Scenario, skills: SkillSet, *, live_pod_labels: bool = False) -> Outcome:
+def with_pod_label(incident: IncidentInput, pod: str) -> IncidentInput:
+    """The incident with every alert's `pod` label set to `pod` (e.g. one that no longer exists)."""
+    alerts = [{**alert, "labels": {**alert["labels"], "pod": pod}} for alert in incident.alerts]
+    return incident.model_copy(update={"alerts": alerts})
+
+
+async def diagnose(scenario: Scenario, skills: SkillSet, *, pod_label: str | None = None) -> Outcome:
+    """Run the engine on the scenario's incident. The alerts keep the pod names the scenario wrote (in a renamed
+    copy: pods that no longer exist, like an alert about a pod a rollout replaced), or name `pod_label`."""
     with start_sim(scenario) as sim:
-        incident = incident_for(scenario)
-        if live_pod_labels:
-            incident = _point_alerts_at_live_pods(incident, sim.store.list("Pod"))
+        incident = await incident_for(scenario)
+        if pod_label is not None:
+            incident = with_pod_label(incident, pod_label)
         context = Context(incident_id="test", cluster=ClusterRef(id="sim", kubeconfig=sim.kubeconfig_path))
         executor = ToolExecutor(default_registry(), context, agent="rules", allowed=skills.tools())
         started = time.monotonic()
         diagnosis = await run_rules(incident, executor, skills)
         return Outcome(diagnosis, list(executor.calls), time.monotonic() - started)
-
-
-def _point_alerts_at_live_pods(incident: IncidentInput, live: list[dict[str, Any]]) -> IncidentInput:
-    """What a scenario author does after renaming: copy the derived pod name into the alert's labels."""
-    names = [p["metadata"]["name"] for p in live]
-    alerts = []
-    for alert in incident.alerts:
-        labels = dict(alert["labels"])
-        if labels.get("pod") and labels["pod"] not in names:
-            prefix = labels["pod"].rsplit("-", 2)[0]
-            labels["pod"] = next((n for n in names if n.rsplit("-", 2)[0] == prefix), labels["pod"])
-        alerts.append({**alert, "labels": labels})
-    return incident.model_copy(update={"alerts": alerts})
 
 
 def _tokens(data: dict[str, Any]) -> list[str]:

@@ -67,6 +67,12 @@ CASES = [
                event("ProvisioningFailed", "failed to provision volume: quota exceeded", kind="PersistentVolumeClaim", name="data")),
          "storage", says="quota exceeded"),
     Case("bound-pvc-is-fine", "pvc_pending", facts(obj("PersistentVolumeClaim", "data", status={"phase": "Bound"}))),
+    Case("unbound-pvc-is-not-other", "unschedulable_other",
+         unschedulable("0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: x")),
+    Case("storageclass-missing-from-events-alone", "pvc_storageclass_missing",
+         facts(event("ProvisioningFailed", 'storageclass.storage.k8s.io "fast-ssd" not found',
+                     kind="PersistentVolumeClaim", name="homepage-pvc")),
+         "storage", "PersistentVolumeClaim/homepage-pvc", "StorageClass fast-ssd"),
     Case("volume-full", "volume_full",
          facts(pod(volumes=[{"name": "d", "persistentVolumeClaim": {"claimName": "data-0"}}]),
                obj("PersistentVolumeClaim", "data-0", spec={"resources": {"requests": {"storage": "100Mi"}}}),
@@ -147,6 +153,19 @@ CASES = [
          "autoscaling", "HorizontalPodAutoscaler/scorer", "missing request for cpu",
          ("spec.template.spec.containers[name=app].resources.requests.cpu", "200m")),
 ]
+
+
+def test_a_claim_that_cannot_bind_outranks_the_schedulers_message() -> None:
+    """Pod Pending on "unbound immediate PersistentVolumeClaims" and the provisioner's ProvisioningFailed: the
+    claim is the fault (storage), not scheduling, even before the claim itself was described."""
+    seen = unschedulable("0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: x",
+                         volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "homepage-pvc"}}])
+    seen.add("Event", event("ProvisioningFailed", 'storageclass.storage.k8s.io "fast-ssd" not found',
+                            kind="PersistentVolumeClaim", name="homepage-pvc"), "c2")
+    found = [f for f in (check(seen) for check in checks().values()) if f is not None]
+    best = max(found, key=lambda f: f.confidence)
+    assert (best.category, best.subject.kind, best.subject.name) == ("storage", "PersistentVolumeClaim", "homepage-pvc")
+    assert all(f.category != "unschedulable" for f in found)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -51,18 +51,53 @@ async def test_engine_diagnoses_shipped_scenario(path: Path, skills: SkillSet) -
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 async def test_engine_diagnoses_renamed_copy(path: Path, skills: SkillSet, tmp_path: Path) -> None:
+    """The copy's alerts keep the old pod names: the pods they name are gone, as after a rollout or eviction,
+    and the engine must find the workload's current pod itself."""
     scenario = renamed_copy(path, tmp_path)
     original = load_scenario(path)
     if original.expect.resource is not None and original.expect.resource.name not in ("default",):
         assert scenario.expect.resource.name != original.expect.resource.name, "the copy must rename the workload"
-    outcome = await diagnose(scenario, skills, live_pod_labels=True)
-    _assert_matches_expectation(outcome, path, scenario.expect)
-
-
-async def test_alert_naming_a_pod_that_is_gone_still_finds_the_workload(skills: SkillSet, tmp_path: Path) -> None:
-    """The pod in the alert was replaced (renamed copy without fixing the labels): look at the namespace."""
-    scenario = renamed_copy(next(p for p in SCENARIOS if p.stem == "oom_memory_hog"), tmp_path)
     outcome = await diagnose(scenario, skills)
+    _assert_matches_expectation(outcome, path, scenario.expect)
+    assert outcome.seconds < TIME_BUDGET_SECONDS
+
+
+async def test_alert_naming_a_replaced_pod_is_diagnosed_on_its_workloads_current_pod(skills: SkillSet) -> None:
+    """The alert names a pod of Deployment memory-hog that a rollout replaced: the engine reads the
+    Deployment's current pod, says so, and still reports the Deployment."""
+    gone = "memory-hog-5cdd5d989-zzzzz"
+    outcome = await diagnose(load_scenario(_shipped("oom_memory_hog")), skills, pod_label=gone)
+    diagnosis = outcome.diagnosis
+    assert diagnosis.category == "oom_killed", diagnosis.root_cause
+    assert diagnosis.affected[0] == ResourceRef(kind="Deployment", namespace="default", name="memory-hog")
+    current = next(a.name for a in diagnosis.affected if a.kind == "Pod")
+    assert current != gone and current.startswith("memory-hog-")
+    assert f"Pod {gone} named by the alert no longer exists" in diagnosis.root_cause
+    assert f"Deployment memory-hog's current pod {current}" in diagnosis.root_cause
+    assert any(gone in error and "not found" in error for error in diagnosis.errors)
+    assert check_evidence(diagnosis, outcome.calls) == []
+    assert [c.tool for c in outcome.calls][:3] == ["describe_pod", "list_pods", "describe_pod"]
+
+
+async def test_a_live_pod_costs_no_extra_call(skills: SkillSet) -> None:
+    """The common path: the named pod exists, so nothing is listed and nothing is noted."""
+    outcome = await diagnose(load_scenario(_shipped("oom_memory_hog")), skills)
     assert outcome.diagnosis.category == "oom_killed"
-    assert outcome.diagnosis.affected[0].kind == "Deployment"
-    assert any("describe_pod" in error for error in outcome.diagnosis.errors)
+    assert [c.tool for c in outcome.calls if c.tool in ("list_pods", "list_workloads")] == []
+    assert "no longer exists" not in outcome.diagnosis.root_cause
+
+
+async def test_alert_naming_a_pod_whose_workload_is_gone_too(skills: SkillSet, tmp_path: Path) -> None:
+    """Renamed copy, stale labels: neither the pod nor the Deployment its name implies exists; the pod running
+    the alert's container is examined, and the diagnosis says why."""
+    scenario = renamed_copy(_shipped("oom_memory_hog"), tmp_path)
+    outcome = await diagnose(scenario, skills)
+    diagnosis = outcome.diagnosis
+    assert diagnosis.category == "oom_killed"
+    assert diagnosis.affected[0] == ResourceRef(kind="Deployment", namespace="default", name=scenario.expect.resource.name)
+    assert "Deployment memory-hog does not exist either" in diagnosis.root_cause
+    assert any("describe_pod" in error for error in diagnosis.errors)
+
+
+def _shipped(stem: str) -> Path:
+    return next(p for p in SCENARIOS if p.stem == stem)
