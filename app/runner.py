@@ -12,11 +12,14 @@ import logging
 from typing import Any
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.types import Command
 
 from agents.audit import AuditSink
 from agents.context import Budgets, ClusterRef, Context
 from agents.diagnosis import IncidentInput, ResourceRef
+from agents.errors import PermanentError, TemporaryError
 from agents.investigation import Toolbox
+from agents.remediation import RemediationSetup
 from agents.skills.loader import load_skills
 from agents.toolsets.kubernetes.clients import ClusterClients
 from agents.toolsets.registry import default_registry
@@ -71,13 +74,25 @@ def incident_input(row: dict[str, Any]) -> IncidentInput:
     return IncidentInput(cluster=row["cluster"], namespace=row.get("namespace"), resource=resource, alerts=alerts)
 
 
+def remediation_setup(settings: Settings) -> RemediationSetup:
+    from app.integrations.pull_requests import pull_request_opener
+
+    return RemediationSetup(
+        repo_url=settings.gitops_repo_url, work_root=settings.gitops_work_dir or settings.data_dir / "gitops",
+        opener=pull_request_opener(settings), base_branch=settings.gitops_base_branch,
+        author_name=settings.git_author_name, author_email=settings.git_author_email,
+        kubernetes_version=settings.kubernetes_version, approval_ttl_seconds=settings.approval_ttl_seconds)
+
+
 class GraphRunner:
     def __init__(self, services: Services, toolbox: Toolbox) -> None:
         self.services = services
         self.incidents = services.incidents
+        self.approvals = services.approvals
         self.budgets = budgets_from(services.settings)
         self.graph = build_supervisor_graph(toolbox, IncidentTimeline(services.incidents),
-                                            AsyncPostgresSaver(services.database.pool))  # type: ignore[arg-type]
+                                            AsyncPostgresSaver(services.database.pool),  # type: ignore[arg-type]
+                                            remediation=remediation_setup(services.settings))
 
     def context_for(self, incident_id: int, cluster_id: str) -> Context | None:
         cluster = self.services.clusters.get(cluster_id)
@@ -103,22 +118,64 @@ class GraphRunner:
                                             message="diagnosis started")
         config = run_config(item.thread_id, self.budgets)
         snapshot = await self.graph.aget_state(config)
-        # A thread that already finished (its outcome was lost with a worker) is only recorded again;
-        # one with pending nodes continues from its checkpoint; otherwise it starts.
-        if not snapshot.values or snapshot.next:
-            graph_input = None if snapshot.next else {"incident": incident_input(row).model_dump(mode="json")}
-            # A hung model or cluster call is bounded too, not only the steps between them.
-            async with asyncio.timeout(self.budgets.wall_clock_seconds * 1.5 + 30):
-                await self.graph.ainvoke(graph_input, config, context=context)
-        state = (await self.graph.aget_state(config)).values
-        return await self._record(item.incident_id, state)
+        # A thread that finished earlier (its outcome was lost with a worker) is only recorded again.
+        finished = bool(snapshot.values) and not snapshot.next and not snapshot.interrupts
+        graph_input: Any = None
+        if snapshot.interrupts:
+            # Paused at the approval gate: resume only with the decision a person recorded.
+            request = snapshot.interrupts[0].value
+            decision = await self.approvals.decision_for(item.incident_id, request.get("diff_hash", ""))
+            if decision is None:
+                return await self._record(item.incident_id, snapshot.values, request)
+            graph_input = Command(resume=decision.model_dump(mode="json"))
+        elif not snapshot.next and not finished:
+            graph_input = {"incident": incident_input(row).model_dump(mode="json")}  # a new thread
+        # (pending nodes continue from the checkpoint with no input)
+        if not finished:
+            try:
+                # A hung model or cluster call is bounded too, not only the steps between them.
+                async with asyncio.timeout(self.budgets.wall_clock_seconds * 1.5 + 30):
+                    await self.graph.ainvoke(graph_input, config, context=context)
+            except TemporaryError as exc:  # e.g. GitHub 5xx: the checkpoint keeps everything done so far
+                return RunOutcome.retry(f"incident {item.incident_id}: {exc}", exc.delay)
+            except PermanentError as exc:  # e.g. a revoked token: retrying is useless, a person must act
+                await self.incidents.transition(item.incident_id, IncidentStatus.AWAITING_HUMAN, actor=ACTOR,
+                                                message=f"needs a person: {exc}", reason=str(exc))
+                return RunOutcome.done(f"handed to a person: {exc}")  # the item is finished, the incident kept
+        if isinstance(graph_input, Command):
+            await self.approvals.mark_applied(item.incident_id, request["diff_hash"])
+        after = await self.graph.aget_state(config)
+        pending = after.interrupts[0].value if after.interrupts else None
+        return await self._record(item.incident_id, after.values, pending)
 
-    async def _record(self, incident_id: int, state: dict[str, Any]) -> RunOutcome:
+    async def _record(self, incident_id: int, state: dict[str, Any],
+                      pending: dict[str, Any] | None = None) -> RunOutcome:
         diagnosis = state.get("diagnosis")
         if diagnosis is None:
             return RunOutcome.failed("the graph ended without a diagnosis")
         await self.incidents.set_result(incident_id, "diagnosis", diagnosis)
         summary = f"{diagnosis['category']}: {diagnosis['root_cause']}"
+        status = (await self.incidents.get(incident_id))["status"]
+        if pending is not None:
+            await self.incidents.set_result(incident_id, "plan", pending)
+            if status != IncidentStatus.AWAITING_APPROVAL:
+                await self.incidents.transition(incident_id, IncidentStatus.AWAITING_APPROVAL, actor=ACTOR,
+                                                message=f"change {pending['diff_hash'][:12]} awaits approval",
+                                                reason="awaiting approval")
+            return RunOutcome.done(f"awaiting approval of {pending['diff_hash'][:12]}")
+        if state.get("plan"):
+            await self.incidents.set_result(incident_id, "plan", state["plan"])
+        if state.get("pr"):
+            await self.incidents.set_result(incident_id, "pr", state["pr"])
+            await self.incidents.transition(incident_id, IncidentStatus.REMEDIATING, actor=ACTOR,
+                                            message=f"pull request {state['pr']['url']}", reason="awaiting merge")
+            return RunOutcome.done(f"pull request {state['pr']['url']}")
+        escalation = state.get("escalation") or {}
+        if escalation.get("from") == "remediation":
+            await self.incidents.transition(incident_id, IncidentStatus.AWAITING_HUMAN, actor=ACTOR,
+                                            message=f"needs a person: {escalation['reason']}",
+                                            reason=escalation["reason"])
+            return RunOutcome.done(summary)
         if diagnosis.get("status") == "failed":
             await self.incidents.transition(incident_id, IncidentStatus.AWAITING_HUMAN, actor=ACTOR,
                                             message=f"diagnosis failed: {diagnosis.get('failure_reason')}",
@@ -128,7 +185,7 @@ class GraphRunner:
                                             message=f"needs a person: {diagnosis.get('reason_for_human')}",
                                             reason=diagnosis.get("reason_for_human"))
         else:
-            # Remediation is not wired yet: a person takes the diagnosis from here.
+            # Nothing to change (healthy, or no fix proposed): a person takes the diagnosis from here.
             await self.incidents.transition(incident_id, IncidentStatus.AWAITING_HUMAN, actor=ACTOR,
                                             message=f"diagnosed: {summary}", reason="diagnosis ready")
         return RunOutcome.done(summary)

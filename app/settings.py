@@ -173,6 +173,28 @@ class Settings(BaseSettings):
         300.0, gt=0, description="Wall-clock limit for one incident's investigation."
     )
 
+    # --- remediation (GitOps pull requests behind an approval) ----------------------------------
+    gitops_repo_url: str | None = Field(
+        None, description="Git URL of the GitOps repo holding the manifests (https, ssh or a path). "
+        "Unset: diagnoses that need a change are escalated to a person instead of planned.")
+    gitops_base_branch: str = Field("main", description="Branch pull requests target.")
+    gitops_work_dir: Path | None = Field(
+        None, description="Where clones of the GitOps repo live (one per incident). Default: "
+        "`OPSGRAPH_DATA_DIR/gitops`.")
+    git_author_name: str = Field("opsgraph", description="Author of the commits opsgraph makes.")
+    git_author_email: str = Field("opsgraph@localhost", description="Author e-mail of those commits.")
+    github_repo: str | None = Field(
+        None, pattern=r"^[\w.-]+/[\w.-]+$", description="`owner/name` of the GitOps repo on GitHub, for pull "
+        "requests. With no token or repo the branch is pushed and a compare URL recorded.")
+    github_web_url: str = Field("https://github.com", description="GitHub web base, for compare URLs.")
+    approvers: str = Field(
+        "", description="Comma-separated identities allowed to approve, reject or edit a change. "
+        "Empty: any caller holding the API token may decide (each decision names its approver).")
+    approval_ttl_seconds: float = Field(
+        8 * 3600, gt=0, description="A pending approval expires after this long; the incident then waits "
+        "for a person.")
+    kubernetes_version: str = Field("1.31", description="Schema version changed manifests are validated against.")
+
     # --- cluster -------------------------------------------------------------------------------
     kubeconfig: Path | None = Field(
         None,
@@ -205,13 +227,35 @@ class Settings(BaseSettings):
     github_api_url: str = Field(
         "https://api.github.com", description="GitHub REST API base (GitHub Enterprise: `https://HOST/api/v3`)."
     )
+    github_webhook_secret: SecretStr | None = Field(
+        None, description="Secret of the GitHub webhook (pull_request events) that `X-Hub-Signature-256` is "
+        "checked against. Unset: `/webhooks/github` answers 503 and merges are found by polling instead."
+    )
+    pr_poll_seconds: float = Field(
+        60.0, ge=0, description="Without a webhook secret, how often open pull requests of remediating "
+        "incidents are asked for (needs a GitHub token and repo); 0 turns polling off."
+    )
+
+    # --- verification after merge --------------------------------------------------------------
+    verify_window_seconds: float = Field(
+        600.0, gt=0, description="How long a merged fix has to make its workload healthy; still failing at "
+        "the end, the incident is reopened with a proposed revert. Must be shorter than "
+        "`OPSGRAPH_WORK_DEADLINE_SECONDS` (the verification is one work item)."
+    )
+    verify_poll_seconds: float = Field(
+        30.0, gt=0, description="How often the workload is looked at during the verification window."
+    )
+    verify_healthy_checks: int = Field(
+        2, ge=1, description="Consecutive healthy looks that count as verified (one look can catch a "
+        "crash-looping pod between two crashes)."
+    )
     tavily_api_key: SecretStr | None = Field(
         None,
         validation_alias=_env("tavily_api_key", "TAVILY_API_KEY"),
         description="Tavily key; enables the web search tool.",
     )
 
-    @field_validator("openai_base_url", "prometheus_url", "github_api_url")
+    @field_validator("openai_base_url", "prometheus_url", "github_api_url", "github_web_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -233,10 +277,21 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _verification_fits_its_work_item(self) -> Settings:
+        if self.verify_window_seconds >= self.work_deadline_seconds:
+            raise ValueError("OPSGRAPH_VERIFY_WINDOW_SECONDS must be shorter than OPSGRAPH_WORK_DEADLINE_SECONDS: "
+                             "the verification runs as one work item and would be given up before it ends")
+        return self
+
+    @model_validator(mode="after")
     def _pool_bounds(self) -> Settings:
         if self.db_pool_min_size > self.db_pool_max_size:
             raise ValueError("OPSGRAPH_DB_POOL_MIN_SIZE must not exceed OPSGRAPH_DB_POOL_MAX_SIZE")
         return self
+
+    @property
+    def approver_list(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.approvers.split(",") if a.strip())
 
     @property
     def model_configured(self) -> bool:

@@ -58,3 +58,14 @@ class DiagnosticsOutput(TypedDict, total=False):
     diagnosis: dict[str, Any] | None
     escalation: dict[str, Any] | None
     budget: Budget
+
+
+class RemediationState(State, total=False):
+    pass  # remediation keeps everything it needs in the shared channels (plan, approval, pr, escalation)
+
+
+class RemediationOutput(TypedDict, total=False):
+    plan: dict[str, Any] | None
+    approval: dict[str, Any] | None
+    pr: dict[str, Any] | None
+    escalation: dict[str, Any] | None

@@ -1,6 +1,7 @@
 """The supervisor: triage an incident, diagnose it, then hand it to remediation or a person.
 
-    triage ──► diagnostics ──► route_after_diagnosis ──► remediation | human_help | report ──► END
+    triage ──► diagnostics ──► route_after_diagnosis ──► remediation ──► report ──► END
+                                                     └──────────────────────► report ──► END
 
 Subgraphs are compiled graphs added as nodes. The supervisor is compiled in the app's lifespan with
 the Postgres checkpointer (one thread per incident); tests compile it the same way.
@@ -20,11 +21,11 @@ from agents.diagnosis import Diagnosis
 from agents.investigation import Toolbox
 from agents.routing import route_after_diagnosis, route_incident
 from agents.timeline import Timeline
+from agents.remediation import RemediationSetup
 from graphs.diagnostics import build_diagnostics_graph
+from graphs.remediation import build_remediation_graph
 from graphs.state import InputState, State
 
-# Subgraphs this build of the supervisor can route to (remediation and human help land later).
-AVAILABLE: frozenset[str] = frozenset({"diagnostics"})
 
 
 def run_config(thread_id: str, budgets: Budgets) -> RunnableConfig:
@@ -34,7 +35,12 @@ def run_config(thread_id: str, budgets: Budgets) -> RunnableConfig:
 
 
 def build_supervisor_graph(toolbox: Toolbox, timeline: Timeline,
-                           checkpointer: BaseCheckpointSaver[Any] | None = None) -> Any:
+                           checkpointer: BaseCheckpointSaver[Any] | None = None,
+                           remediation: RemediationSetup | None = None) -> Any:
+    # Subgraphs this supervisor can route to; human help lands later, until then a run that needs a
+    # person ends with its report and escalation.
+    available = frozenset({"diagnostics"} | ({"remediation"} if remediation is not None else set()))
+
     async def triage(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         decision = route_incident(state["incident"])
         await timeline.add(runtime.context.incident_id, "triage", decision.reason, {"route": decision.route})
@@ -50,17 +56,20 @@ def build_supervisor_graph(toolbox: Toolbox, timeline: Timeline,
     def route_after_triage(state: State) -> Literal["diagnostics", "report"]:
         return "diagnostics" if state.get("route") == "diagnostics" else "report"
 
-    def route_after_diagnostics(state: State) -> Literal["report"]:
+    def route_after_diagnostics(state: State) -> Literal["remediation", "report"]:
         diagnosis = Diagnosis.model_validate(state["diagnosis"])
-        decision = route_after_diagnosis(diagnosis, AVAILABLE)
-        return decision.route  # type: ignore[return-value]  # only "report" until more subgraphs land
+        decision = route_after_diagnosis(diagnosis, available)
+        return "remediation" if decision.route == "remediation" else "report"
 
     builder = StateGraph(State, context_schema=Context, input_schema=InputState)
     builder.add_node("triage", triage)
     builder.add_node("diagnostics", build_diagnostics_graph(toolbox, timeline))
+    if remediation is not None:
+        builder.add_node("remediation", build_remediation_graph(remediation, timeline))
+        builder.add_edge("remediation", "report")
     builder.add_node("report", report)
     builder.add_edge(START, "triage")
     builder.add_conditional_edges("triage", route_after_triage)
-    builder.add_conditional_edges("diagnostics", route_after_diagnostics)
+    builder.add_conditional_edges("diagnostics", route_after_diagnostics, sorted({"report"} | (available - {"diagnostics"})))
     builder.add_edge("report", END)
     return builder.compile(checkpointer=checkpointer)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from sim.kubeconfig import write_kubeconfig
 from sim.server import SimHTTPServer
@@ -34,6 +35,35 @@ class RunningSim:
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
+
+    def sync(self, objects: list[dict[str, Any]]) -> list[str]:
+        """What a GitOps controller (Argo CD, Flux) does after a merge: apply the rendered manifests,
+        then let the cluster react. Returns `Kind/namespace/name` of each object written."""
+        from sim.resources import by_stored_kind
+
+        written = []
+        with self.store.lock:
+            for obj in objects:
+                rt = by_stored_kind(obj.get("kind", ""))
+                if rt is None:
+                    continue  # a kind this cluster does not serve (a Kustomization, say)
+                meta = obj.get("metadata") or {}
+                namespace = (meta.get("namespace") or "default") if rt.namespaced else None
+                desired = copy.deepcopy(obj)
+                desired.setdefault("metadata", {})["namespace"] = namespace
+                if namespace is None:
+                    desired["metadata"].pop("namespace", None)
+                existing = self.store.get(obj["kind"], namespace, meta["name"])
+                if existing is None:
+                    self.store.create(desired)
+                else:
+                    merged = {**existing, **{k: v for k, v in desired.items() if k not in ("metadata", "status")}}
+                    merged["metadata"] = {**existing["metadata"],
+                                          **{k: v for k, v in desired["metadata"].items() if k in ("labels", "annotations")}}
+                    self.store.put(merged)
+                written.append(f"{obj['kind']}/{namespace or ''}/{meta['name']}")
+            self.controller.reconcile()
+        return written
 
     def __enter__(self) -> Self:
         return self

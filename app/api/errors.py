@@ -13,6 +13,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 
+from app.approvals.store import DecisionRefused
 from app.db.pool import DatabaseUnavailable
 from app.incidents.errors import IllegalTransition, IncidentNotFound
 
@@ -68,10 +69,16 @@ async def _database_down(request: Request, exc: Exception) -> Response:
                         headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
+async def _decision_refused(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DecisionRefused)
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+
 EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
     ApiError: _api_error,
     IncidentNotFound: _not_found,
     IllegalTransition: _conflict,
+    DecisionRefused: _decision_refused,
     DatabaseUnavailable: _database_down,
     PoolTimeout: _database_down,
     psycopg.OperationalError: _database_down,

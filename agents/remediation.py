@@ -1,0 +1,155 @@
+"""What the remediation graph's nodes call: plan a fix in the GitOps repo, ask for approval, apply a
+person's edits, and deliver the change as a branch and a pull request.
+
+The approval is bound to the exact change: the request carries the diff's hash and a decision must
+name it. Delivery is idempotent (same branch, no empty commit, an existing PR is reused), because a
+node may run again after a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from agents.diagnosis import Diagnosis, SuggestedFix
+from agents.errors import PermanentError, TemporaryError
+from agents.toolsets.gitops.plan import Plan, plan_changes
+from agents.toolsets.gitops.repo import GitOpsRepo
+
+
+class PullRequestRecord(BaseModel):
+    url: str
+    number: int | None = None
+    repo: str | None = None
+    branch: str
+    base: str
+    commit: str
+    compare_url: str | None = None
+    note: str = ""  # e.g. "no GitHub token: branch pushed, compare URL recorded"
+
+
+class PullRequestOpener(Protocol):
+    """Opens (or finds) the pull request for a pushed branch; `app/` supplies GitHub or compare-URL."""
+
+    async def open(self, *, incident_id: str, branch: str, base: str, commit: str, diagnosis: Diagnosis,
+                   plan: Plan) -> PullRequestRecord: ...
+
+
+@dataclass(frozen=True)
+class RemediationSetup:
+    """The GitOps side of one process; None repo URL means remediation escalates instead."""
+
+    repo_url: str | None
+    work_root: Path
+    opener: PullRequestOpener
+    base_branch: str = "main"
+    author_name: str = "opsgraph"
+    author_email: str = "opsgraph@localhost"
+    kubernetes_version: str = "1.31"
+    approval_ttl_seconds: float = 8 * 3600
+
+    def repo(self, incident_id: str) -> GitOpsRepo:
+        # One clone per incident: parallel workers never share a work tree.
+        assert self.repo_url is not None
+        return GitOpsRepo(self.repo_url, self.work_root / f"incident-{incident_id}", base_branch=self.base_branch)
+
+
+class FieldEdit(BaseModel):
+    """A person's change to one planned step: its field on the live object gets another value."""
+
+    object_field: str
+    new_value: Any
+
+
+class ApprovalDecision(BaseModel):
+    """The resume value of the approval gate."""
+
+    decision: Literal["approve", "reject", "edit"]
+    approver: str = Field(min_length=1, max_length=200)
+    diff_hash: str = Field(min_length=64, max_length=64)
+    edits: list[FieldEdit] = []
+    reason: str | None = Field(default=None, max_length=2000)
+    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+async def plan_remediation(setup: RemediationSetup, incident_id: str, diagnosis: Diagnosis,
+                           edits: list[FieldEdit] | None = None) -> Plan:
+    """Plan the diagnosis' fixes against the base branch; a person's edits override planned values."""
+    if setup.repo_url is None:
+        return Plan(escalate_reason="no GitOps repository is configured (OPSGRAPH_GITOPS_REPO_URL)")
+    if edits:
+        diagnosis = _with_edits(diagnosis, edits)
+    repo = setup.repo(incident_id)
+
+    def read_base() -> dict[str, str]:
+        repo.checkout_branch(setup.base_branch)
+        return repo.tree()
+
+    try:
+        tree = await asyncio.to_thread(read_base)
+    except (PermanentError, TemporaryError) as exc:
+        return Plan(escalate_reason=f"the GitOps repository could not be read: {exc}")
+    return plan_changes(diagnosis, tree, kubernetes_version=setup.kubernetes_version)
+
+
+def _with_edits(diagnosis: Diagnosis, edits: list[FieldEdit]) -> Diagnosis:
+    by_field = {edit.object_field: edit.new_value for edit in edits}
+    fixes = [fix.model_copy(update={"new_value": by_field[fix.field_path],
+                                    "rationale": f"{fix.rationale} (value edited at approval)"})
+             if fix.field_path in by_field else fix for fix in diagnosis.suggested_fixes]
+    unknown = set(by_field) - {fix.field_path for fix in diagnosis.suggested_fixes}
+    fixes += [SuggestedFix(resource=diagnosis.affected[0], field_path=path, new_value=by_field[path],
+                           rationale="added at approval") for path in sorted(unknown) if diagnosis.affected]
+    return diagnosis.model_copy(update={"suggested_fixes": fixes})
+
+
+def approval_request(incident_id: str, diagnosis: Diagnosis, plan: Plan, ttl_seconds: float) -> dict[str, Any]:
+    """What a person is asked to approve: the exact change, its risk, and the evidence behind it."""
+    return {
+        "kind": "approval", "incident_id": incident_id, "diff_hash": plan.diff_hash, "diff": plan.diff,
+        "steps": [step.model_dump(mode="json") for step in plan.steps],
+        "risk": max((step.risk for step in plan.steps), default="low", key=["low", "medium", "high"].index),
+        "root_cause": diagnosis.root_cause, "evidence": [e.model_dump() for e in diagnosis.evidence[:5]],
+        "warnings": [p.model_dump(mode="json") for p in plan.problems if p not in plan.errors],
+        "expires_at": (datetime.now(UTC) + timedelta(seconds=ttl_seconds)).isoformat(),
+    }
+
+
+def decision_problem(decision: ApprovalDecision, plan: Plan) -> str | None:
+    """Why a decision cannot be applied to this plan, or None."""
+    if decision.diff_hash != plan.diff_hash:
+        return (f"the decision names change {decision.diff_hash[:12]}, but the pending change is "
+                f"{plan.diff_hash[:12]}: it was superseded")
+    if decision.decision == "edit" and not decision.edits:
+        return "an edit decision carries no edited values"
+    return None
+
+
+def branch_name(incident_id: str, diagnosis: Diagnosis) -> str:
+    target = diagnosis.affected[0].name if diagnosis.affected else diagnosis.category
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{diagnosis.category}-{target}".lower()).strip("-")[:40].strip("-")
+    return f"opsgraph/{incident_id}-{slug}"
+
+
+async def deliver(setup: RemediationSetup, incident_id: str, diagnosis: Diagnosis, plan: Plan) -> PullRequestRecord:
+    """Commit the plan on the incident's branch, push it, and open (or find) the pull request."""
+    repo = setup.repo(incident_id)
+    branch = branch_name(incident_id, diagnosis)
+    message = f"opsgraph: {diagnosis.category} in {diagnosis.affected[0] if diagnosis.affected else 'cluster'}\n\n" \
+              f"{diagnosis.root_cause}\n\nIncident {incident_id}; change {plan.diff_hash[:12]}."
+
+    def commit_and_push() -> str:
+        repo.checkout_branch(branch)
+        sha = repo.commit(plan.files, message, setup.author_name, setup.author_email)
+        repo.push(branch)
+        return sha
+
+    sha = await asyncio.to_thread(commit_and_push)
+    return await setup.opener.open(incident_id=incident_id, branch=branch, base=setup.base_branch, commit=sha,
+                                   diagnosis=diagnosis, plan=plan)

@@ -1,0 +1,101 @@
+"""ApprovalStore: record a person's decision on the pending change, exactly once, and queue the resume.
+
+Everything is checked and written in one transaction with the incident row locked, so two clicks,
+two replicas or a click racing an expiry cannot both win.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from agents.remediation import ApprovalDecision
+from app.incidents.errors import IncidentNotFound
+from app.incidents.queue import IntakeQueue
+from app.incidents.status import IncidentStatus
+
+LOCK_INCIDENT = "SELECT status, cluster, priority, plan FROM incidents WHERE id = %s FOR UPDATE"
+INSERT_DECISION = """
+INSERT INTO approvals (incident_id, diff_hash, decision, approver, edits, reason, decided_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (incident_id, diff_hash) DO NOTHING
+RETURNING id"""
+SELECT_DECISION = """
+SELECT decision, approver, diff_hash, edits, reason, decided_at AS at FROM approvals
+WHERE incident_id = %s AND diff_hash = %s"""
+MARK_APPLIED = "UPDATE approvals SET applied_at = now() WHERE incident_id = %s AND diff_hash = %s"
+ADD_EVENT = """
+INSERT INTO incident_events (incident_id, kind, actor, message, data) VALUES (%s, 'approval', %s, %s, %s)"""
+EXPIRE = """
+UPDATE incidents SET status = 'awaiting_human', status_reason = %s, updated_at = now() WHERE id = %s"""
+
+
+class DecisionRefused(Exception):
+    """A decision that cannot be taken; `status` is the HTTP status the API answers with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ApprovalStore:
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[dict[str, Any]]], queue: IntakeQueue) -> None:
+        self.pool = pool
+        self.queue = queue
+
+    async def pending(self, incident_id: int) -> dict[str, Any]:
+        """The approval request the incident waits on; DecisionRefused(409) when there is none."""
+        async with self.pool.connection() as conn:
+            row = await (await conn.execute("SELECT status, plan FROM incidents WHERE id = %s",
+                                            (incident_id,))).fetchone()
+        if row is None:
+            raise IncidentNotFound(incident_id)
+        request = row["plan"] or {}
+        if row["status"] != IncidentStatus.AWAITING_APPROVAL or request.get("kind") != "approval":
+            raise DecisionRefused(409, f"incident {incident_id} has no change awaiting approval "
+                                       f"(status: {row['status']})")
+        return dict(request)
+
+    async def decide(self, incident_id: int, decision: ApprovalDecision) -> dict[str, Any]:
+        async with self.pool.connection() as conn, conn.transaction():
+            row = await (await conn.execute(LOCK_INCIDENT, (incident_id,))).fetchone()
+            if row is None:
+                raise IncidentNotFound(incident_id)
+            request = row["plan"] or {}
+            first = await (await conn.execute(SELECT_DECISION, (incident_id, decision.diff_hash))).fetchone()
+            if first is not None:
+                raise DecisionRefused(409, f"already decided: {first['decision']} by {first['approver']} at "
+                                           f"{first['at'].isoformat()}")
+            if row["status"] != IncidentStatus.AWAITING_APPROVAL or request.get("kind") != "approval":
+                raise DecisionRefused(409, f"incident {incident_id} has no change awaiting approval "
+                                           f"(status: {row['status']})")
+            if request.get("diff_hash") != decision.diff_hash:
+                raise DecisionRefused(409, f"change {decision.diff_hash[:12]} was superseded: the pending change "
+                                           f"is {str(request.get('diff_hash'))[:12]}")
+            if datetime.fromisoformat(request["expires_at"]) < datetime.now(UTC):
+                why = f"the approval request expired at {request['expires_at']}; a person must look again"
+                await conn.execute(EXPIRE, (why, incident_id))
+                raise DecisionRefused(409, why)
+            await conn.execute(INSERT_DECISION, (incident_id, decision.diff_hash, decision.decision,
+                                                 decision.approver, Jsonb([e.model_dump(mode="json") for e in decision.edits]),
+                                                 decision.reason, decision.at))
+            message = f"{decision.decision} by {decision.approver}" + (f": {decision.reason}" if decision.reason else "")
+            await conn.execute(ADD_EVENT, (incident_id, decision.approver, message,
+                                           Jsonb({"diff_hash": decision.diff_hash, "edits": len(decision.edits)})))
+            await self.queue.enqueue(conn, incident_id=incident_id, cluster=row["cluster"], priority=row["priority"],
+                                     kind="resume")
+        return {"incident_id": incident_id, "decision": decision.decision, "diff_hash": decision.diff_hash,
+                "approver": decision.approver}
+
+    async def decision_for(self, incident_id: int, diff_hash: str) -> ApprovalDecision | None:
+        async with self.pool.connection() as conn:
+            row = await (await conn.execute(SELECT_DECISION, (incident_id, diff_hash))).fetchone()
+        return ApprovalDecision.model_validate(row) if row else None
+
+    async def mark_applied(self, incident_id: int, diff_hash: str) -> None:
+        async with self.pool.connection() as conn:
+            await conn.execute(MARK_APPLIED, (incident_id, diff_hash))

@@ -1,0 +1,114 @@
+"""The remediation subgraph: plan a GitOps change, wait for a person, deliver a pull request.
+
+    plan_fix ─┬─(nothing to propose)──────────────────────────────────────────────► END (escalation)
+              └─► approval_gate ─┬─ approve ────────────────► open_pull_request ──► END
+                     ▲           ├─ edit ──► apply_edits ─┬─► open_pull_request
+                     │           │                        └─(invalid)──► END (escalation)
+                     └─ stale ───┴─ reject ──────────────────────────────────────► END
+
+`approval_gate` does nothing but ask: LangGraph re-runs an interrupted node from its first line on
+resume, so every side effect (commit, push, PR) lives in later nodes and is idempotent.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+
+from agents.context import Context
+from agents.diagnosis import Diagnosis
+from agents.remediation import (
+    ApprovalDecision,
+    RemediationSetup,
+    approval_request,
+    decision_problem,
+    deliver,
+    plan_remediation,
+)
+from agents.timeline import Timeline
+from agents.toolsets.gitops.plan import Plan
+from graphs.state import RemediationOutput, RemediationState
+
+
+def _diagnosis(state: RemediationState) -> Diagnosis:
+    return Diagnosis.model_validate(state["diagnosis"])
+
+
+def _plan(state: RemediationState) -> Plan:
+    return Plan.model_validate(state["plan"])
+
+
+def _escalation(reason: str) -> dict[str, Any]:
+    return {"reason": reason, "from": "remediation"}
+
+
+def build_remediation_graph(setup: RemediationSetup, timeline: Timeline) -> Any:
+    async def plan_fix(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
+        incident = runtime.context.incident_id
+        plan = await plan_remediation(setup, incident, _diagnosis(state))
+        if plan.ready:
+            await timeline.add(incident, "plan", f"{len(plan.steps)} change(s) in "
+                               f"{', '.join(sorted(plan.files))}; awaiting approval", {"diff_hash": plan.diff_hash})
+            return {"plan": plan.model_dump(mode="json"), "escalation": None}
+        reason = plan.escalate_reason or "the planned change does not validate: " + "; ".join(map(str, plan.errors))
+        await timeline.add(incident, "plan", f"no change proposed: {reason}")
+        return {"plan": plan.model_dump(mode="json"), "escalation": _escalation(reason)}
+
+    async def approval_gate(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
+        request = approval_request(runtime.context.incident_id, _diagnosis(state), _plan(state),
+                                   setup.approval_ttl_seconds)
+        answer = interrupt(request)
+        return {"approval": ApprovalDecision.model_validate(answer).model_dump(mode="json")}
+
+    async def apply_edits(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
+        decision = ApprovalDecision.model_validate(state["approval"])
+        plan = await plan_remediation(setup, runtime.context.incident_id, _diagnosis(state), decision.edits)
+        if plan.ready:
+            await timeline.add(runtime.context.incident_id, "plan", f"edited by {decision.approver}: "
+                               f"{len(plan.steps)} change(s), re-validated", {"diff_hash": plan.diff_hash})
+            return {"plan": plan.model_dump(mode="json")}
+        reason = plan.escalate_reason or "the edited change does not validate: " + "; ".join(map(str, plan.errors))
+        await timeline.add(runtime.context.incident_id, "plan", f"edit by {decision.approver} refused: {reason}")
+        return {"plan": plan.model_dump(mode="json"), "escalation": _escalation(reason)}
+
+    async def open_pull_request(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
+        record = await deliver(setup, runtime.context.incident_id, _diagnosis(state), _plan(state))
+        await timeline.add(runtime.context.incident_id, "pull_request", f"{record.url} ({record.branch}"
+                           f"{', ' + record.note if record.note else ''})", record.model_dump(mode="json"))
+        return {"pr": record.model_dump(mode="json")}
+
+    async def record_rejection(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
+        decision = ApprovalDecision.model_validate(state["approval"])
+        why = f"rejected by {decision.approver}" + (f": {decision.reason}" if decision.reason else "")
+        await timeline.add(runtime.context.incident_id, "approval", why)
+        return {"escalation": _escalation(why)}
+
+    def route_after_plan(state: RemediationState) -> Literal["approval_gate", "__end__"]:
+        return END if state.get("escalation") else "approval_gate"
+
+    def route_after_approval(state: RemediationState
+                             ) -> Literal["open_pull_request", "apply_edits", "record_rejection", "approval_gate"]:
+        decision = ApprovalDecision.model_validate(state["approval"])
+        if decision_problem(decision, _plan(state)) is not None:
+            return "approval_gate"  # a stale decision answers nothing; ask again for the current change
+        return {"approve": "open_pull_request", "edit": "apply_edits", "reject": "record_rejection"}[decision.decision]  # type: ignore[return-value]
+
+    def route_after_edits(state: RemediationState) -> Literal["open_pull_request", "__end__"]:
+        return END if state.get("escalation") else "open_pull_request"
+
+    builder = StateGraph(RemediationState, context_schema=Context, output_schema=RemediationOutput)
+    builder.add_node("plan_fix", plan_fix)
+    builder.add_node("approval_gate", approval_gate)
+    builder.add_node("apply_edits", apply_edits)
+    builder.add_node("open_pull_request", open_pull_request)
+    builder.add_node("record_rejection", record_rejection)
+    builder.add_edge(START, "plan_fix")
+    builder.add_conditional_edges("plan_fix", route_after_plan)
+    builder.add_conditional_edges("approval_gate", route_after_approval)
+    builder.add_conditional_edges("apply_edits", route_after_edits)
+    builder.add_edge("open_pull_request", END)
+    builder.add_edge("record_rejection", END)
+    return builder.compile()
