@@ -17,7 +17,8 @@ from app.db.embedded import EmbeddedPostgres
 from app.eval.runner import EvalRow, eval_scenario, invalid_row
 from app.settings import Settings
 
-HEADER = f"{'scenario':<38} {'ok':<4} {'expected':<58} {'got':<58} {'steps':>5} {'calls':>5} {'tokens':>7} {'secs':>6}"
+HEADER = (f"{'scenario':<38} {'ok':<4} {'expected':<58} {'got':<58} {'fix':<4} {'steps':>5} {'calls':>5} "
+          f"{'tokens':>7} {'secs':>6}")
 
 
 @asynccontextmanager
@@ -38,7 +39,9 @@ async def shared_database(settings: Settings) -> AsyncIterator[Settings]:
 def _line(row: EvalRow) -> str:
     mark = "ok" if row.ok else "FAIL"
     line = (f"{row.scenario + (f' #{row.run}' if row.run else ''):<38} {mark:<4} {row.expected[:58]:<58} "
-            f"{row.got[:58]:<58} {row.steps:>5} {row.tool_calls:>5} {row.tokens:>7} {row.seconds:>6.2f}")
+            f"{row.got[:58]:<58} {row.fix:<4} {row.steps:>5} {row.tool_calls:>5} {row.tokens:>7} {row.seconds:>6.2f}")
+    if row.fix == "FAIL":
+        line += f"\n    fix: {row.details.get('fix')}"
     return line + (f"\n    {row.error}" if row.error else "")
 
 
@@ -79,11 +82,17 @@ def summarise(rows: list[EvalRow], repeat: int) -> dict[str, object]:
     p50 = statistics.median(times) if times else 0.0
     p95 = times[max(0, int(round(0.95 * len(times))) - 1)] if times else 0.0
     passed = sum(r.ok for r in rows)
+    fixes = [r for r in rows if r.fix != "-"]
+    fixed = sum(r.fix == "ok" for r in fixes)
     failed = len(rows) - passed
     figures = {"passed": passed, "failed": failed, "scenarios": len(scenarios), "repeat": repeat,
                "pass_all_k": len(all_right), "p50_seconds": round(p50, 3), "p95_seconds": round(p95, 3),
-               "tool_calls": sum(r.tool_calls for r in rows), "tokens": sum(r.tokens for r in rows)}
-    text = f"wall time per scenario: p50 {p50:.2f} s, p95 {p95:.2f} s\n"
+               "tool_calls": sum(r.tool_calls for r in rows), "tokens": sum(r.tokens for r in rows),
+               "fixes_checked": len(fixes), "fixes_healthy": fixed}
+    text = f"wall time per scenario (alert to diagnosis): p50 {p50:.2f} s, p95 {p95:.2f} s\n"
+    if fixes:
+        text += (f"fix success: {fixed}/{len(fixes)} approved changes made the workload healthy "
+                 f"({100 * fixed / len(fixes):.0f} %)\n")
     if repeat > 1:
         text += f"pass^{repeat}: {len(all_right)}/{len(scenarios)} scenarios right on all {repeat} runs\n"
     text += f"{passed} passed, {failed} failed\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,9 +13,13 @@ from typing import Any
 
 import httpx
 
+from agents.toolsets.gitops.repo import GitOpsRepo
+from agents.toolsets.gitops.tree import RepoTree
 from app.inprocess import serving
 from app.settings import Settings
-from sim.runtime import start_sim
+from sim.gitops import seed_bare_repo
+from sim.health import namespace_problems, warning_counts
+from sim.runtime import RunningSim, start_sim
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 SETTLED = {"awaiting_approval", "awaiting_human", "remediating", "resolved", "failed", "cancelled"}
@@ -35,6 +40,7 @@ class EvalRow:
     tokens: int = 0
     seconds: float = 0.0
     incidents: int = 0
+    fix: str = "-"  # "ok", "FAIL" or "-" (the scenario has no fix to check)
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -79,10 +85,14 @@ async def eval_scenario(path: Path, base: Settings, run: int = 0) -> EvalRow:
         return await diagnose_directly(scenario, base, row)
     cluster = f"eval-{scenario.name}-{run}-{secrets.token_hex(3)}"
     token = secrets.token_urlsafe(16)
-    with start_sim(scenario) as sim:
+    with start_sim(scenario) as sim, tempfile.TemporaryDirectory(prefix="opsgraph-eval-") as tmp:
+        fixable = bool(scenario.gitops.files) and scenario.expect.fix is not None and not scenario.expect.escalate
+        repo_url = seed_bare_repo(scenario.gitops.files, Path(tmp) / "gitops.git") if fixable else None
         settings = base.model_copy(update={
             "kubeconfig": sim.kubeconfig_path, "default_cluster": cluster, "workers": 2,
-            "webhook_token": _secret(token), "api_token": _secret(token), "k8s_events_enabled": False})
+            "webhook_token": _secret(token), "api_token": _secret(token), "k8s_events_enabled": False,
+            "gitops_repo_url": repo_url, "gitops_work_dir": Path(tmp) / "clones", "approvers": "",
+            "github_token": None})
         async with serving(settings) as url, httpx.AsyncClient(
                 base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
             from app.eval.payload import webhook_payload
@@ -97,9 +107,46 @@ async def eval_scenario(path: Path, base: Settings, run: int = 0) -> EvalRow:
             ids = posted.json()["incident_ids"]
             incidents = await asyncio.gather(*(settled_incident(client, i) for i in ids))
             row.seconds = round(time.monotonic() - started, 3)
-    row.incidents = len(incidents)
-    _score(scenario, incidents, row)
+            row.incidents = len(incidents)
+            best = _score(scenario, incidents, row)
+            if fixable and best is not None:
+                await _check_fix(client, sim, scenario, best, Path(tmp), row)
     return row
+
+
+async def _check_fix(client: httpx.AsyncClient, sim: RunningSim, scenario: Scenario, incident: dict[str, Any],
+                     tmp: Path, row: EvalRow) -> None:
+    """Approve the proposed change, sync its branch to the cluster as a GitOps controller would, and
+    check the workload became healthy with no new warnings."""
+    row.fix = "FAIL"
+    if incident["status"] != "awaiting_approval":
+        row.details["fix"] = f"no change proposed ({incident['status']}: {incident.get('status_reason')})"
+        return
+    pending = (await client.get(f"/incidents/{incident['id']}/approval")).json()
+    await client.post(f"/incidents/{incident['id']}/approval", json={
+        "decision": "approve", "approver": "opsgraph-eval", "diff_hash": pending["diff_hash"]})
+    deadline = time.monotonic() + DIAGNOSIS_DEADLINE_SECONDS
+    while (incident := (await client.get(f"/incidents/{incident['id']}")).json())["status"] == "awaiting_approval":
+        if time.monotonic() > deadline:
+            row.details["fix"] = "the approval was never applied"
+            return
+        await asyncio.sleep(0.05)  # polling the API, as a person's client would
+    if not incident.get("pr"):
+        row.details["fix"] = f"no pull request ({incident['status']}: {incident.get('status_reason')})"
+        return
+    repo = GitOpsRepo(str(tmp / "gitops.git"), tmp / "verify", base_branch=incident["pr"]["base"])
+    await asyncio.to_thread(repo.checkout_branch, incident["pr"]["branch"])
+    objects = [rendered.obj for rendered in RepoTree(await asyncio.to_thread(repo.tree)).render()]
+    before = warning_counts(sim.store)
+    sim.sync(objects)
+    namespace = scenario.expect.resource.namespace if scenario.expect.resource else None
+    problems = namespace_problems(sim.store, namespace)
+    after = warning_counts(sim.store)
+    new = sorted(name for name, count in after.items() if before.get(name) != count)
+    if new:
+        problems.append(f"new warnings after the fix: {', '.join(new[:3])}")
+    row.details["fix"] = "; ".join(problems) or f"healthy after {incident['pr']['branch']}"
+    row.fix = "FAIL" if problems else "ok"
 
 
 def _secret(value: str) -> Any:
@@ -118,7 +165,7 @@ async def settled_incident(client: httpx.AsyncClient, incident_id: int) -> dict[
     raise TimeoutError(f"incident {incident_id} not diagnosed within {DIAGNOSIS_DEADLINE_SECONDS:.0f} s")
 
 
-def _score(scenario: Scenario, incidents: list[dict[str, Any]], row: EvalRow) -> None:
+def _score(scenario: Scenario, incidents: list[dict[str, Any]], row: EvalRow) -> dict[str, Any] | None:
     """The best-matching incident decides the row; its timeline gives steps, calls and tokens."""
     candidates = []
     for incident in incidents:
@@ -130,7 +177,7 @@ def _score(scenario: Scenario, incidents: list[dict[str, Any]], row: EvalRow) ->
     if not candidates:
         reasons = [i.get("status_reason") for i in incidents]
         row.error = f"no diagnosis recorded (incident status: {[i['status'] for i in incidents]}, {reasons})"
-        return
+        return None
     _, _, best, incident = max(candidates, key=lambda c: (c[0], c[1]))
     for name in ("ok", "category_ok", "resource_ok", "expected", "got", "error"):
         setattr(row, name, getattr(best, name))
@@ -140,3 +187,4 @@ def _score(scenario: Scenario, incidents: list[dict[str, Any]], row: EvalRow) ->
     row.tool_calls = int(budget.get("tool_calls", 0))
     row.tokens = int(budget.get("tokens", 0))
     row.details = {"incident": incident["id"], "root_cause": incident["diagnosis"].get("root_cause")}
+    return dict(incident)

@@ -3,8 +3,6 @@ scenario's canonical fix as (object, field path, value) changes."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,38 +10,19 @@ from typing import Any
 from agents.diagnosis import ResourceRef
 from agents.toolsets.gitops import REMOVE
 from agents.toolsets.gitops.fieldpath import MISSING, parse_path, resolve
+from sim.gitops import git as sim_git
+from sim.gitops import seed_bare_repo, write_files
 from sim.scenario import Scenario
 
-GIT_ENV = {"GIT_AUTHOR_NAME": "seed", "GIT_AUTHOR_EMAIL": "seed@example.com", "GIT_COMMITTER_NAME": "seed",
-           "GIT_COMMITTER_EMAIL": "seed@example.com", "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"}
+__all__ = ["canonical_changes", "git", "push_from_elsewhere", "seed_bare_repo", "write_files"]
+
 
 
 def git(cwd: Path, *args: str) -> str:
-    result = subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, capture_output=True,
-                            text=True, check=False)
-    if result.returncode:
-        raise AssertionError(f"git {' '.join(args)} failed: {result.stderr}")
-    return result.stdout
-
-
-def write_files(root: Path, files: Mapping[str, str]) -> None:
-    for path, text in files.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text(text, encoding="utf-8")
-
-
-def seed_bare_repo(files: Mapping[str, str], path: Path, *, branch: str = "main") -> str:
-    """A bare repo at `path` whose `branch` holds `files` in one commit; returns its URL (the path)."""
-    path.mkdir(parents=True, exist_ok=True)
-    git(path, "init", "--quiet", "--bare", f"--initial-branch={branch}")
-    seed = path.with_name(path.name + "-seed")
-    git(path.parent, "clone", "--quiet", str(path), str(seed))
-    git(seed, "checkout", "--quiet", "-b", branch)
-    write_files(seed, files)
-    git(seed, "add", "-A")
-    git(seed, "commit", "--quiet", "-m", "seed")
-    git(seed, "push", "--quiet", "origin", branch)
-    return str(path)
+    try:
+        return sim_git(cwd, *args)
+    except RuntimeError as exc:
+        raise AssertionError(str(exc)) from None
 
 
 def push_from_elsewhere(url: str, branch: str, files: Mapping[str, str], workdir: Path, message: str) -> str:
