@@ -1,8 +1,10 @@
 """`opsgraph demo`: the whole story on embedded defaults, with nothing configured.
 
-An embedded Postgres, a simulated cluster running the scenario, and the service on loopback; the
-scenario's alert is posted to the webhook as Alertmanager would, and the incident's diagnosis is
-read back over the API. Stages still to come (plan → approval → pull request) extend `tell_story`.
+An embedded Postgres, a simulated cluster running the scenario, a local bare git repo seeded with
+the scenario's GitOps files, and the service on loopback. The scenario's alert is posted to the
+webhook as Alertmanager would; the diagnosis, the plan and its diff are read back over the API; a
+person approves on the console (or `--yes` does); the service pushes a branch and records the pull
+request; the changed manifests are synced to the simulated cluster, which shows the workload healthy.
 """
 
 from __future__ import annotations
@@ -10,19 +12,25 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
 from pydantic import SecretStr
 
+from agents.toolsets.gitops.repo import GitOpsRepo
+from agents.toolsets.gitops.tree import RepoTree
 from app.eval.payload import webhook_payload
 from app.eval.report import shared_database
 from app.eval.runner import settled_incident
 from app.inprocess import serving
 from app.observability import configure_logging
 from app.settings import Settings
+from sim.gitops import seed_bare_repo
+from sim.health import namespace_problems
 from sim.runtime import RunningSim, start_sim
 from sim.scenario import find_scenario
 from sim.tables import pod_status
@@ -42,7 +50,8 @@ async def _demo(settings: Settings, *, scenario: str, unattended: bool, port: in
         print(line, file=out, flush=True)
 
     token = secrets.token_urlsafe(16)
-    with start_sim(find_scenario(scenario)) as cluster:
+    with start_sim(find_scenario(scenario)) as cluster, tempfile.TemporaryDirectory(prefix="opsgraph-demo-") as tmp:
+        repo_url = seed_bare_repo(cluster.scenario.gitops.files, Path(tmp) / "gitops.git")
         say(f"simulated cluster '{cluster.scenario.name}' at {cluster.url}")
         say(f"  kubeconfig: {cluster.kubeconfig_path}")
         say(f"  {cluster.scenario.description.strip().splitlines()[0]}")
@@ -50,11 +59,14 @@ async def _demo(settings: Settings, *, scenario: str, unattended: bool, port: in
         async with shared_database(settings) as shared:
             demo_settings = shared.model_copy(update={
                 "kubeconfig": cluster.kubeconfig_path, "workers": 1, "k8s_events_enabled": False,
+                # Each demo is its own cluster, so it never joins an incident left by an earlier one.
+                "default_cluster": f"demo-{int(time.time())}", "gitops_repo_url": repo_url,
+                "gitops_work_dir": Path(tmp) / "clones", "approvers": "",
                 "webhook_token": settings.webhook_token or SecretStr(token),
                 "api_token": settings.api_token or SecretStr(token)})
             async with serving(demo_settings, port=port) as url:
                 say(f"opsgraph service at {url} ({where})")
-                await tell_story(url, cluster, demo_settings, say)
+                await tell_story(url, cluster, demo_settings, say, approve=_approver(unattended, say))
                 say(f"demo told in {time.monotonic() - started:.1f} s")
                 if not unattended:
                     say("the service keeps running; Ctrl-C stops it, the cluster and the database.")
@@ -62,12 +74,9 @@ async def _demo(settings: Settings, *, scenario: str, unattended: bool, port: in
     return 0
 
 
-async def tell_story(url: str, cluster: RunningSim, settings: Settings, say: Say) -> None:
-    say("pods in the simulated cluster:")
-    for pod in cluster.store.list("Pod"):
-        status, ready, total, restarts, _ = pod_status(pod)
-        meta = pod["metadata"]
-        say(f"  {meta['namespace']:<14} {meta['name']:<40} {ready}/{total}  {status:<18} restarts={restarts}")
+async def tell_story(url: str, cluster: RunningSim, settings: Settings, say: Say,
+                     approve: Callable[[], Awaitable[bool]]) -> None:
+    _show_pods(cluster, say)
     assert settings.webhook_token is not None and settings.api_token is not None
     alerts = [a.model_dump(mode="json", exclude_none=True) for a in cluster.scenario.alerts]
     payload = webhook_payload(alerts, cluster=settings.default_cluster, cluster_label=settings.cluster_label)
@@ -75,11 +84,63 @@ async def tell_story(url: str, cluster: RunningSim, settings: Settings, say: Say
         hook = {"Authorization": f"Bearer {settings.webhook_token.get_secret_value()}"}
         accepted = (await client.post("/webhooks/alertmanager", json=payload, headers=hook)).json()
         names = ", ".join(a["labels"]["alertname"] for a in alerts)
-        joined = "" if accepted.get("opened") else " (joined the open incident for this workload)"
-        say(f"Alertmanager -> POST /webhooks/alertmanager ({names}): incident {accepted['incident_ids']}{joined}")
+        say(f"\nAlertmanager -> POST /webhooks/alertmanager ({names}): incident {accepted['incident_ids']}")
         client.headers["Authorization"] = f"Bearer {settings.api_token.get_secret_value()}"
         incident = await settled_incident(client, accepted["incident_ids"][0])
-    _show_diagnosis(incident, say)
+        _show_diagnosis(incident, say)
+        if incident["status"] != "awaiting_approval":
+            say(f"no change proposed: {incident.get('status_reason')}")
+            return
+        pending = (await client.get(f"/incidents/{incident['id']}/approval")).json()
+        say(f"\nproposed change {pending['diff_hash'][:12]} (risk {pending['risk']}):")
+        for step in pending["steps"]:
+            say(f"  {step['file']}: {step['field_path']}: {step['old_value']!r} -> {step['new_value']!r}")
+        say("".join(f"  {line}\n" for line in pending["diff"].splitlines()).rstrip())
+        decision = "approve" if await approve() else "reject"
+        await client.post(f"/incidents/{incident['id']}/approval", json={
+            "decision": decision, "approver": "demo-operator", "diff_hash": pending["diff_hash"]})
+        while (incident := (await client.get(f"/incidents/{incident['id']}")).json())["status"] == "awaiting_approval":
+            await asyncio.sleep(0.05)  # polling the API, as a person's client would
+    if decision == "reject":
+        say(f"rejected: {incident.get('status_reason')}")
+        return
+    pr = incident.get("pr") or {}
+    say(f"\n{decision}d -> branch {pr.get('branch')} pushed (commit {str(pr.get('commit'))[:12]}); "
+        f"pull request: {pr.get('url')}" + (f"  [{pr['note']}]" if pr.get("note") else ""))
+    await _sync_branch(cluster, settings, pr, say)
+
+
+async def _sync_branch(cluster: RunningSim, settings: Settings, pr: dict[str, Any], say: Say) -> None:
+    """What Argo CD or Flux does once the pull request is merged: apply the branch to the cluster."""
+    assert settings.gitops_repo_url is not None and settings.gitops_work_dir is not None
+    repo = GitOpsRepo(settings.gitops_repo_url, settings.gitops_work_dir / "merged", base_branch=pr["base"])
+    await asyncio.to_thread(repo.checkout_branch, pr["branch"])
+    objects = [rendered.obj for rendered in RepoTree(await asyncio.to_thread(repo.tree)).render()]
+    cluster.sync(objects)
+    namespace = cluster.scenario.expect.resource.namespace if cluster.scenario.expect.resource else None
+    problems = namespace_problems(cluster.store, namespace)
+    say("merged and synced to the cluster (as a GitOps controller would):")
+    _show_pods(cluster, say)
+    say("workload healthy" if not problems else "still unhealthy: " + "; ".join(problems))
+
+
+def _show_pods(cluster: RunningSim, say: Say) -> None:
+    say("pods in the simulated cluster:")
+    for pod in cluster.store.list("Pod"):
+        status, ready, total, restarts, _ = pod_status(pod)
+        meta = pod["metadata"]
+        say(f"  {meta['namespace']:<14} {meta['name']:<40} {ready}/{total}  {status:<18} restarts={restarts}")
+
+
+def _approver(unattended: bool, say: Say) -> Callable[[], Awaitable[bool]]:
+    async def ask() -> bool:
+        if unattended:
+            say("approve? [y/N] y  (--yes)")
+            return True
+        answer = await asyncio.to_thread(input, "approve this change? [y/N] ")
+        return answer.strip().lower() in ("y", "yes")
+
+    return ask
 
 
 def _show_diagnosis(incident: dict[str, Any], say: Say) -> None:

@@ -25,5 +25,9 @@ def test_demo_runs_unattended_on_embedded_defaults() -> None:
     assert f"embedded Postgres in {data_dir}" in out
     assert "CrashLoopBackOff" in out and "memory-hog-" in out
     assert "POST /webhooks/alertmanager (KubePodCrashLooping): incident [1]" in out
-    assert "oom_killed" in out and "100Mi limit" in out
-    assert "proposed fix: Deployment/memory-hog" in out and "resources.limits.memory -> 256Mi" in out
+    assert "awaiting_approval): oom_killed" in out and "100Mi limit" in out
+    assert "-              memory: 100Mi  # TODO: sized before the 200M test profile" in out  # the diff, comment kept
+    assert "approved -> branch opsgraph/1-oom-killed-memory-hog pushed" in out
+    tail = out.split("merged and synced to the cluster")[1]
+    assert "1/1  Running" in tail and "CrashLoopBackOff" not in tail
+    assert out.rstrip().splitlines()[-1].startswith("demo told in") and "workload healthy" in tail
