@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.routes import alerts, approvals, health, incidents
 from app.approvals.store import ApprovalStore
+from app.api.routes import github as github_webhook
 from app.clusters import ClusterError, ClusterRegistry
 from app.db.embedded import EmbeddedPostgresError
 from app.db.lifecycle import Database, open_database
@@ -23,11 +24,13 @@ from app.db.pool import DatabaseUnavailable
 from app.errors import StartupFailed
 from app.incidents.alerts import AlertClassifier, ClusterNaming
 from app.incidents.grouping import PodNameResolver, WorkloadResolver
+from app.incidents.pull_requests import PullRequestStore
 from app.incidents.queue import IntakeQueue, QueuePolicy
 from app.incidents.store import IncidentStore
 from app.workers import IncidentRunner, WorkerPool
 from app.observability import HTTP_LATENCY, HTTP_REQUESTS, request_id_var
 from app.settings import Settings
+from app.verification import pr_poller
 
 log = logging.getLogger("opsgraph")
 http_log = logging.getLogger("opsgraph.http")
@@ -63,6 +66,12 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
             app.state.approvals = services.approvals
             app.state.classifier = AlertClassifier(ClusterNaming(settings.cluster_label, settings.default_cluster),
                                                    resolver or PodNameResolver())
+            app.state.pull_requests = PullRequestStore(database.pool, services.queue,
+                                                       acquire_timeout=settings.request_db_timeout_seconds)
+            poller = pr_poller(settings, app.state.pull_requests)
+            if poller is not None:  # no GitHub webhook configured: merges are found by asking
+                await poller.start()
+                stack.push_async_callback(poller.stop)
             if runner_factory is not None and settings.workers > 0:
                 workers = WorkerPool(services.queue, runner_factory(services), database_url=database.url,
                                      workers=settings.workers, poll_seconds=settings.worker_poll_seconds)
@@ -88,6 +97,7 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
     app.include_router(health.router)
     app.include_router(alerts.router)
     app.include_router(incidents.router)
+    app.include_router(github_webhook.router)
     app.include_router(approvals.router)
     for error, handler in EXCEPTION_HANDLERS.items():
         app.add_exception_handler(error, handler)

@@ -28,6 +28,7 @@ from app.incidents.queue import RunOutcome, WorkItem
 from app.incidents.status import IncidentStatus
 from app.incidents.store import IncidentStore
 from app.main import Services
+from app.workers import IncidentRunner
 from app.settings import Settings
 from graphs.supervisor import build_supervisor_graph, run_config
 
@@ -193,3 +194,11 @@ class GraphRunner:
 
 def build_graph_runner(services: Services) -> GraphRunner:
     return GraphRunner(services, build_toolbox(services.settings, ToolAuditStore(services.database.pool)))
+
+
+def build_incident_runner(services: Services) -> IncidentRunner:
+    """What the workers call: `verify` items watch a merged fix, everything else runs the graph."""
+    from app.dispatch import KindRouter
+    from app.verification import build_verification_runner
+
+    return KindRouter({"verify": build_verification_runner(services)}, default=build_graph_runner(services))

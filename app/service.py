@@ -8,7 +8,7 @@ import uvicorn
 
 from app.errors import StartupFailed
 from app.main import create_app
-from app.runner import build_graph_runner
+from app.runner import build_incident_runner
 from app.observability import configure_logging
 from app.settings import Settings
 
@@ -26,7 +26,7 @@ def build_server(settings: Settings, *, port: int | None = None) -> uvicorn.Serv
     configure_logging(settings.log_level, settings.log_format)
     logging.getLogger("uvicorn.error").addFilter(_HideStartupTraceback())
     config = uvicorn.Config(
-        create_app(settings, runner_factory=build_graph_runner),
+        create_app(settings, runner_factory=build_incident_runner),
         host=settings.host,
         port=settings.port if port is None else port,
         log_config=None,  # our handlers, configured above

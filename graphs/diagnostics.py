@@ -125,7 +125,7 @@ def build_diagnostics_graph(toolbox: Toolbox, timeline: Timeline) -> Any:
         await timeline.add(runtime.context.incident_id, "diagnosis",
                            f"{diagnosis.category} ({diagnosis.confidence:.2f}, {diagnosis.source}): "
                            f"{diagnosis.root_cause}", {"needs_human": diagnosis.needs_human,
-                                                       "status": diagnosis.status})
+                                                       "status": diagnosis.status, "budget": state.get("budget")})
         escalation = ({"reason": diagnosis.reason_for_human, "from": "diagnostics"}
                       if diagnosis.needs_human else None)
         return {"diagnosis": diagnosis.model_dump(mode="json"), "escalation": escalation}

@@ -182,7 +182,7 @@ def _score(scenario: Scenario, incidents: list[dict[str, Any]], row: EvalRow) ->
     for name in ("ok", "category_ok", "resource_ok", "expected", "got", "error"):
         setattr(row, name, getattr(best, name))
     budget = next((e["data"].get("budget") for e in reversed(incident.get("timeline") or [])
-                   if e["kind"] == "report" and e.get("data")), None) or {}
+                   if e["kind"] == "diagnosis" and e.get("data")), None) or {}
     row.steps = int(budget.get("steps", 0))
     row.tool_calls = int(budget.get("tool_calls", 0))
     row.tokens = int(budget.get("tokens", 0))

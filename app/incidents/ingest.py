@@ -198,8 +198,9 @@ async def _close_if_all_resolved(conn: AsyncConnection[dict[str, Any]], incident
     row = await (await conn.execute(ALL_RESOLVED, (incident_id,))).fetchone()
     if row is None or not row["all_resolved"]:
         return
-    if row["status"] == "remediating":
-        # Closing now would orphan a half-applied fix; the remediation decides how this ends.
+    if row["status"] in ("remediating", "verifying"):
+        # Closing now would orphan a half-applied fix (or skip its verification); the remediation
+        # decides how this ends.
         await conn.execute(NOTE, (incident_id, "note", "every alert resolved while a remediation is in flight; "
                                   "the incident stays open until the remediation ends"))
         return

@@ -30,6 +30,10 @@ class PullRequest(BaseModel):
     base: str
     title: str
     state: str
+    merged: bool = False  # closed + merged; closed without it means rejected
+    merge_commit_sha: str | None = None
+    merged_at: str | None = None
+    merged_by: str | None = None
 
 
 class PullRequestExists(PermanentError):
@@ -161,4 +165,7 @@ def _message(response: httpx.Response) -> str:
 
 def _pull_request(data: dict[str, Any]) -> PullRequest:
     return PullRequest(number=data["number"], url=data.get("html_url", ""), head=data["head"]["ref"],
-                       base=data["base"]["ref"], title=data.get("title", ""), state=data.get("state", "open"))
+                       base=data["base"]["ref"], title=data.get("title", ""), state=data.get("state", "open"),
+                       merged=bool(data.get("merged") or data.get("merged_at")),
+                       merge_commit_sha=data.get("merge_commit_sha") if data.get("merged_at") else None,
+                       merged_at=data.get("merged_at"), merged_by=(data.get("merged_by") or {}).get("login"))

@@ -57,6 +57,10 @@ def test_priority(severity: str | None, namespace: str, recent: int, priority: i
     ("remediating", "resolved", True), ("open", "cancelled", True), ("diagnosing", "failed", True),
     ("open", "remediating", False), ("resolved", "open", False), ("cancelled", "diagnosing", False),
     ("failed", "resolved", False),
+    ("remediating", "verifying", True), ("verifying", "resolved", True), ("verifying", "reopened", True),
+    ("reopened", "diagnosing", True), ("reopened", "awaiting_human", True), ("awaiting_human", "verifying", True),
+    ("diagnosing", "verifying", False), ("verifying", "remediating", False), ("resolved", "reopened", False),
+    ("open", "reopened", False),
 ])
 def test_transitions(current: str, target: str, legal: bool) -> None:
     if legal:

@@ -1,0 +1,134 @@
+"""Is a workload healthy after its fix was merged? One look, through the read-only toolset.
+
+A workload is healthy when every desired replica is ready and updated and no Warning event about it,
+its ReplicaSets or its pods was seen after the merge. The look goes through the `ToolExecutor` like
+every other agent's (policy, timeout, redaction, audit); `app/verification.py` repeats it over the
+verification window and decides what the incident becomes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from agents.audit import AuditSink
+from agents.context import Context
+from agents.toolsets.base import ToolResult, ToolStatus
+from agents.toolsets.executor import ToolExecutor
+from agents.toolsets.kubernetes.clients import ClusterClients
+from agents.toolsets.registry import ToolRegistry
+
+AGENT = "verification"
+DESCRIBE_TOOL = {"Deployment": "describe_deployment", "StatefulSet": "describe_statefulset"}
+TOOLS = frozenset({*DESCRIBE_TOOL.values(), "list_pods", "get_events"})
+EVENT_LIMIT = 500
+
+Verdict = Literal["healthy", "failing", "unknown"]
+
+
+@dataclass(frozen=True)
+class WorkloadRef:
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """One look at the workload. `unknown`: the look itself failed (cluster unreachable, workload gone)."""
+
+    verdict: Verdict
+    summary: str  # one line, e.g. "1/1 ready, 1/1 updated, no new Warning events since the merge"
+    desired: int = 0
+    ready: int = 0
+    updated: int = 0
+    pod_problems: tuple[str, ...] = ()
+    new_warnings: tuple[dict[str, Any], ...] = ()
+    call_ids: tuple[str, ...] = field(default=())
+
+    def evidence(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "summary": self.summary, "desired": self.desired, "ready": self.ready,
+                "updated": self.updated, "pod_problems": list(self.pod_problems),
+                "new_warnings": list(self.new_warnings), "tool_calls": list(self.call_ids)}
+
+
+def verifier(registry: ToolRegistry, context: Context, *, audit: AuditSink | None = None,
+             clients: ClusterClients | None = None) -> ToolExecutor:
+    """The executor a verification looks through: read-only tools only, audited like every agent's."""
+    return ToolExecutor(registry, context, agent=AGENT, allowed=TOOLS, audit=audit, clients=clients)
+
+
+async def check_workload(executor: ToolExecutor, workload: WorkloadRef, since: datetime) -> HealthReport:
+    """Look at the workload once: replicas from describe, pods from list_pods, Warning events after `since`."""
+    tool = DESCRIBE_TOOL.get(workload.kind)
+    if tool is None:
+        return HealthReport("unknown", f"opsgraph cannot verify a {workload.kind} yet; a person must check "
+                                       f"{workload}")
+    described = await executor.call(tool, {"namespace": workload.namespace, "name": workload.name})
+    if not described.ok or not isinstance(described.data, dict):
+        return _unknown(f"could not read {workload}", described)
+    data = described.data
+    status = data.get("status") or {}
+    desired = int(data["replicas"] if data.get("replicas") is not None else 1)
+    ready, updated = int(status.get("readyReplicas") or 0), int(status.get("updatedReplicas") or 0)
+    owners = ({f"ReplicaSet/{rs}" for rs in data.get("replicaSets") or []} if workload.kind == "Deployment"
+              else {f"{workload.kind}/{workload.name}"})
+    pods = await executor.call("list_pods", _pod_query(workload.namespace, data.get("selector")))
+    if pods.status not in (ToolStatus.OK, ToolStatus.NO_DATA):
+        return _unknown(f"could not list the pods of {workload}", pods, described)
+    own_pods = [p for p in pods.data or [] if p.get("owner") in owners]
+    events = await executor.call("get_events", {"namespace": workload.namespace, "type": "Warning",
+                                                "limit": EVENT_LIMIT})
+    if events.status not in (ToolStatus.OK, ToolStatus.NO_DATA):
+        return _unknown(f"could not read the events of {workload}", events, described, pods)
+    names = {workload.name, *(data.get("replicaSets") or []), *(p["name"] for p in own_pods)}
+    new = tuple(e for e in events.data or [] if (e.get("object") or {}).get("name") in names
+                and _after(e.get("lastTimestamp"), since))
+    problems = tuple(f"{p['name']} {p['ready']} {p['status']} ({p['restarts']} restarts)" for p in own_pods
+                     if p["status"] not in ("Running", "Completed", "Succeeded") or not _all_ready(p["ready"]))
+    healthy = ready >= desired and updated >= desired and not new
+    summary = (f"{ready}/{desired} ready, {updated}/{desired} updated, "
+               + (f"{len(new)} new Warning event(s) since the merge: {_reasons(new)}" if new
+                  else "no new Warning events since the merge"))
+    return HealthReport("healthy" if healthy else "failing", summary, desired, ready, updated, problems, new,
+                        _ids(described, pods, events))
+
+
+def _pod_query(namespace: str, selector: Any) -> dict[str, Any]:
+    labels = (selector or {}).get("matchLabels") if isinstance(selector, dict) else None
+    query: dict[str, Any] = {"namespace": namespace}
+    if labels:
+        query["label_selector"] = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    return query
+
+
+def _after(timestamp: Any, since: datetime) -> bool:
+    if not isinstance(timestamp, str) or not timestamp:
+        return False
+    try:
+        return datetime.fromisoformat(timestamp.replace("Z", "+00:00")) > since
+    except ValueError:
+        return False
+
+
+def _all_ready(ready: str) -> bool:
+    have, _, want = str(ready).partition("/")
+    return have == want
+
+
+def _reasons(events: Iterable[dict[str, Any]]) -> str:
+    return ", ".join(sorted({f"{e.get('reason')} on {(e.get('object') or {}).get('name')}" for e in events}))
+
+
+def _ids(*results: ToolResult) -> tuple[str, ...]:
+    return tuple(r.call_id for r in results)
+
+
+def _unknown(what: str, failed: ToolResult, *earlier: ToolResult) -> HealthReport:
+    reason = failed.message or failed.status.value
+    return HealthReport("unknown", f"{what}: {reason}", call_ids=_ids(*earlier, failed))

@@ -1,0 +1,61 @@
+"""One look at a workload through the read-only toolset: healthy, failing, or unknown, with the reason."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from agents.audit import MemoryAuditSink
+from agents.context import ClusterRef, Context
+from agents.toolsets.registry import default_registry
+from agents.verification import WorkloadRef, check_workload, verifier
+from sim.runtime import RunningSim
+from sim.scenario import apply_patch
+
+HOG = WorkloadRef("Deployment", "default", "memory-hog")
+
+
+def _executor(sim: RunningSim, audit: MemoryAuditSink | None = None):  # type: ignore[no-untyped-def]
+    return verifier(default_registry(), Context(incident_id="7", cluster=ClusterRef("sim", sim.kubeconfig_path)),
+                    audit=audit)
+
+
+async def test_crash_looping_workload_is_failing(sim_cluster: Callable[..., RunningSim]) -> None:
+    sim = sim_cluster("oom_memory_hog")
+    report = await check_workload(_executor(sim), HOG, since=datetime.now(UTC))
+    assert report.verdict == "failing" and (report.ready, report.desired) == (0, 1)
+    assert report.summary == "0/1 ready, 1/1 updated, no new Warning events since the merge"
+    assert len(report.pod_problems) == 1 and "memory-hog-" in report.pod_problems[0]
+    # Merged before the crash loop began: its BackOff warnings are new since the merge, and named.
+    before = await check_workload(_executor(sim), HOG, since=datetime.now(UTC) - timedelta(hours=2))
+    assert before.verdict == "failing" and before.new_warnings
+    assert "new Warning event(s) since the merge: BackOff on memory-hog-" in before.summary
+
+
+async def test_fixed_workload_is_healthy_unless_warnings_came_after_the_merge(
+        sim_cluster: Callable[..., RunningSim]) -> None:
+    sim = sim_cluster("oom_memory_hog")
+    fix = sim.scenario.expect.fix
+    assert fix is not None
+    with sim.store.lock:
+        sim.store.put(apply_patch(sim.store.get("Deployment", "default", "memory-hog"), fix))
+        sim.controller.reconcile()
+    audit = MemoryAuditSink()
+    healthy = await check_workload(_executor(sim, audit), HOG, since=datetime.now(UTC))
+    assert (healthy.verdict, healthy.summary) == ("healthy", "1/1 ready, 1/1 updated, no new Warning events since "
+                                                             "the merge")
+    assert [row.tool for row in audit.rows] == ["describe_deployment", "list_pods", "get_events"]
+    assert {row.agent for row in audit.rows} == {"verification"}
+    # Had the merge been an hour before the fault, the old pods' BackOff warnings would be new since it; but
+    # those pods are gone, and only the workload's own objects count.
+    early = await check_workload(_executor(sim), HOG, since=datetime.now(UTC) - timedelta(hours=1))
+    assert early.verdict == "healthy"
+
+
+async def test_missing_workload_or_unknown_kind_is_unknown(sim_cluster: Callable[..., RunningSim]) -> None:
+    sim = sim_cluster("oom_memory_hog")
+    gone = await check_workload(_executor(sim), WorkloadRef("Deployment", "default", "nope"), since=datetime.now(UTC))
+    assert gone.verdict == "unknown" and gone.summary.startswith("could not read Deployment default/nope:")
+    job = await check_workload(_executor(sim), WorkloadRef("Job", "default", "x"), since=datetime.now(UTC))
+    assert (job.verdict, job.summary) == ("unknown", "opsgraph cannot verify a Job yet; a person must check "
+                                                     "Job default/x")
