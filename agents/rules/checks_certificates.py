@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,8 @@ from agents.rules.finding import Clue, Finding, FixDraft
 from agents.rules.registry import check
 
 EXPIRY_WARNING = timedelta(days=14)
+# cert-manager's IssuerNotFound (on the Certificate's CertificateRequest): the issuerRef names nothing.
+_ISSUER_MISSING = re.compile(r'Referenced "(\w+)" not found: \w+\.cert-manager\.io \\?"([^"\\]+)\\?" not found')
 
 
 def _ref(obj: dict[str, Any]) -> ResourceRef:
@@ -77,3 +80,31 @@ def tls_secret_missing(facts: Facts) -> Finding | None:
     return Finding("certificate", cause, 0.75, ref, (Clue.of("not found", name, call_id=call_id),),
                    escalate="the Certificate's conditions (issuer, ACME challenge) cannot be read with these tools; "
                             "check its issuerRef")
+
+
+@check("certificate_issuer_missing")
+def certificate_issuer_missing(facts: Facts) -> Finding | None:
+    """cert-manager says the alerted Certificate's issuer does not exist (IssuerNotFound on its CertificateRequest)."""
+    name, namespace = facts.focus.get("certificate"), facts.focus.get("namespace")
+    if not name:
+        return None
+    for seen in facts.events_for(reasons=("IssuerNotFound",)):
+        involved = seen.obj.get("involvedObject", {})
+        owner = str(involved.get("name", ""))
+        if involved.get("namespace") not in (namespace, None) or not (
+                owner == name or re.fullmatch(rf"{re.escape(name)}-\d+", owner)):
+            continue
+        match = _ISSUER_MISSING.search(seen.obj.get("message") or "")
+        if not match:
+            continue
+        kind, issuer = match.group(1), match.group(2)
+        issuers = [i["metadata"]["name"] for i in facts.all(kind)]
+        closest = difflib.get_close_matches(issuer, issuers, n=1, cutoff=0.5)
+        ref = ResourceRef(kind="Certificate", namespace=namespace, name=name)
+        cause = (f"Certificate {name} is never issued: its issuerRef names {kind} {issuer}, which does not exist "
+                 f"(cert-manager: {match.group(0)}); its TLS Secret is missing, so the ingress serves a default certificate.")
+        fix = FixDraft("spec.issuerRef.name", closest[0] if closest else None,
+                       f"{closest[0]} is the {kind} that exists" if closest else
+                       f"point issuerRef at the {kind} meant instead of {issuer} (one that exists and is Ready)", resource=ref)
+        return Finding("certificate", cause, 0.9, ref, (Clue.of(match.group(0), issuer, call_id=seen.call_id),), (fix,))
+    return None

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from agents.diagnosis import ResourceRef
-from agents.rules import pods
+from agents.rules import pods, refs
 from agents.rules.facts import Facts
 from agents.rules.finding import Clue, Finding, FixDraft
 from agents.rules.registry import check
@@ -21,11 +20,6 @@ _ENV_MISSING = (
     re.compile(rf"{_VAR}\s+(?i:is\s+)?(?i:not\s+set|undefined|must\s+be\s+set|is\s+required)"),
 )
 _CHOICES = re.compile(r"\(([\w-]+(?:\|[\w-]+)+)\)")
-_REF_MISSING = (
-    re.compile(r'\b(secret|configmap)s?\s+\\?"([^"\\]+)\\?" not found', re.I),
-    re.compile(r"couldn't find key (\S+) in (Secret|ConfigMap) [^/\s]+/([^\s\"]+)", re.I),
-)
-_REF_KINDS = {"secret": "Secret", "configmap": "ConfigMap"}
 
 
 def _declared_env(container: dict[str, Any]) -> set[str]:
@@ -71,39 +65,61 @@ def _references(pod: dict[str, Any], kind: str, name: str) -> Iterator[str]:
             yield f"spec.volumes[name={volume['name']}].secret.secretName"
 
 
-def _messages(facts: Facts, pod: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
-    for status in pods.statuses(pod):
-        if message := pods.waiting(status).get("message"):
-            yield message, facts.source("Pod", pod["metadata"].get("namespace"), pods.name(pod))
-    for seen in facts.events_for("Pod", pods.name(pod), reasons=("Failed", "FailedMount", "FailedCreatePodSandBox")):
-        yield seen.obj.get("message") or "", seen.call_id
+def _needed_key(pod: dict[str, Any], path: str) -> str | None:
+    """The key an env `...KeyRef` reference at `path` reads (volumes and envFrom read the whole object)."""
+    match = re.search(r"containers\[name=([^\]]+)\]\.env\[name=([^\]]+)\]\.valueFrom\.(\w+)\.name$", path)
+    if not match:
+        return None
+    for env in pods.container(pod, match.group(1)).get("env") or []:
+        if env.get("name") == match.group(2):
+            return ((env.get("valueFrom") or {}).get(match.group(3)) or {}).get("key")
+    return None
+
+
+def _replacement(facts: Facts, kind: str, name: str, namespace: str | None, key: str | None) -> tuple[str, str] | None:
+    """(name, why) of the existing object the reference most likely meant: a close name, and when its keys can be
+    read, one that has the key the reference reads."""
+    for candidate in refs.closest(name, refs.existing(facts, kind, namespace), cutoff=0.5):
+        shown = refs.keys(facts.get(kind, namespace, candidate))
+        if key and shown is not None and key not in shown:
+            continue
+        if key and shown is not None:
+            return candidate, f"{kind} {candidate} exists in {namespace} and has key {key}"
+        if key:
+            return candidate, f"{kind} {candidate} exists in {namespace} (its key names could not be read, so key {key} is unconfirmed)"
+        return candidate, f"{kind} {candidate} exists in {namespace}"
+    return None
 
 
 @check("config_ref_missing")
 def config_ref_missing(facts: Facts) -> Finding | None:
     """The pod references a ConfigMap, Secret or key that does not exist (CreateContainerConfigError, FailedMount)."""
     for pod in facts.pods():
-        for message, call_id in _messages(facts, pod):
-            if match := _REF_MISSING[0].search(message):
-                kind, name, key = _REF_KINDS[match.group(1).lower()], match.group(2), None
-            elif match := _REF_MISSING[1].search(message):
-                kind, name, key = _REF_KINDS[match.group(2).lower()], match.group(3), match.group(1)
+        for message, call_id in refs.pod_messages(facts, pod):
+            if match := refs.REF_MISSING[0].search(message):
+                kind, name, key = refs.REF_KINDS[match.group(1).lower()], match.group(2), None
+            elif match := refs.REF_MISSING[1].search(message):
+                kind, name, key = refs.REF_KINDS[match.group(2).lower()], match.group(3), match.group(1)
             else:
                 continue
+            namespace = pod["metadata"].get("namespace")
             paths = list(_references(pod, kind, name))
-            existing = [obj["metadata"]["name"] for obj in facts.all(kind, pod["metadata"].get("namespace"))]
-            closest = difflib.get_close_matches(name, existing, n=1, cutoff=0.5)
             what = f"key {key} of {kind} {name}" if key else f"{kind} {name}"
             where = f" (referenced at {paths[0]})" if paths else ""
             cause = f"the pod references {what}, which does not exist{where}."
-            if closest and not key:
-                cause += f" A {kind} named {closest[0]} exists."
-            fixes = tuple(FixDraft(path, closest[0] if closest and not key else None,
-                                   f"point the reference at the existing {kind} {closest[0]}" if closest and not key
+            found = _replacement(facts, kind, name, namespace, _needed_key(pod, paths[0]) if paths else None) \
+                if paths and not key else None
+            if found:
+                cause += f" {found[1][0].upper()}{found[1][1:]}."
+            fixes = tuple(FixDraft(path, found[0] if found else None,
+                                   f"point the reference at the existing {kind}: {found[1]}" if found
                                    else f"create {what}, or point the reference at one that exists")
                           for path in paths[:1])
             needle = f'"{name}" not found' if not key else f"couldn't find key {key}"
-            return Finding("missing_config", cause, 0.9, pods.ref(pod), (Clue.of(needle, name, call_id=call_id),), fixes)
+            clues = (Clue.of(needle, name, call_id=call_id),)
+            if found and (listed := facts.listed.get((kind, namespace))):
+                clues += (Clue.of(found[0], call_id=listed[1]),)
+            return Finding("missing_config", cause, 0.9, pods.ref(pod), clues, fixes)
     return None
 
 
@@ -144,5 +160,7 @@ def invalid_config_file(facts: Facts) -> Finding | None:
                 ref = ResourceRef(kind="ConfigMap", namespace=pod["metadata"].get("namespace"), name=source[0])
                 fixes = (FixDraft(f'data["{source[1]}"]' if source[1] else "data", None,
                                   "restore the last valid content (the parser names the line)", resource=ref),)
-            return Finding("invalid_config", cause, 0.88, pods.ref(pod), (Clue.of(line, call_id=log.call_id),), fixes)
+            return Finding("invalid_config", cause, 0.88, pods.ref(pod), (Clue.of(line, call_id=log.call_id),), fixes,
+                           escalate="the parser names the broken spot, but the valid content is the author's (the cluster "
+                                    "holds no earlier version of it); a human restores it")
     return None

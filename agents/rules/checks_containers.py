@@ -19,7 +19,7 @@ _MEMORY_FLAGS = (
     (re.compile(r"^-Xmx(\S+)$"), None, ""),
     (re.compile(r"^--max-old-space-size[= ]?(\d*)$"), None, "Mi"),
 )
-_LOG_MEMORY = re.compile(r"(?i)(?:alloc\w*|memory|heap|rss|working set)\D{0,20}?(\d+(?:\.\d+)?\s?(?:[KMGT]i?B?|[kmgt]b))\b")
+_LOG_MEMORY = re.compile(r"(?i)(?:alloc\w*|memory|heap|rss|working set|cache|load\w*|buffer\w*)[^\n]{0,40}?(\d+(?:\.\d+)?\s?(?:[KMGT]i?B?|[kmgt]b))\b")
 _COMMON_BINARIES = ("sh", "bash", "wget", "curl", "python", "python3", "node", "java", "nginx", "sleep", "cat",
                     "echo", "env", "redis-server", "gunicorn", "uvicorn", "npm", "ruby", "php", "dotnet")
 _NOT_FOUND = (
@@ -55,23 +55,27 @@ def _log_quantity(text: str) -> float | None:
     return parse_quantity(f"{match.group(1)}{match.group(2).upper()}{match.group(3)}") if match else None
 
 
-def _memory_seen(facts: Facts, pod: dict[str, Any], container: str) -> tuple[float, str, str | None] | None:
-    """The most memory the container is seen to use: (bytes, as written, call) from metrics, logs or args."""
+def _memory_seen(facts: Facts, pod: dict[str, Any], container: str) -> tuple[float, str, str | None, bool] | None:
+    """The most memory the container is seen to use: (bytes, as written, call, measured). Metrics and the command
+    line measure the working set; an amount the process's own log names (a cache it loads, an allocation) is
+    only a part of it (measured False)."""
     name = pods.name(pod)
-    found: list[tuple[float, str, str | None]] = []
+    found: list[tuple[float, str, str | None, bool]] = []
     for (kind, _, obj_name), seen in facts.objects.items():
         if kind == "PodMetrics" and obj_name == name:
             for entry in seen.obj.get("containers") or []:
                 usage = (entry.get("usage") or {}).get("memory")
                 if entry.get("name") == container and parse_quantity(usage):
-                    found.append((parse_quantity(usage) or 0.0, str(usage), seen.call_id))
+                    found.append((parse_quantity(usage) or 0.0, str(usage), seen.call_id, True))
+    spec = pods.container(pod, container)
+    if from_args := _memory_from_args([str(w) for w in (spec.get("command") or []) + (spec.get("args") or [])]):
+        found.append((*from_args, facts.source("Pod", pod["metadata"].get("namespace"), name), True))
+    if found:
+        return max(found, key=lambda item: item[0])
     for log in facts.logs_for(name, container):
         for match in _LOG_MEMORY.finditer(log.text):
             if size := _log_quantity(match.group(1)):
-                found.append((size, match.group(1), log.call_id))
-    spec = pods.container(pod, container)
-    if from_args := _memory_from_args([str(w) for w in (spec.get("command") or []) + (spec.get("args") or [])]):
-        found.append((*from_args, facts.source("Pod", pod["metadata"].get("namespace"), name)))
+                found.append((size, match.group(1), log.call_id, False))
     return max(found, key=lambda item: item[0]) if found else None
 
 
@@ -89,23 +93,35 @@ def oom_killed(facts: Facts) -> Finding | None:
             limit_text = ((spec.get("resources") or {}).get("limits") or {}).get("memory")
             limit = parse_quantity(limit_text)
             source = facts.source("Pod", pod["metadata"].get("namespace"), pods.name(pod))
-            used, shown, clue = None, None, None
-            if seen := _memory_seen(facts, pod, name):
-                used, shown, clue = seen[0], seen[1], Clue.of(seen[1], call_id=seen[2])
-            restarts = status.get("restartCount", 0)
-            if used and limit_text:
-                cause = f"OOMKilled: container {name} uses ~{shown} against a {limit_text} limit"
-                new_limit = memory_with_headroom(max(used, limit or 0))
-                why = f"{format_mebibytes(used)} observed plus 25 % headroom, rounded up"
+            seen = _memory_seen(facts, pod, name)
+            clue = Clue.of(seen[1], call_id=seen[2]) if seen else None
+            escalate = None
+            if seen and seen[3] and limit_text:
+                cause = f"OOMKilled: container {name} uses ~{seen[1]} against a {limit_text} limit"
+                new_limit = memory_with_headroom(max(seen[0], limit or 0))
+                why = f"{format_mebibytes(seen[0])} observed plus 25 % headroom, rounded up"
+            elif seen and limit:
+                # It ran inside the limit up to the point where it logged loading this much more: its peak is at
+                # most about the limit plus that amount, and more than the limit (it was killed).
+                cause = (f"OOMKilled: container {name} exceeds its {limit_text} memory limit while loading ~{seen[1]} "
+                         "(its own log)")
+                new_limit = memory_with_headroom(limit + seen[0])
+                why = (f"the working set was not measured; the process ran inside {limit_text} until it logged loading "
+                       f"~{seen[1]}, so it peaks near {format_mebibytes(limit + seen[0])} at most: that plus 25 % "
+                       "headroom, rounded up; confirm with metrics once it runs")
             else:
                 cause = (f"OOMKilled: container {name} exceeds its {limit_text} memory limit" if limit_text
                          else f"OOMKilled: container {name} is killed for memory with no limit set (node pressure)")
-                new_limit = memory_with_headroom(limit * 2, factor=1.0) if limit else None
-                why = "usage was not observed; doubling the limit is a first step, measure the working set"
-            cause += f" (exit 137, {restarts} restarts)." if restarts else " (exit 137)."
-            fixes = (FixDraft(f"{pods.container_path(pod, name)}.resources.limits.memory", new_limit, why),) if new_limit else ()
+                new_limit = None
+                why = "measure the working set (metrics, a run with a generous limit) and set the limit 25 % above its peak"
+                escalate = ("how much memory the container needs was not observed (no metrics, no amount on its command "
+                            "line or in its log); a guessed limit could OOM again, so a human sizes it")
+            cause += f" (exit 137, {restarts} restarts)." if (restarts := status.get("restartCount", 0)) else " (exit 137)."
+            fixes = (FixDraft(f"{pods.container_path(pod, name)}.resources.limits.memory", new_limit, why),) \
+                if new_limit or limit_text else ()
             clues = (Clue.of("OOMKilled", "137", call_id=source),) + ((clue,) if clue else ())
-            return Finding("oom_killed", cause, 0.95 if used else 0.8, pods.ref(pod), clues, fixes)
+            confidence = (0.95 if seen[3] else 0.9) if seen else 0.8
+            return Finding("oom_killed", cause, confidence, pods.ref(pod), clues, fixes, escalate=escalate)
     return None
 
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from agents.rules import pods
+from agents.rules import pods, refs
 from agents.rules.facts import Facts
 from agents.rules.finding import Clue, Finding, FixDraft
 from agents.rules.registry import check
@@ -52,7 +52,18 @@ def image_tag_not_found(facts: Facts) -> Finding | None:
                            f"roll back to {before}, the image the previous revision ran" if before
                            else "use a tag that exists in the registry (the last good release)")
             return Finding("image_pull", f"the image {image} of container {name} does not exist in the registry (tag not found).",
-                           0.9, pods.ref(pod), (Clue.of(f"{image}: not found", "not found", image, call_id=call_id),), (fix,))
+                           0.9, pods.ref(pod), (Clue.of(f"{image}: not found", "not found", image, call_id=call_id),), (fix,),
+                           escalate=None if before else "no earlier revision ran another image of this container, so the "
+                           "cluster does not show a tag known to work; a human picks an existing release tag")
+    return None
+
+
+def _pull_secret_for(facts: Facts, namespace: str | None, missing: list[str]) -> str | None:
+    """The existing pull secret (type dockerconfigjson) the missing one most likely stands for: the closest name."""
+    for name in missing:
+        for candidate in refs.closest(name, refs.existing(facts, "Secret", namespace)):
+            if refs.is_pull_secret(facts.get("Secret", namespace, candidate)):
+                return candidate
     return None
 
 
@@ -64,19 +75,31 @@ def image_pull_auth(facts: Facts) -> Finding | None:
             if not _AUTH.search(message):
                 continue
             image = pods.container(pod, name).get("image", "?")
-            secrets = _SECRETS.search(message)
+            secrets = next((m for text, _ in refs.pod_messages(facts, pod) if (m := _SECRETS.search(text))), None) \
+                or _SECRETS.search(message)
+            namespace = pod["metadata"].get("namespace")
             declared = [s.get("name") for s in pod.get("spec", {}).get("imagePullSecrets") or []]
+            missing = [n.strip() for n in secrets.group(1).split(",")] if secrets else []
             if secrets:
                 cause = f"the pull secret(s) {secrets.group(1)} for image {image} do not exist in the namespace."
             else:
                 cause = f"the registry refuses to pull {image} (authorization failed)" + (
                     f"; the pod uses pull secret(s) {', '.join(declared)}." if declared else " and the pod names no imagePullSecrets.")
-            fix = FixDraft("spec.imagePullSecrets", [{"name": n} for n in declared] or None,
-                           "create the pull secret in this namespace (e.g. an ExternalSecret of type dockerconfigjson), "
-                           "or reference one that exists")
-            return Finding("image_pull", cause, 0.85, pods.ref(pod),
-                           (Clue.of(secrets.group(0) if secrets else None, "pull access denied", "authorization failed",
-                                    "unauthorized", call_id=call_id),), (fix,))
+            replacement = _pull_secret_for(facts, namespace, missing)
+            if replacement:
+                kept = [n for n in declared if n not in missing]
+                cause += f" Secret {replacement} in {namespace} is a registry pull secret (type dockerconfigjson)."
+                fix = FixDraft("spec.imagePullSecrets", [{"name": n} for n in [*kept, replacement]],
+                               f"reference the existing pull secret {replacement} instead of {', '.join(missing)}")
+            else:
+                fix = FixDraft("spec.imagePullSecrets", None,
+                               "create the pull secret in this namespace (e.g. an ExternalSecret of type dockerconfigjson), "
+                               "or reference one that exists")
+            clues = (Clue.of(secrets.group(0) if secrets else None, "pull access denied", "authorization failed",
+                             "unauthorized", call_id=call_id),)
+            if replacement:
+                clues += (Clue.of("dockerconfigjson", call_id=facts.source("Secret", namespace, replacement)),)
+            return Finding("image_pull", cause, 0.85, pods.ref(pod), clues, (fix,))
     return None
 
 

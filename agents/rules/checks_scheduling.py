@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +13,7 @@ from agents.rules.facts import Facts
 from agents.rules.finding import Clue, Finding, FixDraft
 from agents.rules.quantity import format_mebibytes, parse_quantity
 from agents.rules.registry import check
+from agents.toolsets.gitops.fieldpath import REMOVE
 
 _INSUFFICIENT = re.compile(r"(\d+) Insufficient ([\w/-]+(?:\.[\w/-]+)*)")
 _SELECTOR = re.compile(r"didn't match Pod's node affinity/selector|didn't match node selector")
@@ -51,12 +53,41 @@ def unschedulable_resources(facts: Facts) -> Finding | None:
                    if largest else "")
         cause = (f"container {name} requests {request} of {resource}, more than any node can offer "
                  f"({_needle(message)}){biggest}.")
-        fix = FixDraft(f"{pods.container_path(pod, name)}.resources.requests.{resource}", None,
-                       f"lower the {resource} request (and limit) to what the process uses and what fits a node's "
-                       f"allocatable {resource}, or add nodes with more {resource}")
-        return Finding("unschedulable", cause, 0.9, pods.ref(pod),
-                       (Clue.of(f"Insufficient {resource}", call_id=call_id),), (fix,))
+        path = f"{pods.container_path(pod, name)}.resources"
+        fitting = _fitting(resource, largest) if largest else None
+        if fitting is None:
+            fixes: tuple[FixDraft, ...] = (FixDraft(f"{path}.requests.{resource}", None,
+                                                    f"lower the {resource} request (and limit) to what the process uses and what "
+                                                    f"fits a node's allocatable {resource}, or add nodes with more {resource}"),)
+        else:
+            why = (f"the largest node has {_shown(resource, largest)} of {resource} allocatable; the process never ran, so "
+                   f"its use is unknown: {fitting} (half a node) fits with room for the node's other pods; check it "
+                   f"against the process's real use")
+            limit = ((pods.container(pod, name).get("resources") or {}).get("limits") or {}).get(resource)
+            fixes = (FixDraft(f"{path}.requests.{resource}", fitting, why),)
+            if (parse_quantity(limit) or 0.0) > (parse_quantity(fitting) or 0.0):
+                fixes += (FixDraft(f"{path}.limits.{resource}", fitting, f"keep the limit at the request; {why}"),)
+        return Finding("unschedulable", cause, 0.9, pods.ref(pod), (Clue.of(f"Insufficient {resource}", call_id=call_id),), fixes)
     return None
+
+
+def _fitting(resource: str, largest: float) -> str | None:
+    """A clean request no larger than half the largest node's allocatable amount (memory: a power of two, at
+    least 64Mi; cpu: whole 100m), or None for other resources."""
+    half = largest / 2
+    if resource == "memory":
+        mib = half / 2**20
+        if mib < 64:
+            return None
+        size = 2 ** int(math.log2(mib))
+        return f"{size // 1024}Gi" if size >= 1024 else f"{size}Mi"
+    if resource == "cpu" and half >= 0.1:
+        return f"{int(half * 10) * 100}m"
+    return None
+
+
+def _shown(resource: str, amount: float) -> str:
+    return format_mebibytes(amount) if resource == "memory" else f"{amount:g}"
 
 
 @check("unschedulable_node_selector")
@@ -69,8 +100,16 @@ def unschedulable_node_selector(facts: Facts) -> Finding | None:
         selector = spec.get("nodeSelector")
         cause = (f"the pod's nodeSelector {selector} matches no node ({_needle(message)})." if selector
                  else f"the pod's required node affinity matches no node ({_needle(message)}).")
-        fix = FixDraft("spec.nodeSelector" if selector else "spec.affinity.nodeAffinity", None,
-                       "remove the selector, or use labels that nodes carry")
+        total = re.search(r"0/(\d+) nodes are available", message)
+        unmatched = re.search(r"(\d+) node\(s\) didn't match (?:Pod's node affinity/selector|node selector)", message)
+        nowhere = bool(total and unmatched and total.group(1) == unmatched.group(1))
+        if selector and nowhere:
+            fix = FixDraft("spec.nodeSelector", REMOVE,
+                           f"no node carries {selector}, so the selector can only keep the pods Pending; remove it "
+                           "(or, if the pin is intended, label a node or select a label nodes carry)")
+        else:
+            fix = FixDraft("spec.nodeSelector" if selector else "spec.affinity.nodeAffinity", None,
+                           "remove the selector, or use labels that nodes carry")
         return Finding("unschedulable", cause, 0.88, pods.ref(pod), (Clue.of(_SELECTOR.search(message).group(0), call_id=call_id),), (fix,))
     return None
 

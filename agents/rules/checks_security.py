@@ -35,5 +35,7 @@ def run_as_non_root(facts: Facts) -> Finding | None:
             fix = FixDraft(f"{pods.container_path(pod, container)}.securityContext.runAsUser", None,
                            "run as the non-root UID the image ships (see its Dockerfile USER), or build the image "
                            "with a non-root USER; keep runAsNonRoot")
-            return Finding("security_context", cause, 0.9, pods.ref(pod), (Clue.of(match.group(0), call_id=call_id),), (fix,))
+            return Finding("security_context", cause, 0.9, pods.ref(pod), (Clue.of(match.group(0), call_id=call_id),), (fix,),
+                           escalate="the cluster does not show which non-root UID the image ships (the image's USER is "
+                                    "root); a human sets runAsUser to the image's app user or rebuilds the image with one")
     return None

@@ -104,7 +104,7 @@ def service_target_port_mismatch(facts: Facts) -> Finding | None:
             where = f"spec.ports[name={port['name']}].targetPort" if port.get("name") else f"spec.ports[{i}].targetPort"
             listens = f"its pods declare {', '.join(map(str, numbers))}" if numbers else "its pods do not declare it"
             cause = f"Service {service['metadata']['name']} forwards port {port.get('port')} to targetPort {target}, but {listens}."
-            return Finding("service_unreachable", cause, 0.85, _ref(service),
+            return Finding("service_unreachable", cause, 0.85 if new is not None else 0.8, _ref(service),
                            (Clue.of(f"targetPort {target}: NOT declared", f"-> {target}", str(target),
                                     call_id=facts.source("Service", service["metadata"].get("namespace"), service["metadata"]["name"])),),
                            (FixDraft(where, new, "target the port the container declares", resource=_ref(service)),),

@@ -51,10 +51,17 @@ def pvc_storageclass_missing(facts: Facts) -> Finding | None:
                             .get("storageclass.kubernetes.io/is-default-class") == "true"), None)
             closest = difflib.get_close_matches(match.group(1), [c["metadata"]["name"] for c in classes], n=1, cutoff=0.4)
             new = default or (closest[0] if closest else None)
+            which = (f"{new}, the cluster's default StorageClass" if new and new == default else
+                     f"{new}, the existing StorageClass with the closest name" if new else "a StorageClass that exists")
             cause = f"PersistentVolumeClaim {claim['metadata']['name']} asks for StorageClass {match.group(1)}, which does not exist."
-            fix = FixDraft("spec.storageClassName", new, "use a StorageClass that exists (the claim's spec is immutable: "
-                           "recreate the unbound claim)", resource=_ref(claim))
-            return Finding("storage", cause, 0.92, _ref(claim), (Clue.of(match.group(0), match.group(1), call_id=seen.call_id),), (fix,))
+            if new:
+                cause += f" {which[0].upper()}{which[1:]} exists."
+            fix = FixDraft("spec.storageClassName", new, f"use {which} (the claim's spec is immutable: the unbound claim, "
+                           "which never held data, is recreated)", resource=_ref(claim))
+            clues = (Clue.of(match.group(0), match.group(1), call_id=seen.call_id),)
+            if new:
+                clues += (Clue.of("is-default-class" if new == default else new, call_id=facts.source("StorageClass", None, new)),)
+            return Finding("storage", cause, 0.92, _ref(claim), clues, (fix,))
     return None
 
 

@@ -37,7 +37,9 @@ def job_backoff_limit(facts: Facts) -> Finding | None:
         cause = f"Job {name} failed ({failed.get('reason')}: {failed.get('message', '')})" + (f"; its pods log: {said}" if said else ".")
         clues = (Clue.of(failed.get("reason"), call_id=facts.source("Job", job["metadata"].get("namespace"), name)),)
         return Finding("job_failed", cause, 0.8 if said else 0.65, _ref(job), clues + ((Clue.of(said),) if said else ()),
-                       escalate=None if said else "the Job's pods left no log saying why they failed")
+                       escalate=("the Job's pods log why they fail, but what the command should do (a URL, a script) is "
+                                 "the author's intent, and a Job's template is immutable (it is recreated); a human "
+                                 "corrects it") if said else "the Job's pods left no log saying why they failed")
     return None
 
 

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agents.diagnosis import Diagnosis, IncidentInput, ResourceRef
-from agents.rules import pods, targets
+from agents.rules import pods, refs, targets
 from agents.rules.replaced import replace_gone_pod
 from agents.rules.conclusion import conclude
 from agents.rules.facts import Facts, absorb
 from agents.rules.finding import Finding
 from agents.rules.registry import Check, checks
 from agents.rules.workloads import top_owner
-from agents.skills.loader import Skill, SkillSet, Step
+from agents.skills.loader import FOR_EACH_LIMIT, Skill, SkillSet, Step
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,7 @@ async def _refresh(run: Run) -> None:
     run.facts.focus.update({k: v for k, v in run.vars.items() if k not in run.facts.focus})
     run.vars.update(targets.from_pod(run.facts, run.vars))
     run.vars.update(targets.backend_pod(run.facts, run.vars))
+    run.vars.update(refs.variables(run.facts, run.vars.get("namespace")))
     if "replicaset" in run.vars and "deployment" not in run.vars:
         await run.call("describe_replicaset", {"namespace": run.vars["namespace"], "name": run.vars["replicaset"]})
         owner = top_owner(run.facts, ResourceRef(kind="ReplicaSet", namespace=run.vars["namespace"], name=run.vars["replicaset"]))
@@ -130,10 +131,19 @@ async def _orient(run: Run) -> None:
     await _refresh(run)
 
 
+def _step_args(step: Step, found: dict[str, str]) -> list[dict[str, Any]]:
+    """The calls a step makes: one, none while a variable is unknown, or one per item of its `for_each` list."""
+    if not step.for_each:
+        args = _template(step, found)
+        return [args] if args is not None else []
+    items = [item.strip() for item in found.get(step.for_each, "").split(",") if item.strip()]
+    calls = (_template(step, {**found, "item": item}) for item in items[:FOR_EACH_LIMIT])
+    return [args for args in calls if args is not None]
+
+
 async def _run_skill(run: Run, skill: Skill, registry: dict[str, Check]) -> None:
     for step in skill.steps:
-        args = _template(step, run.vars)
-        if args is not None:
+        for args in _step_args(step, run.vars):
             await run.call(step.tool, args)
             await _refresh(run)
         _run_checks(run, step.checks, registry, skill.name)  # a skipped call still lets the checks read the facts

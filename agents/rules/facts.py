@@ -6,6 +6,7 @@ with hand-written objects (`Facts.of(...)`), and the engine can point evidence a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +23,9 @@ TOOL_KINDS: dict[str, str] = {
     "describe_service": "Service", "describe_pvc": "PersistentVolumeClaim", "get_endpoints": "Service",
     "get_events": "Event", "get_resource_usage": "PodMetrics",
 }
+# "configmap 'x' not found in namespace 'y' (configmaps there: a, b)" / "storageclass 'x' not found (storageclasses: a)":
+# the executor's hallucination guard names what does exist, which is how the rules list a kind's objects.
+_LISTED = re.compile(r"not found(?: in namespace '([^']+)')? \(\w+(?: there)?: ([^)]*)\)")
 # Tools that show a summary row of an object: what they say never overrides what a describe said.
 SUMMARY_TOOLS = frozenset({"list_pods", "list_workloads", "get_endpoints"})
 
@@ -76,6 +80,8 @@ class Facts:
     focus: dict[str, str] = field(default_factory=dict)
     # Objects a tool reported as not found: (kind, namespace, name) -> the call that said so.
     missing: dict[Key, str] = field(default_factory=dict)
+    # Names of a kind that exist, as a not-found answer listed them: (kind, namespace) -> (names, call).
+    listed: dict[tuple[str, str | None], tuple[list[str], str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, *objects: dict[str, Any], logs: Iterable[LogText] = (), call_id: str = "c1",
@@ -123,6 +129,14 @@ class Facts:
         pods = self.all("Pod", self.focus.get("namespace"))
         return sorted(pods, key=lambda pod: pod["metadata"]["name"] != self.focus.get("pod"))
 
+    def names(self, kind: str, namespace: str | None = None) -> list[str]:
+        """Every name of `kind` known to exist: objects seen, and names a not-found answer listed."""
+        found = [obj["metadata"]["name"] for obj in self.all(kind, namespace)]
+        for (k, ns), (names, _) in self.listed.items():
+            if k == kind and (namespace is None or ns in (namespace, None)):
+                found += [n for n in names if n not in found]
+        return found
+
     def events_for(self, kind: str | None = None, name: str | None = None,
                    reasons: Iterable[str] | None = None) -> list[Seen]:
         wanted = set(reasons) if reasons is not None else None
@@ -151,6 +165,9 @@ def absorb(facts: Facts, result: ToolOutput) -> None:
     name = result.args.get("name") or result.args.get("pod")
     if status == "error" and kind and name and "not found" in f"{result.message} {result.text}".lower():
         facts.missing[(kind, result.args.get("namespace"), str(name))] = result.call_id
+        if listed := _LISTED.search(result.message or ""):
+            names = [n.strip() for n in listed.group(2).split(",") if n.strip() and n.strip() != "..."]
+            facts.listed[(kind, listed.group(1))] = (names, result.call_id)
     if status != "ok":
         return
     if result.tool == "get_logs":

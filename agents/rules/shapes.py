@@ -133,9 +133,11 @@ def pvc(data: Obj) -> Iterator[tuple[str, Obj]]:
 
 
 def usage(rows: list[Obj]) -> Iterator[tuple[str, Obj]]:
-    """get_resource_usage rows (one per container) as PodMetrics objects."""
+    """get_resource_usage rows (one per container) as PodMetrics objects; node rows as Nodes with their allocatable."""
     by_pod: dict[tuple[str | None, str], list[Obj]] = {}
     for row in rows:
+        if row.get("node") and not row.get("pod") and row.get("allocatable"):
+            yield "Node", {"kind": "Node", "metadata": {"name": row["node"]}, "status": {"allocatable": row["allocatable"]}}
         if row.get("pod"):
             by_pod.setdefault((row.get("namespace"), row["pod"]), []).append(
                 {"name": row.get("container"), "usage": row.get("usage") or {}})

@@ -21,6 +21,7 @@ from sim.categories import CATEGORIES
 
 SKILLS_DIR = Path(__file__).parent
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+FOR_EACH_LIMIT = 5
 
 
 class SkillError(PermanentError):
@@ -42,10 +43,14 @@ class Step(_Model):
     tool: str
     args: dict[str, Any] = {}  # values may hold {var} placeholders: namespace, pod, container, workload, ...
     checks: list[str] = []
+    # The name of a variable holding a comma-separated list: the call is made once per item (at most
+    # FOR_EACH_LIMIT), with `{item}` in the arguments (e.g. each StorageClass a not-found answer listed).
+    for_each: str | None = None
 
     def needs(self) -> set[str]:
         """Variables the step's arguments use; the step is skipped while one is unknown."""
-        return {m for value in self.args.values() if isinstance(value, str) for m in _PLACEHOLDER.findall(value)}
+        found = {m for value in self.args.values() if isinstance(value, str) for m in _PLACEHOLDER.findall(value)}
+        return (found - {"item"}) | {self.for_each} if self.for_each else found
 
 
 class MemoryPolicy(_Model):

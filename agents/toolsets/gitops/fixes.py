@@ -6,6 +6,7 @@ SuggestedFix has no `new_value`; a concrete value from the rules or the model al
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -74,3 +75,10 @@ def env_from_configmap(variable: str, configmaps: Mapping[str, Iterable[str]]) -
         if variable in set(configmaps[name]):
             return {"name": variable, "valueFrom": {"configMapKeyRef": {"name": name, "key": variable}}}
     return None
+
+
+def closest_declared(current: str, declared: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The declared name most like `current` (a reference to something that does not exist), or None when no
+    name is close enough to say it is the one that was meant."""
+    found = difflib.get_close_matches(current, sorted(set(declared) - {current}), n=1, cutoff=cutoff)
+    return found[0] if found else None

@@ -109,6 +109,10 @@ def _expand(fix: SuggestedFix, files: dict[str, str], facts: fixes.FixFacts, not
         entry = fixes.env_from_configmap(env.group(2), _configmap_keys(files, fix.resource.namespace))
         if entry is not None:
             return [fix.model_copy(update={"field_path": env.group(1), "new_value": entry})]
+    elif value is None and path.endswith("issuerRef.name") and (issuer := _declared_issuer(files, fix.resource, path)):
+        value = issuer
+        fix = fix.model_copy(update={"rationale": f"{fix.rationale}; {issuer} is the issuer of that kind the GitOps repo "
+                                                  "declares with the closest name"})
     if value is None:
         notes.append(f"{fix.resource} {path}: no concrete value to set ({fix.rationale})")
         return []
@@ -177,3 +181,15 @@ def _configmap_keys(files: Mapping[str, str], namespace: str | None) -> dict[str
     return {item.name: list((item.obj.get("data") or {}).keys())
             for item in RepoTree(files).render()
             if item.kind == "ConfigMap" and (namespace is None or item.namespace in (namespace, None))}
+
+
+def _declared_issuer(files: Mapping[str, str], resource: ResourceRef, path: str) -> str | None:
+    """For an issuerRef naming an issuer that does not exist: the issuer of the referenced kind (ClusterIssuer:
+    any; Issuer: the same namespace) the repo declares whose name is closest to the current one."""
+    current = _current(files, resource, path)
+    if not isinstance(current, str):
+        return None
+    kind = _current(files, resource, path.removesuffix(".name") + ".kind") or "Issuer"
+    declared = [item.name for item in RepoTree(files).render() if item.kind == kind
+                and (kind == "ClusterIssuer" or item.namespace in (resource.namespace, None))]
+    return fixes.closest_declared(current, declared)

@@ -8,6 +8,7 @@ import pytest
 
 from agents.rules.facts import Facts
 from agents.rules.registry import checks
+from agents.toolsets.gitops import REMOVE
 from tests.agents.rules import test_pod_checks
 from tests.agents.rules.builders import Case, container, event, facts, log, obj, pod, status
 from tests.agents.rules.check_runner import run_case
@@ -16,6 +17,12 @@ from tests.agents.rules.check_runner import run_case
 def unschedulable(message: str, **spec: object) -> Facts:
     condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message}
     return facts(pod(phase="Pending", conditions=[condition], **spec))
+
+
+def with_nodes(seen: Facts, *memory: str, cpu: str = "4") -> Facts:
+    for i, size in enumerate(memory):
+        seen.add("Node", obj("Node", f"worker-{i}", ns=None, status={"allocatable": {"memory": size, "cpu": cpu}}), "c-nodes")
+    return seen
 
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -31,6 +38,18 @@ CASES = [
                        containers=[container("engine", resources={"requests": {"memory": "16Gi"}})]),
          "unschedulable", "Pod/web-7f9c-abcde", "requests 16Gi of memory",
          ("spec.containers[name=engine].resources.requests.memory", None)),
+    Case("insufficient-memory-fits-half-the-largest-node", "unschedulable_resources",
+         with_nodes(unschedulable("0/3 nodes are available: 3 Insufficient memory.",
+                                  containers=[container("engine", resources={"requests": {"memory": "16Gi"},
+                                                                             "limits": {"memory": "16Gi"}})]),
+                    "8Gi", "6Gi"),
+         "unschedulable", says="the largest node has 8192Mi allocatable",
+         fix=("spec.containers[name=engine].resources.requests.memory", "4Gi")),
+    Case("insufficient-cpu-fits-half-the-largest-node", "unschedulable_resources",
+         with_nodes(unschedulable("0/3 nodes are available: 3 Insufficient cpu.",
+                                  containers=[container("engine", resources={"requests": {"cpu": "8"}})]),
+                    "8Gi", "8Gi", cpu="3500m"),
+         "unschedulable", fix=("spec.containers[name=engine].resources.requests.cpu", "1700m")),
     Case("insufficient-gpu", "unschedulable_resources",
          unschedulable("0/3 nodes are available: 1 Insufficient nvidia.com/gpu, 2 node(s) had untolerated taint {a: b}."),
          "unschedulable", says="of nvidia.com/gpu"),
@@ -38,7 +57,11 @@ CASES = [
     Case("node-selector", "unschedulable_node_selector",
          unschedulable("0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.",
                        nodeSelector={"disktype": "nvme"}),
-         "unschedulable", says="nodeSelector {'disktype': 'nvme'} matches no node", fix=("spec.nodeSelector", None)),
+         "unschedulable", says="nodeSelector {'disktype': 'nvme'} matches no node", fix=("spec.nodeSelector", REMOVE)),
+    Case("node-selector-some-nodes-match", "unschedulable_node_selector",
+         unschedulable("0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 Insufficient cpu.",
+                       nodeSelector={"disktype": "nvme"}),
+         "unschedulable", says="nodeSelector {'disktype': 'nvme'}", fix=("spec.nodeSelector", None)),
     Case("untolerated-taint", "unschedulable_taint",
          unschedulable("0/3 nodes are available: 3 node(s) had untolerated taint {dedicated: batch}. preemption: x"),
          "unschedulable", says="tainted dedicated=batch:NoSchedule",
@@ -132,6 +155,16 @@ CASES = [
                obj("ClusterIssuer", "letsencrypt-production", ns=None)),
          "certificate", "Certificate/shop-tls", "not issued",
          ("spec.issuerRef.name", "letsencrypt-production")),
+    Case("certificate-issuer-not-found-event", "certificate_issuer_missing",
+         facts(event("IssuerNotFound", 'Referenced "ClusterIssuer" not found: clusterissuer.cert-manager.io '
+                                       '"letsencrypt-prod" not found', kind="CertificateRequest", name="shop-tls-1",
+                     type_="Normal"), certificate="shop-tls"),
+         "certificate", "Certificate/shop-tls", "names ClusterIssuer letsencrypt-prod, which does not exist",
+         ("spec.issuerRef.name", None)),
+    Case("certificate-issuer-not-found-other-certificate", "certificate_issuer_missing",
+         facts(event("IssuerNotFound", 'Referenced "ClusterIssuer" not found: clusterissuer.cert-manager.io '
+                                       '"letsencrypt-prod" not found', kind="CertificateRequest", name="api-tls-1",
+                     type_="Normal"), certificate="shop-tls")),
     Case("certificate-expiring", "certificate_expiring",
          Facts.of(obj("Certificate", "api-tls", status={"notAfter": "2026-11-25T00:00:00Z"}), now=NOW, focus={"namespace": "shop"}),
          "certificate", "Certificate/api-tls", "expires in 2 days"),

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from agents.rules.facts import Facts
 from tests.agents.rules.builders import Case, container, event, facts, log, obj, pod, status
 from tests.agents.rules.check_runner import run_case
+
+
+def listed(seen: Facts, kind: str, names: list[str]) -> Facts:
+    """The facts plus what a not-found answer listed: the names of `kind` that exist in the namespace."""
+    seen.listed[(kind, "shop")] = (names, "c-listed")
+    return seen
+
 
 OOM_LAST = {"reason": "OOMKilled", "exitCode": 137}
 STRESS = container("hog", "polinux/stress", command=["stress"], args=["--vm", "1", "--vm-bytes", "200M"],
@@ -26,11 +34,17 @@ CASES = [
          facts(pod(containers=[container("api", resources={"limits": {"memory": "128Mi"}})],
                    statuses=[status("api", last=OOM_LAST)]),
                logs=[log("cache warmup: allocating 400MiB for the index", container_name="api")]),
-         "oom_killed", says="uses ~400MiB"),
-    Case("oom-usage-unknown-doubles-limit", "oom_killed",
+         # a logged amount is what it loads on top of what ran inside the limit: 128Mi + 400MiB, +25 %, rounded up
+         "oom_killed", says="while loading ~400MiB", fix=("spec.containers[name=api].resources.limits.memory", "704Mi")),
+    Case("oom-usage-from-cache-log-line", "oom_killed",
+         facts(pod(containers=[container("api", resources={"limits": {"memory": "128Mi"}})],
+                   statuses=[status("api", last=OOM_LAST)]),
+               logs=[log("[INFO] warming product catalogue cache (48213 items, ~210 MB)", container_name="api")]),
+         "oom_killed", says="while loading ~210 MB", fix=("spec.containers[name=api].resources.limits.memory", "448Mi")),
+    Case("oom-usage-unknown-needs-a-human", "oom_killed",
          facts(pod(containers=[container("api", resources={"limits": {"memory": "128Mi"}})],
                    statuses=[status("api", last={"exitCode": 137})])),
-         "oom_killed", says="exceeds its 128Mi memory limit", fix=("spec.containers[name=api].resources.limits.memory", "256Mi")),
+         "oom_killed", says="exceeds its 128Mi memory limit", fix=("spec.containers[name=api].resources.limits.memory", None)),
     Case("oom-not-for-exit-1", "oom_killed",
          facts(pod(statuses=[status(last={"reason": "Error", "exitCode": 1})]))),
     Case("bad-command-start-error", "bad_command",
@@ -78,6 +92,33 @@ CASES = [
              obj("Secret", "db-secret")),
          "missing_config", says="Secret database-secret, which does not exist",
          fix=("spec.containers[name=api].env[name=DB_PASSWORD].valueFrom.secretKeyRef.name", "db-secret")),
+    Case("secret-ref-points-at-the-existing-secret-with-the-key", "config_ref_missing",
+         listed(facts(pod(containers=[container("api", env=[{"name": "DB_PASSWORD", "valueFrom": {
+             "secretKeyRef": {"name": "database-secret", "key": "password"}}}])],
+             statuses=[status("api", waiting={"reason": "CreateContainerConfigError",
+                                              "message": 'secret "database-secret" not found'})]),
+             obj("Secret", "database-secrets", data={"token": ""}), obj("Secret", "db-secret", data={"password": ""})),
+             "Secret", ["database-secrets", "db-secret"]),
+         "missing_config", says="Secret db-secret exists in shop and has key password",
+         fix=("spec.containers[name=api].env[name=DB_PASSWORD].valueFrom.secretKeyRef.name", "db-secret")),
+    Case("secret-ref-not-pointed-at-a-secret-without-the-key", "config_ref_missing",
+         listed(facts(pod(containers=[container("api", env=[{"name": "DB_PASSWORD", "valueFrom": {
+             "secretKeyRef": {"name": "database-secret", "key": "password"}}}])],
+             statuses=[status("api", waiting={"reason": "CreateContainerConfigError",
+                                              "message": 'secret "database-secret" not found'})]),
+             obj("Secret", "database-secrets", data={"token": ""})), "Secret", ["database-secrets"]),
+         "missing_config", fix=("spec.containers[name=api].env[name=DB_PASSWORD].valueFrom.secretKeyRef.name", None)),
+    Case("configmap-volume-points-at-the-listed-configmap", "config_ref_missing",
+         listed(facts(pod(phase="Pending", volumes=[{"name": "config", "configMap": {"name": "app-config"}}]),
+                      event("FailedMount", 'MountVolume.SetUp failed for volume "config" : configmap "app-config" not found')),
+                "ConfigMap", ["app-configuration", "kube-root-ca.crt"]),
+         "missing_config", says="ConfigMap app-configuration exists",
+         fix=("spec.volumes[name=config].configMap.name", "app-configuration")),
+    Case("configmap-volume-not-pointed-at-an-unrelated-name", "config_ref_missing",
+         listed(facts(pod(phase="Pending", volumes=[{"name": "config", "configMap": {"name": "app-config"}}]),
+                      event("FailedMount", 'MountVolume.SetUp failed for volume "config" : configmap "app-config" not found')),
+                "ConfigMap", ["nginx-vhosts", "kube-root-ca.crt"]),
+         "missing_config", fix=("spec.volumes[name=config].configMap.name", None)),
     Case("configmap-volume-missing", "config_ref_missing",
          facts(pod(phase="Pending", volumes=[{"name": "config", "configMap": {"name": "app-config"}}]),
                event("FailedMount", 'MountVolume.SetUp failed for volume "config" : configmap "app-config" not found')),
@@ -110,7 +151,24 @@ CASES = [
          facts(pod(statuses=[status(waiting={"reason": "ImagePullBackOff"})], imagePullSecrets=[{"name": "regcred"}]),
                event("FailedToRetrieveImagePullSecret", "Unable to retrieve some image pull secrets (regcred); "
                                                          "attempting to pull the image may not succeed.")),
-         "image_pull", says="pull secret(s) regcred", fix=("spec.imagePullSecrets", [{"name": "regcred"}])),
+         "image_pull", says="pull secret(s) regcred", fix=("spec.imagePullSecrets", None)),
+    Case("image-pull-secret-replaced-by-the-existing-pull-secret", "image_pull_auth",
+         listed(facts(pod(statuses=[status(waiting={"reason": "ImagePullBackOff"})], imagePullSecrets=[{"name": "regcred"}]),
+                      event("FailedToRetrieveImagePullSecret", "Unable to retrieve some image pull secrets (regcred); "
+                                                                "attempting to pull the image may not succeed."),
+                      event("Failed", 'Failed to pull image "r.example.com/a:1": pull access denied, authorization failed'),
+                      obj("Secret", "registry-credentials", type="kubernetes.io/dockerconfigjson"),
+                      obj("Secret", "regcred-old", type="Opaque")),
+                "Secret", ["regcred-old", "registry-credentials"]),
+         "image_pull", says="registry-credentials in shop is a registry pull secret",
+         fix=("spec.imagePullSecrets", [{"name": "registry-credentials"}])),
+    Case("image-pull-secret-not-replaced-by-an-opaque-secret", "image_pull_auth",
+         listed(facts(pod(statuses=[status(waiting={"reason": "ImagePullBackOff"})]),
+                      event("FailedToRetrieveImagePullSecret", "Unable to retrieve some image pull secrets (regcred); "
+                                                                "attempting to pull the image may not succeed."),
+                      obj("Secret", "regcred-old", type="Opaque")),
+                "Secret", ["regcred-old"]),
+         "image_pull", says="pull secret(s) regcred", fix=("spec.imagePullSecrets", None)),
     Case("image-pull-other", "image_pull_other",
          facts(pod(statuses=[status(waiting={"reason": "InvalidImageName", "message": 'couldn\'t parse image "Bad::x"'})])),
          "image_pull", says="cannot be pulled"),
@@ -142,3 +200,20 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_pod_check(case: Case) -> None:
     run_case(case)
+
+
+@pytest.mark.parametrize(("case_id", "escalates"), [
+    ("image-tag-not-found", True),              # no earlier revision: the cluster shows no tag known to work
+    ("invalid-json-in-configmap", True),        # the valid content is the author's
+    ("oom-usage-unknown-needs-a-human", True),  # nothing measured: no guessed limit
+    ("oom-usage-from-metrics", False),
+    ("oom-usage-from-cache-log-line", False),
+    ("app-error-suggests-rollback", False),
+])
+def test_a_finding_without_an_evidence_backed_value_says_a_human_must_choose(case_id: str, escalates: bool) -> None:
+    from agents.rules.registry import checks
+
+    case = next(c for c in CASES if c.id == case_id)
+    finding = checks()[case.check](case.facts)
+    assert finding is not None
+    assert bool(finding.escalate) is escalates, finding.escalate

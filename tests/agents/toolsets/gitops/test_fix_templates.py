@@ -6,6 +6,7 @@ import pytest
 
 from agents.toolsets.gitops.fixes import (
     clean_memory,
+    closest_declared,
     env_from_configmap,
     image_with_tag,
     memory_limit_for_peak,
@@ -62,3 +63,12 @@ def test_last_good_image(current: str, last_good: str, image: str) -> None:
 ], ids=["found", "first-by-name", "absent"])
 def test_missing_env_references_an_existing_configmap_key(configmaps: dict[str, list[str]], entry: dict | None) -> None:
     assert env_from_configmap("DEPLOY_ENV", configmaps) == entry
+
+
+@pytest.mark.parametrize(("current", "declared", "expected"), [
+    ("letsencrypt-prod", ["letsencrypt-production", "selfsigned"], "letsencrypt-production"),
+    ("letsencrypt-prod", ["selfsigned", "letsencrypt-prod"], None),   # the only close name is the broken one
+    ("corp-ca", ["letsencrypt-production"], None),                    # nothing close: a human chooses
+], ids=["close", "only-itself", "nothing-close"])
+def test_closest_declared_name(current: str, declared: list[str], expected: str | None) -> None:
+    assert closest_declared(current, declared) == expected

@@ -107,3 +107,22 @@ def test_a_fix_that_fails_validation_is_not_ready() -> None:
     assert not plan.ready
     assert [p.message for p in plan.errors] == [
         "container memory-hog uses 'polinux/stress:latest'; pin a version instead of :latest"]
+
+
+def test_an_issuer_that_does_not_exist_is_replaced_by_the_closest_issuer_the_repo_declares() -> None:
+    files = _files("ingress_tls_secret_missing")
+    cert = ResourceRef(kind="Certificate", namespace="retail", name="storefront-tls")
+    fix = SuggestedFix(resource=cert, field_path="spec.issuerRef.name", new_value=None,
+                       rationale="ClusterIssuer letsencrypt-prod does not exist")
+    plan = plan_changes(_diagnosis(fix, category="certificate"), files)
+    assert plan.ready, (plan.escalate_reason, plan.problems)
+    assert "-    name: letsencrypt-prod\n+    name: letsencrypt-production\n" in plan.diff
+    assert "declares with the closest name" in plan.steps[0].rationale
+
+
+def test_an_issuer_with_no_close_declared_name_is_left_to_a_human() -> None:
+    files = {p: t.replace("letsencrypt-production", "corp-acme") for p, t in _files("ingress_tls_secret_missing").items()}
+    cert = ResourceRef(kind="Certificate", namespace="retail", name="storefront-tls")
+    fix = SuggestedFix(resource=cert, field_path="spec.issuerRef.name", new_value=None, rationale="issuer missing")
+    plan = plan_changes(_diagnosis(fix, category="certificate"), files)
+    assert not plan.ready and "no concrete value to set" in (plan.escalate_reason or "")
