@@ -59,10 +59,39 @@ class Toolbox:
 
 # --- the rule path ---------------------------------------------------------------------------------
 
+# How a person's request names its target -> the cheap call that proves it exists.
+_DESCRIBE = {"Pod": "describe_pod", "Deployment": "describe_deployment", "ReplicaSet": "describe_replicaset",
+             "StatefulSet": "describe_statefulset", "Service": "describe_service", "Node": "describe_node",
+             "PersistentVolumeClaim": "describe_pvc"}
+
+
+async def missing_target(executor: ToolExecutor, incident: IncidentInput) -> str | None:
+    """For a request that names its target (no alert): the guard's message when it does not exist.
+    An alert's own objects are not pre-checked: its pod may have been replaced, which the rules handle."""
+    if incident.alerts:
+        return None
+    if incident.resource is not None:
+        ref = incident.resource
+        tool = _DESCRIBE.get(ref.kind)
+        args = {"namespace": ref.namespace, "name": ref.name} if tool else \
+            {"kind": ref.kind, "namespace": ref.namespace, "name": ref.name}
+        result = await executor.call(tool or "get_resource_yaml", {k: v for k, v in args.items() if v is not None})
+    elif incident.namespace:
+        result = await executor.call("list_pods", {"namespace": incident.namespace})
+    else:
+        return None
+    return result.message if result.status is ToolStatus.ERROR else None
+
+
 async def diagnose_with_rules(toolbox: Toolbox, context: Context, incident: IncidentInput
                               ) -> tuple[Diagnosis, list[ToolResult], bool]:
     """Run the skills' decision trees; returns the diagnosis, the calls made, and cluster reachability."""
     executor = toolbox.executor(context, toolbox.skills.tools())
+    missing = await missing_target(executor, incident)
+    if missing is not None:
+        diagnosis = Diagnosis(category="healthy", root_cause=f"cannot diagnose: {missing}", confidence=0.0,
+                              needs_human=True, reason_for_human=missing, status="failed", failure_reason=missing)
+        return diagnosis, executor.calls, executor.cluster_unreachable
     diagnosis = await run_rules(incident, executor, toolbox.skills)
     return diagnosis, executor.calls, executor.cluster_unreachable
 

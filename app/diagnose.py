@@ -65,6 +65,9 @@ def parse_resource(text: str | None, namespace: str | None) -> ResourceRef | Non
 
 def print_diagnosis(result: dict[str, Any], out: TextIO, as_json: bool) -> None:
     diagnosis = result["diagnosis"]
+    if diagnosis.get("status") == "failed" and not as_json:
+        out.write(f"cannot diagnose: {diagnosis.get('failure_reason')}\n")
+        return
     if as_json:
         json.dump({"diagnosis": diagnosis, "budget": result.get("budget")}, out, indent=2, default=str)
         out.write("\n")
