@@ -7,6 +7,7 @@ every resume; run-time context is not checkpointed, and `agents/` never reads se
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 
@@ -46,3 +47,13 @@ class Context:
     enabled_toolsets: frozenset[str] = frozenset({"kubernetes"})
     prometheus_url: str | None = None
     tavily_api_key: str | None = field(default=None, repr=False)
+    # `cluster/namespace` patterns (fnmatch `*`) where approved direct actions (restart, scale) may run;
+    # empty: off everywhere, every fix goes out as a pull request.
+    direct_actions: frozenset[str] = frozenset()
+
+    def allows_direct_action(self, namespace: str | None) -> bool:
+        """Whether a direct action on an object in `namespace` of this run's cluster is enabled."""
+        if not namespace:
+            return False
+        target = f"{self.cluster.id}/{namespace}"
+        return any(fnmatchcase(target, pattern) for pattern in self.direct_actions)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -21,6 +21,11 @@ from agents.diagnosis import Diagnosis, SuggestedFix
 from agents.errors import PermanentError, TemporaryError
 from agents.toolsets.gitops.plan import Plan, plan_changes
 from agents.toolsets.gitops.repo import GitOpsRepo
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from agents.toolsets.kubernetes.dry_run import ServerDryRun
 
 
 class PullRequestRecord(BaseModel):
@@ -53,6 +58,9 @@ class RemediationSetup:
     author_email: str = "opsgraph@localhost"
     kubernetes_version: str = "1.31"
     approval_ttl_seconds: float = 8 * 3600
+    model: BaseChatModel | None = None  # corrects a plan that fails its checks (agents/replanning.py)
+    replan_attempts: int = 2
+    dry_run: ServerDryRun | None = None  # None: no server-side dry run (OPSGRAPH_DRY_RUN off)
 
     def repo(self, incident_id: str) -> GitOpsRepo:
         # One clone per incident: parallel workers never share a work tree.

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.routes import alerts, approvals, health, incidents
 from app.approvals.store import ApprovalStore
+from app.approvals.sweep import ApprovalSweep
 from app.api.routes import github as github_webhook
 from app.clusters import ClusterError, ClusterRegistry
 from app.db.embedded import EmbeddedPostgresError
@@ -79,6 +80,9 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
                 stack.push_async_callback(workers.stop)
             else:
                 log.info("no incident runner wired or OPSGRAPH_WORKERS=0: work items wait in the queue")
+            sweep = ApprovalSweep(services.approvals, settings.approval_sweep_seconds)
+            await sweep.start()  # interval 0: off
+            stack.push_async_callback(sweep.stop)
             if settings.k8s_events_enabled:
                 from app.intake.k8s_events import WarningEventIntake
 

@@ -35,7 +35,7 @@ from graphs.supervisor import build_supervisor_graph, run_config
 log = logging.getLogger(__name__)
 
 ACTOR = "opsgraph"
-TOOLSETS = frozenset({"kubernetes", "prometheus", "web_search"})  # each still needs its prerequisite
+TOOLSETS = frozenset({"kubernetes", "kubernetes_actions", "prometheus", "web_search"})  # each still needs its prerequisite
 
 
 class IncidentTimeline:
@@ -75,14 +75,22 @@ def incident_input(row: dict[str, Any]) -> IncidentInput:
     return IncidentInput(cluster=row["cluster"], namespace=row.get("namespace"), resource=resource, alerts=alerts)
 
 
-def remediation_setup(settings: Settings) -> RemediationSetup:
+def remediation_setup(settings: Settings, toolbox: Toolbox | None = None) -> RemediationSetup:
+    """The GitOps side; with a toolbox, its model corrects failing plans and its clients run the dry run."""
     from app.integrations.pull_requests import pull_request_opener
 
+    dry_run = None
+    if settings.dry_run and toolbox is not None:
+        from agents.toolsets.kubernetes.dry_run import ServerDryRun
+
+        dry_run = ServerDryRun(toolbox.clients, toolbox.audit)
     return RemediationSetup(
         repo_url=settings.gitops_repo_url, work_root=settings.gitops_work_dir or settings.data_dir / "gitops",
         opener=pull_request_opener(settings), base_branch=settings.gitops_base_branch,
         author_name=settings.git_author_name, author_email=settings.git_author_email,
-        kubernetes_version=settings.kubernetes_version, approval_ttl_seconds=settings.approval_ttl_seconds)
+        kubernetes_version=settings.kubernetes_version, approval_ttl_seconds=settings.approval_ttl_seconds,
+        model=toolbox.model if toolbox is not None else None, replan_attempts=settings.replan_attempts,
+        dry_run=dry_run)
 
 
 class GraphRunner:
@@ -93,7 +101,7 @@ class GraphRunner:
         self.budgets = budgets_from(services.settings)
         self.graph = build_supervisor_graph(toolbox, IncidentTimeline(services.incidents),
                                             AsyncPostgresSaver(services.database.pool),  # type: ignore[arg-type]
-                                            remediation=remediation_setup(services.settings))
+                                            remediation=remediation_setup(services.settings, toolbox))
 
     def context_for(self, incident_id: int, cluster_id: str) -> Context | None:
         cluster = self.services.clusters.get(cluster_id)
@@ -103,7 +111,7 @@ class GraphRunner:
         return Context(incident_id=str(incident_id), budgets=self.budgets,
                        cluster=ClusterRef(cluster.id, cluster.kubeconfig, cluster.context),
                        model=settings.model if settings.model_configured else None, enabled_toolsets=TOOLSETS,
-                       prometheus_url=settings.prometheus_url,
+                       prometheus_url=settings.prometheus_url, direct_actions=frozenset(settings.direct_actions),
                        tavily_api_key=settings.tavily_api_key.get_secret_value() if settings.tavily_api_key else None)
 
     async def run(self, item: WorkItem, *, resume: bool) -> RunOutcome:
@@ -172,6 +180,14 @@ class GraphRunner:
                                             message=f"pull request {state['pr']['url']}", reason="awaiting merge")
             return RunOutcome.done(f"pull request {state['pr']['url']}")
         escalation = state.get("escalation") or {}
+        if state.get("actions_done") and not escalation:
+            await self.incidents.set_result(incident_id, "plan", {**(state.get("plan") or {}),
+                                                                  "actions_done": state["actions_done"]})
+            what = "; ".join(f"{d['tool']} {d['args'].get('namespace')}/{d['args'].get('name')}: {d['message']}"
+                             for d in state["actions_done"])
+            await self.incidents.transition(incident_id, IncidentStatus.REMEDIATING, actor=ACTOR,
+                                            message=f"direct action(s) done: {what}", reason="applied directly")
+            return RunOutcome.done(f"direct action(s) done: {what}")
         if escalation.get("from") == "remediation":
             await self.incidents.transition(incident_id, IncidentStatus.AWAITING_HUMAN, actor=ACTOR,
                                             message=f"needs a person: {escalation['reason']}",

@@ -193,7 +193,24 @@ class Settings(BaseSettings):
     approval_ttl_seconds: float = Field(
         8 * 3600, gt=0, description="A pending approval expires after this long; the incident then waits "
         "for a person.")
+    approval_sweep_seconds: float = Field(
+        60.0, ge=0, description="How often pending approvals past their expiry are handed to a person "
+        "(status `awaiting_human`); safe to run on every replica. 0 turns the sweep off (expiry is then only "
+        "noticed when someone decides).")
+    replan_attempts: int = Field(
+        2, ge=0, le=5, description="With a model configured: how many times a planned change that fails its "
+        "checks (schema, policy, dry run) is sent back to the model for corrected values before the incident "
+        "goes to a person. 0: never.")
+    dry_run: bool = Field(
+        False, description="Validate each planned change with a server-side dry run (`dryRun=All` apply) "
+        "against the incident's cluster before asking for approval; a rejection is fed back to the planner. "
+        "Needs `patch` permission on the workload kinds, which the shipped read-only RBAC does not grant "
+        "(without it the dry run is skipped with a warning).")
     kubernetes_version: str = Field("1.31", description="Schema version changed manifests are validated against.")
+    direct_actions: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated `cluster/namespace` entries (`*` wildcards, e.g. "
+        "`prod/web,staging/*`) where an approved plan may restart or scale a workload directly instead of "
+        "opening a pull request. Empty (the default): direct actions are off everywhere.")
 
     # --- cluster -------------------------------------------------------------------------------
     kubeconfig: Path | None = Field(
@@ -262,11 +279,19 @@ class Settings(BaseSettings):
             raise ValueError(f"must start with http:// or https://, got {value!r}")
         return value.rstrip("/") if value else value
 
-    @field_validator("k8s_events_clusters", "k8s_events_namespaces", mode="before")
+    @field_validator("k8s_events_clusters", "k8s_events_namespaces", "direct_actions", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("direct_actions")
+    @classmethod
+    def _cluster_namespace_entries(cls, value: list[str]) -> list[str]:
+        bad = [entry for entry in value if entry.count("/") != 1 or "" in entry.split("/")]
+        if bad:
+            raise ValueError(f"each entry must be cluster/namespace (wildcards allowed), got {', '.join(bad)}")
         return value
 
     @field_validator("database_url")

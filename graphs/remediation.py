@@ -1,13 +1,18 @@
 """The remediation subgraph: plan a GitOps change, wait for a person, deliver a pull request.
 
     plan_fix ─┬─(nothing to propose)──────────────────────────────────────────────► END (escalation)
+      ▲       ├─(fails its checks, a model may correct it)──► replan ─┐
+      └───────┼───────────────────────────────────────────────────────┘
               └─► approval_gate ─┬─ approve ────────────────► open_pull_request ──► END
+                     ▲           ├─ approve, with actions ─► run_direct_actions ─┬─► open_pull_request
+                     │           │                                              └─(actions only / failed)─► END
                      ▲           ├─ edit ──► apply_edits ─┬─► open_pull_request
                      │           │                        └─(invalid)──► END (escalation)
                      └─ stale ───┴─ reject ──────────────────────────────────────► END
 
 `approval_gate` does nothing but ask: LangGraph re-runs an interrupted node from its first line on
-resume, so every side effect (commit, push, PR) lives in later nodes and is idempotent.
+resume, so every side effect (commit, push, PR, direct action) lives in later nodes and is idempotent.
+Direct actions (restart, scale) exist only where the Context enables them (agents/direct_actions.py).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from langgraph.types import interrupt
 
 from agents.context import Context
 from agents.diagnosis import Diagnosis
+from agents.direct_actions import ActionStep, approval_fields, bind_actions, described, run_actions, split_actions
+from agents.investigation import Toolbox
 from agents.remediation import (
     ApprovalDecision,
     RemediationSetup,
@@ -28,6 +35,7 @@ from agents.remediation import (
     deliver,
     plan_remediation,
 )
+from agents.replanning import can_replan, dry_run_plan, replan_escalation, replan_problems, replan_with_model
 from agents.timeline import Timeline
 from agents.toolsets.gitops.plan import Plan
 from graphs.state import RemediationOutput, RemediationState
@@ -45,27 +53,58 @@ def _escalation(reason: str) -> dict[str, Any]:
     return {"reason": reason, "from": "remediation"}
 
 
-def build_remediation_graph(setup: RemediationSetup, timeline: Timeline) -> Any:
+def _actions(state: RemediationState) -> list[ActionStep]:
+    return [ActionStep.model_validate(a) for a in state.get("actions") or []]
+
+
+def build_remediation_graph(setup: RemediationSetup, timeline: Timeline, toolbox: Toolbox | None = None) -> Any:
     async def plan_fix(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
         incident = runtime.context.incident_id
-        plan = await plan_remediation(setup, incident, _diagnosis(state))
+        actions, rest = split_actions(_diagnosis(state), runtime.context)
+        plan = await plan_remediation(setup, incident, rest) if rest.suggested_fixes or not actions else Plan()
+        plan = bind_actions(await dry_run_plan(setup, runtime.context, plan), actions)
+        if actions and (plan.ready or not rest.suggested_fixes):
+            await timeline.add(incident, "plan", f"direct action(s): {described(actions)}"
+                               + (f" and {len(plan.steps)} change(s) in {', '.join(sorted(plan.files))}" if plan.steps
+                                  else "") + "; awaiting approval", {"diff_hash": plan.diff_hash})
+            return {"plan": plan.model_dump(mode="json"), "actions": [a.model_dump(mode="json") for a in actions],
+                    "escalation": None}
         if plan.ready:
             await timeline.add(incident, "plan", f"{len(plan.steps)} change(s) in "
                                f"{', '.join(sorted(plan.files))}; awaiting approval", {"diff_hash": plan.diff_hash})
             return {"plan": plan.model_dump(mode="json"), "escalation": None}
-        reason = plan.escalate_reason or "the planned change does not validate: " + "; ".join(map(str, plan.errors))
+        attempts, problems = state.get("replans", 0), replan_problems(plan)
+        seen = list(dict.fromkeys([*state.get("replan_problems", []), *problems]))
+        if problems and can_replan(setup, attempts):
+            await timeline.add(incident, "plan", f"the planned change fails its checks ({'; '.join(problems)}); "
+                               f"asking the model for corrected values (attempt {attempts + 1} of "
+                               f"{setup.replan_attempts})", {"problems": problems})
+            return {"plan": plan.model_dump(mode="json"), "escalation": None, "replan_problems": seen}
+        reason = replan_escalation(plan, attempts, seen)
         await timeline.add(incident, "plan", f"no change proposed: {reason}")
         return {"plan": plan.model_dump(mode="json"), "escalation": _escalation(reason)}
+
+    async def replan(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
+        assert setup.model is not None  # route_after_plan only comes here with a model
+        plan = _plan(state)
+        diagnosis, unusable = await replan_with_model(setup.model, _diagnosis(state), plan, replan_problems(plan))
+        if unusable:
+            await timeline.add(runtime.context.incident_id, "plan", unusable)
+        return {"diagnosis": diagnosis.model_dump(mode="json"), "replans": state.get("replans", 0) + 1,
+                "replan_problems": [*state.get("replan_problems", []), *([unusable] if unusable else [])]}
 
     async def approval_gate(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
         request = approval_request(runtime.context.incident_id, _diagnosis(state), _plan(state),
                                    setup.approval_ttl_seconds)
+        if state.get("actions"):
+            request.update(approval_fields(_actions(state)))
         answer = interrupt(request)
         return {"approval": ApprovalDecision.model_validate(answer).model_dump(mode="json")}
 
     async def apply_edits(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
         decision = ApprovalDecision.model_validate(state["approval"])
         plan = await plan_remediation(setup, runtime.context.incident_id, _diagnosis(state), decision.edits)
+        plan = await dry_run_plan(setup, runtime.context, plan)
         if plan.ready:
             await timeline.add(runtime.context.incident_id, "plan", f"edited by {decision.approver}: "
                                f"{len(plan.steps)} change(s), re-validated", {"diff_hash": plan.diff_hash})
@@ -80,35 +119,70 @@ def build_remediation_graph(setup: RemediationSetup, timeline: Timeline) -> Any:
                            f"{', ' + record.note if record.note else ''})", record.model_dump(mode="json"))
         return {"pr": record.model_dump(mode="json")}
 
+    async def run_direct_actions(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
+        decision = ApprovalDecision.model_validate(state["approval"])
+        done = list(state.get("actions_done") or [])
+        if toolbox is None:
+            return {"escalation": _escalation("direct actions were approved but this process has no cluster tools")}
+        results = await run_actions(toolbox.registry, runtime.context, _actions(state), approval=decision.diff_hash,
+                                    approved_at=decision.at, done=done, audit=toolbox.audit, clients=toolbox.clients)
+        ran = {r.call_id: r for r in results}
+        for index, action in enumerate(_actions(state)):
+            result = ran.get(f"action_{decision.diff_hash[:12]}_{index}")
+            if result is None:
+                continue
+            done = [d for d in done if d["index"] != index] + [{
+                "index": index, "tool": action.tool, "args": result.args, "status": result.status.value,
+                "message": result.message or result.text, "data": result.data}]
+            await timeline.add(runtime.context.incident_id, "action", f"{action.tool} ({decision.approver} approved): "
+                               f"{result.text or result.message}", {"status": result.status.value, "args": result.args})
+        failed = [d for d in done if d["status"] != "ok"]
+        if failed:
+            return {"actions_done": done, "escalation": _escalation(f"direct action {failed[0]['tool']} did not "
+                                                                    f"run: {failed[0]['message']}")}
+        return {"actions_done": done}
+
     async def record_rejection(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
         decision = ApprovalDecision.model_validate(state["approval"])
         why = f"rejected by {decision.approver}" + (f": {decision.reason}" if decision.reason else "")
         await timeline.add(runtime.context.incident_id, "approval", why)
         return {"escalation": _escalation(why)}
 
-    def route_after_plan(state: RemediationState) -> Literal["approval_gate", "__end__"]:
-        return END if state.get("escalation") else "approval_gate"
+    def route_after_plan(state: RemediationState) -> Literal["approval_gate", "replan", "__end__"]:
+        if state.get("escalation"):
+            return END
+        return "replan" if state.get("replan_problems") and not _plan(state).ready and not state.get("actions") \
+            else "approval_gate"
 
-    def route_after_approval(state: RemediationState
-                             ) -> Literal["open_pull_request", "apply_edits", "record_rejection", "approval_gate"]:
+    def route_after_approval(state: RemediationState) -> Literal[
+            "open_pull_request", "apply_edits", "record_rejection", "approval_gate", "run_direct_actions"]:
         decision = ApprovalDecision.model_validate(state["approval"])
         if decision_problem(decision, _plan(state)) is not None:
             return "approval_gate"  # a stale decision answers nothing; ask again for the current change
+        if decision.decision == "approve" and state.get("actions"):
+            return "run_direct_actions"
         return {"approve": "open_pull_request", "edit": "apply_edits", "reject": "record_rejection"}[decision.decision]  # type: ignore[return-value]
 
     def route_after_edits(state: RemediationState) -> Literal["open_pull_request", "__end__"]:
         return END if state.get("escalation") else "open_pull_request"
 
+    def route_after_actions(state: RemediationState) -> Literal["open_pull_request", "__end__"]:
+        return END if state.get("escalation") or not _plan(state).steps else "open_pull_request"
+
     builder = StateGraph(RemediationState, context_schema=Context, output_schema=RemediationOutput)
     builder.add_node("plan_fix", plan_fix)
+    builder.add_node("replan", replan)
     builder.add_node("approval_gate", approval_gate)
     builder.add_node("apply_edits", apply_edits)
     builder.add_node("open_pull_request", open_pull_request)
     builder.add_node("record_rejection", record_rejection)
+    builder.add_node("run_direct_actions", run_direct_actions)
     builder.add_edge(START, "plan_fix")
     builder.add_conditional_edges("plan_fix", route_after_plan)
+    builder.add_edge("replan", "plan_fix")
     builder.add_conditional_edges("approval_gate", route_after_approval)
     builder.add_conditional_edges("apply_edits", route_after_edits)
+    builder.add_conditional_edges("run_direct_actions", route_after_actions)
     builder.add_edge("open_pull_request", END)
     builder.add_edge("record_rejection", END)
     return builder.compile()

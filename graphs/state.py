@@ -39,6 +39,8 @@ class State(TypedDict, total=False):
     plan: dict[str, Any] | None
     approval: dict[str, Any] | None
     pr: dict[str, Any] | None
+    actions: list[dict[str, Any]] | None  # agents.direct_actions.ActionStep dumps, bound into plan.diff_hash
+    actions_done: list[dict[str, Any]] | None  # {index, tool, args, status, message, data} per run action
     escalation: dict[str, Any] | None
     budget: Budget
 
@@ -61,11 +63,16 @@ class DiagnosticsOutput(TypedDict, total=False):
 
 
 class RemediationState(State, total=False):
-    pass  # remediation keeps everything it needs in the shared channels (plan, approval, pr, escalation)
+    # Besides the shared channels (plan, approval, pr, escalation): the model's corrections of a plan
+    # that failed its checks. `diagnosis` is updated here with the corrected fixes (not sent up).
+    replans: int  # corrections asked of the model so far
+    replan_problems: list[str]  # every problem the plans ran into, in order, for the escalation
 
 
 class RemediationOutput(TypedDict, total=False):
     plan: dict[str, Any] | None
     approval: dict[str, Any] | None
     pr: dict[str, Any] | None
+    actions: list[dict[str, Any]] | None
+    actions_done: list[dict[str, Any]] | None
     escalation: dict[str, Any] | None

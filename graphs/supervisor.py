@@ -65,7 +65,7 @@ def build_supervisor_graph(toolbox: Toolbox, timeline: Timeline,
     builder.add_node("triage", triage)
     builder.add_node("diagnostics", build_diagnostics_graph(toolbox, timeline))
     if remediation is not None:
-        builder.add_node("remediation", build_remediation_graph(remediation, timeline))
+        builder.add_node("remediation", build_remediation_graph(remediation, timeline, toolbox))
         builder.add_edge("remediation", "report")
     builder.add_node("report", report)
     builder.add_edge(START, "triage")

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from agents.audit import AuditRow, AuditSink
 from agents.context import Context
-from agents.safety.policy import decide
+from agents.safety.policy import decide, decide_scope
 from agents.safety.redaction import redact, redact_obj
 from agents.safety.validation import describe_validation_error, validate_args
 from agents.toolsets.base import ToolEnv, ToolFailure, ToolOutput, ToolResult, ToolSpec, ToolStatus
@@ -35,8 +35,10 @@ class ToolExecutor:
     """Runs tool calls for one agent of one incident against the incident's own cluster."""
 
     def __init__(self, registry: ToolRegistry, context: Context, *, agent: str, allowed: Iterable[str],
-                 audit: AuditSink | None = None, clients: ClusterClients | None = None) -> None:
+                 audit: AuditSink | None = None, clients: ClusterClients | None = None,
+                 approval: str | None = None) -> None:
         self.registry, self.context, self.agent = registry, context, agent
+        self.approval = approval  # the diff hash of the approved plan: direct actions run only with one
         self.allowed = frozenset(allowed)
         self.audit = audit
         self.clients = clients or ClusterClients()
@@ -61,7 +63,8 @@ class ToolExecutor:
             return ToolResult(call_id=call_id, tool=name, args=shown_args, status=status, message=redact(message),
                               metadata={"cluster": self.context.cluster.id})
 
-        decision = decide(name, spec.safety if spec else None, agent=self.agent, allowed=self.allowed)
+        decision = decide(name, spec.safety if spec else None, agent=self.agent, allowed=self.allowed,
+                          direct_actions=bool(self.context.direct_actions), approved=self.approval is not None)
         if decision.verdict == "refuse" or spec is None:
             return fail(ToolStatus.REFUSED, decision.message)
         if decision.verdict == "approval_required":
@@ -77,6 +80,11 @@ class ToolExecutor:
         except TypeError as exc:
             return fail(ToolStatus.ERROR, f"invalid arguments for {name}: {exc}.")
         shown_args = redact_obj(params.model_dump(mode="json", exclude_none=True))
+        namespace = getattr(params, "namespace", None)
+        scope = decide_scope(name, spec.safety, cluster=self.context.cluster.id, namespace=namespace,
+                             enabled=self.context.allows_direct_action(namespace))
+        if scope.verdict == "refuse":
+            return fail(ToolStatus.REFUSED, scope.message, shown_args)
         env = ToolEnv(self.context, self.clients, spec.timeout_seconds)
         try:
             output = await asyncio.wait_for(self._checked_run(spec, env, params), spec.timeout_seconds)

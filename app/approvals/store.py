@@ -27,11 +27,32 @@ RETURNING id"""
 SELECT_DECISION = """
 SELECT decision, approver, diff_hash, edits, reason, decided_at AS at FROM approvals
 WHERE incident_id = %s AND diff_hash = %s"""
+SWEEPER = "opsgraph"  # the actor of expiry entries on the timeline
 MARK_APPLIED = "UPDATE approvals SET applied_at = now() WHERE incident_id = %s AND diff_hash = %s"
 ADD_EVENT = """
 INSERT INTO incident_events (incident_id, kind, actor, message, data) VALUES (%s, 'approval', %s, %s, %s)"""
 EXPIRE = """
 UPDATE incidents SET status = 'awaiting_human', status_reason = %s, updated_at = now() WHERE id = %s"""
+# Every pending request past its expiry, in one statement: any replica may run it at any time. A row
+# another transaction holds (a decision being recorded) is waited for and then re-checked, and a
+# request that already has a decision is left to the resume that decision queued.
+EXPIRE_DUE = """
+WITH due AS (
+    UPDATE incidents i
+    SET status = 'awaiting_human', updated_at = now(),
+        status_reason = 'approval request expired at ' || (i.plan->>'expires_at') || '; a person must look again'
+    WHERE i.status = 'awaiting_approval' AND i.plan->>'kind' = 'approval'
+      AND (i.plan->>'expires_at')::timestamptz < now()
+      AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.incident_id = i.id AND a.diff_hash = i.plan->>'diff_hash')
+    RETURNING i.id, i.status_reason, i.plan->>'diff_hash' AS diff_hash
+), logged AS (
+    INSERT INTO incident_events (incident_id, kind, actor, message, data)
+    SELECT id, 'status', %(actor)s, status_reason,
+           jsonb_build_object('from', 'awaiting_approval', 'to', 'awaiting_human', 'reason', status_reason,
+                              'diff_hash', diff_hash)
+    FROM due
+)
+SELECT id FROM due ORDER BY id"""
 
 
 class DecisionRefused(Exception):
@@ -76,20 +97,36 @@ class ApprovalStore:
             if request.get("diff_hash") != decision.diff_hash:
                 raise DecisionRefused(409, f"change {decision.diff_hash[:12]} was superseded: the pending change "
                                            f"is {str(request.get('diff_hash'))[:12]}")
+            expired: str | None = None
             if datetime.fromisoformat(request["expires_at"]) < datetime.now(UTC):
-                why = f"the approval request expired at {request['expires_at']}; a person must look again"
-                await conn.execute(EXPIRE, (why, incident_id))
-                raise DecisionRefused(409, why)
-            await conn.execute(INSERT_DECISION, (incident_id, decision.diff_hash, decision.decision,
-                                                 decision.approver, Jsonb([e.model_dump(mode="json") for e in decision.edits]),
-                                                 decision.reason, decision.at))
-            message = f"{decision.decision} by {decision.approver}" + (f": {decision.reason}" if decision.reason else "")
-            await conn.execute(ADD_EVENT, (incident_id, decision.approver, message,
-                                           Jsonb({"diff_hash": decision.diff_hash, "edits": len(decision.edits)})))
-            await self.queue.enqueue(conn, incident_id=incident_id, cluster=row["cluster"], priority=row["priority"],
-                                     kind="resume")
+                # Written here, refused after the commit: raising inside the transaction would roll it back.
+                expired = f"approval request expired at {request['expires_at']}; a person must look again"
+                await conn.execute(EXPIRE, (expired, incident_id))
+                await conn.execute(ADD_EVENT, (incident_id, SWEEPER, expired,
+                                               Jsonb({"diff_hash": request.get("diff_hash")})))
+            else:
+                await self._record(conn, incident_id, decision, row)
+        if expired is not None:
+            raise DecisionRefused(409, expired)
         return {"incident_id": incident_id, "decision": decision.decision, "diff_hash": decision.diff_hash,
                 "approver": decision.approver}
+
+    async def _record(self, conn: AsyncConnection[dict[str, Any]], incident_id: int, decision: ApprovalDecision,
+                      row: dict[str, Any]) -> None:
+        await conn.execute(INSERT_DECISION, (incident_id, decision.diff_hash, decision.decision, decision.approver,
+                                             Jsonb([e.model_dump(mode="json") for e in decision.edits]),
+                                             decision.reason, decision.at))
+        message = f"{decision.decision} by {decision.approver}" + (f": {decision.reason}" if decision.reason else "")
+        await conn.execute(ADD_EVENT, (incident_id, decision.approver, message,
+                                       Jsonb({"diff_hash": decision.diff_hash, "edits": len(decision.edits)})))
+        await self.queue.enqueue(conn, incident_id=incident_id, cluster=row["cluster"], priority=row["priority"],
+                                 kind="resume")
+
+    async def expire_due(self) -> list[int]:
+        """Hand every approval request past its expiry to a person; the incidents moved (idempotent)."""
+        async with self.pool.connection() as conn, conn.transaction():
+            rows = await (await conn.execute(EXPIRE_DUE, {"actor": SWEEPER})).fetchall()
+        return [int(row["id"]) for row in rows]
 
     async def decision_for(self, incident_id: int, diff_hash: str) -> ApprovalDecision | None:
         async with self.pool.connection() as conn:

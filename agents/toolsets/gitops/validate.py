@@ -5,8 +5,8 @@ What is checked is what the cluster would get: the objects rendered from the cha
 manifest. Two families:
 - schema: the Kubernetes OpenAPI schemas (`kubernetes_validate`, strict: unknown fields fail).
   Kinds without a bundled schema (CRDs such as cert-manager's) are checked as YAML only;
-- policy: every container has memory requests and limits, requests ≤ limits, and an image pinned
-  by tag or digest (no `:latest`, no untagged name).
+- policy: every container has memory requests and limits, every request and limit is a quantity,
+  requests ≤ limits, and an image pinned by tag or digest (no `:latest`, no untagged name).
 A problem the tree already had before the change is a warning, not an error: a fix for a wrong
 selector should not be blocked because the workload never had memory requests.
 """
@@ -68,6 +68,13 @@ def validate_change(before: Mapping[str, str], after: Mapping[str, str], changed
     return problems
 
 
+def changed_objects(after: Mapping[str, str], changed: Iterable[str]) -> list[dict[str, Any]]:
+    """The rendered objects of `after` that the changed files contribute to (what a sync would apply)."""
+    changed = set(changed)
+    return [item.obj for item in RepoTree(after).render()
+            if any(c.ref.file in changed for c in item.contributions)]
+
+
 def object_problems(item: Rendered, file: str, kubernetes_version: str = DEFAULT_KUBERNETES_VERSION
                     ) -> list[ValidationProblem]:
     problems = [ValidationProblem(file=file, path=path, message=message)
@@ -105,6 +112,10 @@ def policy_problems(obj: Mapping[str, Any]) -> list[tuple[str, str]]:
         for kind, values in (("request", requests), ("limit", limits)):
             if "memory" not in values:
                 found.append((f"{path}.resources.{kind}s.memory", f"container {name} has no memory {kind}"))
+            # The bundled schema types quantities as int-or-string, so "lots" would pass it.
+            found += [(f"{path}.resources.{kind}s.{resource}",
+                       f"container {name} {kind} {resource} {value!r} is not a Kubernetes quantity (e.g. 256Mi, 500m)")
+                      for resource, value in values.items() if parse_quantity(value) is None]
         for resource in ("memory", "cpu"):
             request, limit = parse_quantity(requests.get(resource)), parse_quantity(limits.get(resource))
             if request is not None and limit is not None and request > limit:

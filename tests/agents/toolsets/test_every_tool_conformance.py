@@ -17,7 +17,9 @@ from sim.runtime import RunningSim
 from tests.agents.toolsets.conftest import INJECTION, PROMETHEUS_SECRET, SCENARIOS, WEB_SECRET, executor_for, pod_named
 
 REGISTRY = default_registry()
-TOOLS = [s.name for s in REGISTRY.specs() if s.safety is not SafetyLevel.FORBIDDEN]
+# Read-only tools; the direct actions (low risk, remediation only, after approval) have their own spec in
+# tests/agents/toolsets/test_direct_actions.py.
+TOOLS = [s.name for s in REGISTRY.specs() if s.safety is SafetyLevel.READ_ONLY]
 FORBIDDEN = [s.name for s in REGISTRY.specs() if s.safety is SafetyLevel.FORBIDDEN]
 
 # Arguments that make each tool return a real answer on tests/agents/toolsets/scenarios/planted_secrets.yaml.

@@ -22,7 +22,8 @@ CONTEXT = Context("inc", ClusterRef("sim", None, None))
 
 def test_every_contract_tool_is_registered() -> None:
     names = default_registry().names()
-    assert sorted(names) == sorted([*READ_ONLY_TOOLS, "delete_resource", "exec_in_pod", "read_secret_values"])
+    assert sorted(names) == sorted([*READ_ONLY_TOOLS, "rollout_restart", "scale", "delete_resource", "exec_in_pod",
+                                    "read_secret_values"])
 
 
 def test_duplicate_tool_name_is_a_load_error() -> None:

@@ -4,99 +4,12 @@ GitHub API stand-in; the merged change is then synced to the simulated cluster."
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import httpx
-import pytest
-from pydantic import SecretStr
 
 from agents.toolsets.gitops.tree import RepoTree
-from app.eval.payload import webhook_payload
-from app.eval.runner import settled_incident
-from app.inprocess import serving
-from app.settings import Settings
-from sim.runtime import RunningSim
-from tests.support.github_standin import GitHubStandIn, github_standin
+from tests.support.approval_flow import COMMENT, Flow, after_decision, decide
 from tests.support.gitops import seed_bare_repo
-
-TOKEN = "test-token-0123456789"
-COMMENT = "# TODO: sized before the 200M test profile"
-
-
-@dataclass
-class Flow:
-    sim: RunningSim
-    repo_url: str
-    settings: Settings
-    github: GitHubStandIn
-    tmp: Path
-
-    @asynccontextmanager
-    async def service(self, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
-        settings = self.settings.model_copy(update=overrides)
-        async with serving(settings) as url, httpx.AsyncClient(
-                base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as client:
-            yield client
-
-    async def alert(self, client: httpx.AsyncClient) -> dict[str, Any]:
-        alerts = [a.model_dump(mode="json", exclude_none=True) for a in self.sim.scenario.alerts]
-        posted = await client.post("/webhooks/alertmanager", json=webhook_payload(
-            alerts, cluster=self.settings.default_cluster, cluster_label=self.settings.cluster_label))
-        assert posted.status_code == 202, posted.text
-        return await settled_incident(client, posted.json()["incident_ids"][0])
-
-    def branch_files(self, branch: str) -> dict[str, str]:
-        checkout = self.tmp / f"checkout-{branch.replace('/', '_')}"
-        subprocess.run(["git", "clone", "-q", "-b", branch, self.repo_url, str(checkout)], check=True)
-        return {str(p.relative_to(checkout)): p.read_text() for p in checkout.rglob("*.yaml")}
-
-    def remote_branches(self) -> list[str]:
-        out = subprocess.run(["git", "ls-remote", "--heads", self.repo_url], capture_output=True, text=True,
-                             check=True).stdout
-        return sorted(line.split("refs/heads/")[1] for line in out.splitlines())
-
-
-@pytest.fixture
-def standin() -> Iterator[GitHubStandIn]:
-    with github_standin() as running:
-        yield running
-
-
-@pytest.fixture
-def flow(settings: Settings, sim_cluster: Callable[..., RunningSim], standin: GitHubStandIn, tmp_path: Path) -> Callable[..., Flow]:
-    def build(scenario: str = "oom_memory_hog", **overrides: Any) -> Flow:
-        sim = sim_cluster(scenario)
-        repo_url = seed_bare_repo(sim.scenario.gitops.files, tmp_path / "gitops.git")
-        configured = settings.model_copy(update={
-            "kubeconfig": sim.kubeconfig_path, "webhook_token": SecretStr(TOKEN), "api_token": SecretStr(TOKEN),
-            "gitops_repo_url": repo_url, "gitops_work_dir": tmp_path / "clones", "workers": 1,
-            "github_token": SecretStr("ghp_standin"), "github_repo": "acme/gitops", "github_api_url": standin.url,
-            "approvers": "alice,bob", **overrides})
-        return Flow(sim, repo_url, configured, standin, tmp_path)
-
-    return build
-
-
-async def _decide(client: httpx.AsyncClient, incident_id: int, decision: str, approver: str = "alice",
-                  **extra: Any) -> httpx.Response:
-    pending = (await client.get(f"/incidents/{incident_id}/approval")).json()
-    body = {"decision": decision, "approver": approver, "diff_hash": pending["diff_hash"], **extra}
-    return await client.post(f"/incidents/{incident_id}/approval", json=body)
-
-
-async def _after_decision(client: httpx.AsyncClient, incident_id: int) -> dict[str, Any]:
-    for _ in range(600):
-        incident = (await client.get(f"/incidents/{incident_id}")).json()
-        if incident["status"] != "awaiting_approval":
-            return dict(incident)
-        await asyncio.sleep(0.05)  # polling the API, as a person's client would
-    raise AssertionError("the decision was never applied")
 
 
 async def test_approve_opens_one_minimal_pull_request_that_heals_the_workload(flow: Callable[..., Flow]) -> None:
@@ -106,8 +19,8 @@ async def test_approve_opens_one_minimal_pull_request_that_heals_the_workload(fl
         assert incident["status"] == "awaiting_approval"
         pending = (await client.get(f"/incidents/{incident['id']}/approval")).json()
         assert pending["diff"].count("\n-") == 1 and "-              memory: 100Mi" in pending["diff"]
-        assert (await _decide(client, incident["id"], "approve")).status_code == 202
-        done = await _after_decision(client, incident["id"])
+        assert (await decide(client, incident["id"], "approve")).status_code == 202
+        done = await after_decision(client, incident["id"])
 
     assert done["status"] == "remediating" and done["pr"]["number"] == 1
     branch = done["pr"]["branch"]
@@ -133,8 +46,8 @@ async def test_reject_records_who_and_why_and_pushes_nothing(flow: Callable[...,
     run = flow()
     async with run.service() as client:
         incident = await run.alert(client)
-        assert (await _decide(client, incident["id"], "reject", "bob", reason="not during the sale")).status_code == 202
-        done = await _after_decision(client, incident["id"])
+        assert (await decide(client, incident["id"], "reject", "bob", reason="not during the sale")).status_code == 202
+        done = await after_decision(client, incident["id"])
     assert done["status"] == "awaiting_human" and "rejected by bob: not during the sale" in done["status_reason"]
     assert run.remote_branches() == ["main"] and run.github.posted_pulls() == []
 
@@ -144,9 +57,9 @@ async def test_edit_is_reapplied_revalidated_and_pushed(flow: Callable[..., Flow
     field = "spec.template.spec.containers[name=memory-hog].resources.limits.memory"
     async with run.service() as client:
         incident = await run.alert(client)
-        answer = await _decide(client, incident["id"], "edit", edits=[{"object_field": field, "new_value": "384Mi"}])
+        answer = await decide(client, incident["id"], "edit", edits=[{"object_field": field, "new_value": "384Mi"}])
         assert answer.status_code == 202, answer.text
-        done = await _after_decision(client, incident["id"])
+        done = await after_decision(client, incident["id"])
     assert done["status"] == "remediating"
     text = run.branch_files(done["pr"]["branch"])["apps/memory-hog/deployment.yaml"]
     assert "memory: 384Mi" in text and "memory: 256Mi" not in text.split("limits:")[1]
@@ -157,14 +70,14 @@ async def test_double_decision_unauthorised_approver_stale_hash_and_nothing_pend
     async with run.service() as client:
         incident = await run.alert(client)
         iid = incident["id"]
-        assert (await _decide(client, iid, "approve", "mallory")).status_code == 403
+        assert (await decide(client, iid, "approve", "mallory")).status_code == 403
         stale = await client.post(f"/incidents/{iid}/approval",
                                   json={"decision": "approve", "approver": "alice", "diff_hash": "0" * 64})
         assert stale.status_code == 409 and "superseded" in stale.json()["detail"]
-        assert (await _decide(client, iid, "approve")).status_code == 202
-        second = await _decide(client, iid, "approve", "bob")
+        assert (await decide(client, iid, "approve")).status_code == 202
+        second = await decide(client, iid, "approve", "bob")
         assert second.status_code == 409 and "already decided: approve by alice" in second.json()["detail"]
-        await _after_decision(client, iid)
+        await after_decision(client, iid)
         nothing = await client.get(f"/incidents/{iid}/approval")
         assert nothing.status_code == 409 and "no change awaiting approval" in nothing.json()["detail"]
         unknown = await client.get("/incidents/999999/approval")
@@ -182,7 +95,7 @@ async def test_approval_resumes_after_the_service_restarts(flow: Callable[..., F
         answer = await client.post(f"/incidents/{incident['id']}/approval", json={
             "decision": "approve", "approver": "alice", "diff_hash": pending["diff_hash"]})
         assert answer.status_code == 202
-        done = await _after_decision(client, incident["id"])
+        done = await after_decision(client, incident["id"])
     assert done["status"] == "remediating" and len(run.github.posted_pulls()) == 1
     kinds = [event["kind"] for event in done["timeline"]]
     assert kinds.count("rules") == 1  # the diagnosis was not redone on resume
@@ -214,8 +127,8 @@ async def test_github_refusing_the_token_hands_the_incident_to_a_person(flow: Ca
     run.github.fail_next(401, message="Bad credentials")
     async with run.service() as client:
         incident = await run.alert(client)
-        assert (await _decide(client, incident["id"], "approve")).status_code == 202
-        done = await _after_decision(client, incident["id"])
+        assert (await decide(client, incident["id"], "approve")).status_code == 202
+        done = await after_decision(client, incident["id"])
     assert done["status"] == "awaiting_human"
     assert "401" in done["status_reason"] or "token" in done["status_reason"].lower()
     assert done["pr"] is None
