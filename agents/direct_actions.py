@@ -9,6 +9,8 @@ change. The approval binds the actions too: the plan's hash covers the diff and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import hashlib
 import json
 from datetime import datetime
@@ -117,3 +119,32 @@ async def run_actions(registry: ToolRegistry, context: Context, actions: list[Ac
         if not result.ok:
             break  # later actions may depend on this one; a person takes it from here
     return results
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    done: list[dict[str, Any]]  # one record per action that ran (index, tool, args, status, message, data)
+    lines: list[tuple[str, dict[str, Any]]]  # timeline entries: (message, data)
+    failure: str | None  # why a person must take over, or None
+
+
+async def apply_approved(registry: ToolRegistry, context: Context, actions: list[ActionStep], *, approval: str,
+                         approver: str, approved_at: datetime, done: list[dict[str, Any]], audit: Any = None,
+                         clients: Any = None) -> ActionOutcome:
+    """Run the approved actions not yet done and say what happened; a failed one hands over to a person."""
+    results = await run_actions(registry, context, actions, approval=approval, approved_at=approved_at, done=done,
+                                audit=audit, clients=clients)
+    ran = {r.call_id: r for r in results}
+    records, lines = list(done), []
+    for index, action in enumerate(actions):
+        result = ran.get(f"action_{approval[:12]}_{index}")
+        if result is None:
+            continue
+        records = [d for d in records if d["index"] != index] + [{
+            "index": index, "tool": action.tool, "args": result.args, "status": result.status.value,
+            "message": result.message or result.text, "data": result.data}]
+        lines.append((f"{action.tool} ({approver} approved): {result.text or result.message}",
+                      {"status": result.status.value, "args": result.args}))
+    failed = [d for d in records if d["status"] != "ok"]
+    failure = f"direct action {failed[0]['tool']} did not run: {failed[0]['message']}" if failed else None
+    return ActionOutcome(records, lines, failure)

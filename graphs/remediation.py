@@ -25,7 +25,7 @@ from langgraph.types import interrupt
 
 from agents.context import Context
 from agents.diagnosis import Diagnosis
-from agents.direct_actions import ActionStep, approval_fields, bind_actions, described, run_actions, split_actions
+from agents.direct_actions import ActionStep, apply_approved, approval_fields
 from agents.investigation import Toolbox
 from agents.remediation import (
     ApprovalDecision,
@@ -35,7 +35,8 @@ from agents.remediation import (
     deliver,
     plan_remediation,
 )
-from agents.replanning import can_replan, dry_run_plan, replan_escalation, replan_problems, replan_with_model
+from agents.proposal import propose
+from agents.replanning import dry_run_plan, replan_problems, replan_with_model
 from agents.timeline import Timeline
 from agents.toolsets.gitops.plan import Plan
 from graphs.state import RemediationOutput, RemediationState
@@ -59,30 +60,10 @@ def _actions(state: RemediationState) -> list[ActionStep]:
 
 def build_remediation_graph(setup: RemediationSetup, timeline: Timeline, toolbox: Toolbox | None = None) -> Any:
     async def plan_fix(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
-        incident = runtime.context.incident_id
-        actions, rest = split_actions(_diagnosis(state), runtime.context)
-        plan = await plan_remediation(setup, incident, rest) if rest.suggested_fixes or not actions else Plan()
-        plan = bind_actions(await dry_run_plan(setup, runtime.context, plan), actions)
-        if actions and (plan.ready or not rest.suggested_fixes):
-            await timeline.add(incident, "plan", f"direct action(s): {described(actions)}"
-                               + (f" and {len(plan.steps)} change(s) in {', '.join(sorted(plan.files))}" if plan.steps
-                                  else "") + "; awaiting approval", {"diff_hash": plan.diff_hash})
-            return {"plan": plan.model_dump(mode="json"), "actions": [a.model_dump(mode="json") for a in actions],
-                    "escalation": None}
-        if plan.ready:
-            await timeline.add(incident, "plan", f"{len(plan.steps)} change(s) in "
-                               f"{', '.join(sorted(plan.files))}; awaiting approval", {"diff_hash": plan.diff_hash})
-            return {"plan": plan.model_dump(mode="json"), "escalation": None}
-        attempts, problems = state.get("replans", 0), replan_problems(plan)
-        seen = list(dict.fromkeys([*state.get("replan_problems", []), *problems]))
-        if problems and can_replan(setup, attempts):
-            await timeline.add(incident, "plan", f"the planned change fails its checks ({'; '.join(problems)}); "
-                               f"asking the model for corrected values (attempt {attempts + 1} of "
-                               f"{setup.replan_attempts})", {"problems": problems})
-            return {"plan": plan.model_dump(mode="json"), "escalation": None, "replan_problems": seen}
-        reason = replan_escalation(plan, attempts, seen)
-        await timeline.add(incident, "plan", f"no change proposed: {reason}")
-        return {"plan": plan.model_dump(mode="json"), "escalation": _escalation(reason)}
+        proposal = await propose(setup, runtime.context, _diagnosis(state), replans=state.get("replans", 0),
+                                 problems_seen=state.get("replan_problems", []))
+        await timeline.add(runtime.context.incident_id, "plan", proposal.message, {"diff_hash": proposal.plan.diff_hash})
+        return proposal.update()
 
     async def replan(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
         assert setup.model is not None  # route_after_plan only comes here with a model
@@ -121,26 +102,18 @@ def build_remediation_graph(setup: RemediationSetup, timeline: Timeline, toolbox
 
     async def run_direct_actions(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
         decision = ApprovalDecision.model_validate(state["approval"])
-        done = list(state.get("actions_done") or [])
         if toolbox is None:
             return {"escalation": _escalation("direct actions were approved but this process has no cluster tools")}
-        results = await run_actions(toolbox.registry, runtime.context, _actions(state), approval=decision.diff_hash,
-                                    approved_at=decision.at, done=done, audit=toolbox.audit, clients=toolbox.clients)
-        ran = {r.call_id: r for r in results}
-        for index, action in enumerate(_actions(state)):
-            result = ran.get(f"action_{decision.diff_hash[:12]}_{index}")
-            if result is None:
-                continue
-            done = [d for d in done if d["index"] != index] + [{
-                "index": index, "tool": action.tool, "args": result.args, "status": result.status.value,
-                "message": result.message or result.text, "data": result.data}]
-            await timeline.add(runtime.context.incident_id, "action", f"{action.tool} ({decision.approver} approved): "
-                               f"{result.text or result.message}", {"status": result.status.value, "args": result.args})
-        failed = [d for d in done if d["status"] != "ok"]
-        if failed:
-            return {"actions_done": done, "escalation": _escalation(f"direct action {failed[0]['tool']} did not "
-                                                                    f"run: {failed[0]['message']}")}
-        return {"actions_done": done}
+        outcome = await apply_approved(toolbox.registry, runtime.context, _actions(state), approval=decision.diff_hash,
+                                       approver=decision.approver, approved_at=decision.at,
+                                       done=list(state.get("actions_done") or []), audit=toolbox.audit,
+                                       clients=toolbox.clients)
+        for message, data in outcome.lines:
+            await timeline.add(runtime.context.incident_id, "action", message, data)
+        update: dict[str, Any] = {"actions_done": outcome.done}
+        if outcome.failure:
+            update["escalation"] = _escalation(outcome.failure)
+        return update
 
     async def record_rejection(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
         decision = ApprovalDecision.model_validate(state["approval"])

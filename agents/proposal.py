@@ -1,0 +1,55 @@
+"""What remediation proposes for a diagnosis: direct actions where enabled, a GitOps change checked by
+schema, policy and (optionally) a server-side dry-run, a request to replan with the model, or an
+escalation that says why nothing can be proposed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.context import Context
+from agents.diagnosis import Diagnosis
+from agents.direct_actions import ActionStep, bind_actions, described, split_actions
+from agents.remediation import RemediationSetup, plan_remediation
+from agents.replanning import can_replan, dry_run_plan, replan_escalation, replan_problems
+from agents.toolsets.gitops.plan import Plan
+
+
+@dataclass
+class Proposal:
+    plan: Plan
+    message: str  # the timeline line
+    actions: list[ActionStep] = field(default_factory=list)
+    escalation: str | None = None
+    replan_problems: list[str] = field(default_factory=list)  # every problem seen, when a replan is due
+
+    def update(self) -> dict[str, Any]:
+        """The state update the plan_fix node returns."""
+        update: dict[str, Any] = {"plan": self.plan.model_dump(mode="json"),
+                                  "escalation": {"reason": self.escalation, "from": "remediation"} if self.escalation
+                                  else None}
+        if self.actions:
+            update["actions"] = [a.model_dump(mode="json") for a in self.actions]
+        if self.replan_problems:
+            update["replan_problems"] = self.replan_problems
+        return update
+
+
+async def propose(setup: RemediationSetup, context: Context, diagnosis: Diagnosis, *, replans: int,
+                  problems_seen: list[str]) -> Proposal:
+    actions, rest = split_actions(diagnosis, context)
+    plan = await plan_remediation(setup, context.incident_id, rest) if rest.suggested_fixes or not actions else Plan()
+    plan = bind_actions(await dry_run_plan(setup, context, plan), actions)
+    if actions and (plan.ready or not rest.suggested_fixes):
+        changes = f" and {len(plan.steps)} change(s) in {', '.join(sorted(plan.files))}" if plan.steps else ""
+        return Proposal(plan, f"direct action(s): {described(actions)}{changes}; awaiting approval", actions)
+    if plan.ready:
+        return Proposal(plan, f"{len(plan.steps)} change(s) in {', '.join(sorted(plan.files))}; awaiting approval")
+    problems = replan_problems(plan)
+    seen = list(dict.fromkeys([*problems_seen, *problems]))
+    if problems and can_replan(setup, replans):
+        return Proposal(plan, f"the planned change fails its checks ({'; '.join(problems)}); asking the model for "
+                              f"corrected values (attempt {replans + 1} of {setup.replan_attempts})",
+                        replan_problems=seen)
+    reason = replan_escalation(plan, replans, seen)
+    return Proposal(plan, f"no change proposed: {reason}", escalation=reason)
