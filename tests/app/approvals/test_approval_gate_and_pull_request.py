@@ -105,6 +105,11 @@ async def test_unreachable_gitops_repo_escalates_and_keeps_the_incident(flow: Ca
     run = flow(gitops_repo_url=str(tmp_path / "no-such-repo.git"))
     async with run.service() as client:
         incident = await run.alert(client)
+        # Nothing awaits approval: a decision for this thread is refused, and changes nothing.
+        refused = await client.post(f"/incidents/{incident['id']}/approval",
+                                    json={"decision": "approve", "approver": "alice", "diff_hash": "a" * 64})
+        assert refused.status_code == 409 and "no change awaiting approval" in refused.json()["detail"]
+        assert (await client.get(f"/incidents/{incident['id']}")).json()["status"] == "awaiting_human"
     assert incident["status"] == "awaiting_human"
     assert "GitOps repository could not be read" in incident["status_reason"]
     assert incident["diagnosis"]["category"] == "oom_killed"  # the diagnosis is kept
