@@ -56,6 +56,11 @@ def session(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             pod, container = restarted
             commands["previous"] = ["logs", "-n", pod["metadata"]["namespace"], pod["metadata"]["name"],
                                     "-c", container, "--previous"]
+        elif first is not None and first["spec"].get("containers"):
+            # No container has restarted: the API server answers --previous with its own error.
+            meta = first["metadata"]
+            commands["no_previous"] = ["logs", "-n", meta["namespace"], meta["name"], "-c",
+                                       first["spec"]["containers"][0]["name"], "--previous"]
         with ThreadPoolExecutor(max_workers=len(commands)) as pool:
             futures = {k: pool.submit(run_kubectl, sim.kubeconfig_path, *args) for k, args in commands.items()}
             out = {k: f.result() for k, f in futures.items()}
@@ -104,8 +109,22 @@ def test_describe_pod_shows_its_containers_and_events(session: Session) -> None:
 
 
 def test_logs_previous_match_the_controller(session: Session) -> None:
+    if session.restarted is None:
+        # Nothing restarted: kubectl must relay the API server's own error, not print an empty log.
+        if session.first_pod is None:
+            assert "no_previous" not in session.out
+            return
+        result = session.out["no_previous"]
+        container = session.first_pod["spec"]["containers"][0]["name"]
+        if not session.first_pod["spec"].get("nodeName"):
+            # Unscheduled: the API server has no node to ask and answers an empty log, as Kubernetes does.
+            assert (result.returncode, result.stdout) == (0, ""), result.stderr
+            return
+        assert result.returncode != 0 and result.stdout == ""
+        assert f'previous terminated container "{container}" in pod "{session.first_pod["metadata"]["name"]}" ' \
+               "not found" in result.stderr
+        return
     text = _ok(session, "previous")
-    assert session.restarted is not None
     pod, container = session.restarted
     expected = session.sim.controller.read_log(pod["metadata"]["namespace"], pod["metadata"]["name"],
                                                container, True)
