@@ -122,9 +122,11 @@ class GraphRunner:
             await self.incidents.transition(item.incident_id, IncidentStatus.FAILED, actor=ACTOR, message=reason,
                                             reason=reason)
             return RunOutcome.failed(reason)
-        if row["status"] == IncidentStatus.OPEN:
+        status = row["status"]
+        if status == IncidentStatus.OPEN:
             await self.incidents.transition(item.incident_id, IncidentStatus.DIAGNOSING, actor=ACTOR,
                                             message="diagnosis started")
+            status = IncidentStatus.DIAGNOSING
         config = run_config(item.thread_id, self.budgets)
         snapshot = await self.graph.aget_state(config)
         # A thread that finished earlier (its outcome was lost with a worker) is only recorded again.
@@ -135,7 +137,7 @@ class GraphRunner:
             request = snapshot.interrupts[0].value
             decision = await self.approvals.decision_for(item.incident_id, request.get("diff_hash", ""))
             if decision is None:
-                return await self._record(item.incident_id, snapshot.values, request)
+                return await self._record(item.incident_id, status, snapshot.values, request)
             graph_input = Command(resume=decision.model_dump(mode="json"))
         elif not snapshot.next and not finished:
             graph_input = {"incident": incident_input(row).model_dump(mode="json")}  # a new thread
@@ -155,16 +157,15 @@ class GraphRunner:
             await self.approvals.mark_applied(item.incident_id, request["diff_hash"])
         after = await self.graph.aget_state(config)
         pending = after.interrupts[0].value if after.interrupts else None
-        return await self._record(item.incident_id, after.values, pending)
+        return await self._record(item.incident_id, status, after.values, pending)
 
-    async def _record(self, incident_id: int, state: dict[str, Any],
+    async def _record(self, incident_id: int, status: str, state: dict[str, Any],
                       pending: dict[str, Any] | None = None) -> RunOutcome:
         diagnosis = state.get("diagnosis")
         if diagnosis is None:
             return RunOutcome.failed("the graph ended without a diagnosis")
         await self.incidents.set_result(incident_id, "diagnosis", diagnosis)
         summary = f"{diagnosis['category']}: {diagnosis['root_cause']}"
-        status = (await self.incidents.get(incident_id))["status"]
         if pending is not None:
             await self.incidents.set_result(incident_id, "plan", pending)
             if status != IncidentStatus.AWAITING_APPROVAL:

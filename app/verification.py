@@ -14,7 +14,6 @@ of remediating incidents and feeds the same `PullRequestStore.record`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from app.incidents.queue import RunOutcome, WorkItem
 from app.incidents.status import IncidentStatus
 from app.incidents.store import IncidentStore
 from app.integrations.github import GitHubClient
+from app.periodic import PeriodicTask
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ class PullRequestPoller:
     def __init__(self, store: PullRequestStore, github: GitHubFactory, repo: str, interval: float, *,
                  sleep: Sleep = asyncio.sleep) -> None:
         self.store, self.github, self.repo, self.interval, self.sleep = store, github, repo, interval, sleep
-        self._task: asyncio.Task[None] | None = None
+        self._task = PeriodicTask("pull request poll", interval, self._poll_and_log, sleep=sleep)
 
     async def poll_once(self) -> list[Recorded]:
         pending = await self.store.awaiting_merge(self.repo)
@@ -205,25 +205,14 @@ class PullRequestPoller:
         return recorded
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="opsgraph-pr-poller")
+        await self._task.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                for change in await self.poll_once():
-                    log.info(change.message, extra={"incident": change.incident_id, "outcome": change.outcome})
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database or GitHub blinked; the next round asks again
-                log.warning("pull request poll failed: %s; polling again in %g s", exc, self.interval)
-            await self.sleep(self.interval)
+    async def _poll_and_log(self) -> None:
+        for change in await self.poll_once():
+            log.info(change.message, extra={"incident": change.incident_id, "outcome": change.outcome})
 
 
 def build_verification_runner(services: Services, *, clock: Clock = utcnow,

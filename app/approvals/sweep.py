@@ -6,11 +6,10 @@ A background task started in the lifespan next to the workers. Each pass is one 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 from app.approvals.store import ApprovalStore
+from app.periodic import PeriodicTask
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +17,8 @@ log = logging.getLogger(__name__)
 class ApprovalSweep:
     def __init__(self, store: ApprovalStore, interval_seconds: float) -> None:
         self.store = store
-        self.interval = interval_seconds
-        self._task: asyncio.Task[None] | None = None
+        # Expiries are hours out: the first pass can wait one interval after start-up.
+        self._task = PeriodicTask("approval sweep", interval_seconds, self.sweep, wait_first=True)
 
     async def sweep(self) -> list[int]:
         """One pass: the incidents whose pending approval expired, now awaiting a person."""
@@ -30,22 +29,7 @@ class ApprovalSweep:
         return expired
 
     async def start(self) -> None:
-        if self.interval > 0 and self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="opsgraph-approval-sweep")
+        await self._task.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database went away: the next pass tries again
-                log.warning("approval sweep failed: %s; trying again in %g s", exc, self.interval)
+        await self._task.stop()
