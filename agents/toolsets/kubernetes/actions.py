@@ -21,6 +21,7 @@ from agents.safety.validation import Namespace, ObjectName, ToolParams
 from agents.toolsets.base import ToolEnv, ToolOutput
 from agents.toolsets.kubernetes.clients import CONNECT_TIMEOUT_SECONDS
 from agents.toolsets.kubernetes.failures import check_refs, explain
+from agents.toolsets.kubernetes.reader import cluster_reader
 from agents.toolsets.kubernetes.kinds import resolve_kind
 from agents.toolsets.registry import Toolset
 
@@ -66,25 +67,13 @@ def _write(env: ToolEnv, method: str, path: str, body: Obj, content_type: str) -
     return dict(json.loads(data.decode("utf-8", errors="replace")))
 
 
-def _get(env: ToolEnv, path: str) -> Obj:
-    api = env.clients.for_cluster(env.context.cluster)
-    timeout = (min(CONNECT_TIMEOUT_SECONDS, env.timeout_seconds), env.timeout_seconds)
-    args = api.param_serialize(method="GET", resource_path=path, header_params={"Accept": "application/json"},
-                               auth_settings=["BearerToken"])
-    response = api.call_api(*args, _request_timeout=timeout)
-    data = response.read()
-    if not 200 <= response.status <= 299:
-        raise ApiException(http_resp=response)
-    return dict(json.loads(data.decode("utf-8", errors="replace")))
-
-
 @KUBERNETES_ACTIONS.tool(params=RolloutRestartParams, safety=SafetyLevel.LOW_RISK, timeout=20, output_cap=1000)
 def rollout_restart(env: ToolEnv, p: RolloutRestartParams) -> ToolOutput:
     """Restart a workload's pods in a rolling update (kubectl rollout restart): sets the pod template's
     restartedAt annotation. Only after approval, and only where direct actions are enabled."""
     path = resolve_kind(p.kind).path(p.namespace, p.name)
     stamp = p.restarted_at or datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    current = _get(env, path)
+    current = cluster_reader(env).get(p.kind, p.namespace, p.name)
     annotations = (current.get("spec", {}).get("template", {}).get("metadata") or {}).get("annotations") or {}
     if annotations.get(RESTARTED_AT) == stamp:
         return ToolOutput(f"{p.kind} {p.namespace}/{p.name} was already restarted at {stamp}; nothing changed.",
@@ -100,7 +89,8 @@ def scale(env: ToolEnv, p: ScaleParams) -> ToolOutput:
     """Set a Deployment's or StatefulSet's replicas through its scale subresource (kubectl scale). Only
     after approval, and only where direct actions are enabled."""
     path = resolve_kind(p.kind).path(p.namespace, p.name) + "/scale"
-    before = int((_get(env, path).get("spec") or {}).get("replicas") or 0)
+    # The workload's own spec.replicas is what its scale subresource reports.
+    before = int((cluster_reader(env).get(p.kind, p.namespace, p.name).get("spec") or {}).get("replicas") or 0)
     if before == p.replicas:
         return ToolOutput(f"{p.kind} {p.namespace}/{p.name} already has {p.replicas} replicas; nothing changed.",
                           {"replicas": p.replicas, "previous": before, "changed": False})
