@@ -19,21 +19,16 @@ from psycopg_pool import AsyncConnectionPool
 
 log = logging.getLogger(__name__)
 
-NOTIFY_CHANNEL = "opsgraph_work"
+NOTIFY_CHANNEL = "opsgraph_work"  # also spelled in enqueue_work (migration 0006)
 # Claims are serialised by this transaction-level lock so the per-cluster limit holds exactly
 # across replicas (two claimers would otherwise both see a free slot). A claim takes about a
 # millisecond, so this costs nothing next to a diagnosis that runs for seconds.
 CLAIM_LOCK_ID = 0x6F707171
 
+# enqueue_work (migration 0006) inserts the item unless a live one exists, and notifies this channel.
 ENQUEUE = """
-WITH item AS (
-    INSERT INTO work_items (incident_id, kind, cluster, priority, max_attempts, deadline)
-    VALUES (%(incident_id)s, %(kind)s, %(cluster)s, %(priority)s, %(max_attempts)s,
-            now() + make_interval(secs => %(deadline_seconds)s))
-    ON CONFLICT (incident_id, kind) WHERE status IN ('queued', 'running') DO NOTHING
-    RETURNING id, cluster
-)
-SELECT id, pg_notify('""" + NOTIFY_CHANNEL + """', cluster) FROM item"""
+SELECT enqueue_work(%(incident_id)s, %(kind)s, %(cluster)s, %(priority)s, %(max_attempts)s,
+                    %(deadline_seconds)s) AS id"""
 
 CLAIM = """
 WITH busy AS (
@@ -153,7 +148,7 @@ class IntakeQueue:
             "incident_id": incident_id, "kind": kind, "cluster": cluster, "priority": priority,
             "max_attempts": self.policy.max_attempts, "deadline_seconds": self.policy.deadline_seconds,
         })).fetchone()
-        return int(row["id"]) if row else None
+        return int(row["id"]) if row and row["id"] is not None else None
 
     async def claim(self, worker: str) -> Claim | None:
         async with self.pool.connection() as conn, conn.transaction():

@@ -61,7 +61,7 @@ class IncidentStore:
 
     async def ingest(self, batch: AlertBatch) -> IngestResult:
         """Persist one delivery atomically; returns only once it is committed."""
-        async with self.pool.connection(timeout=self.acquire_timeout) as conn, conn.transaction():
+        async with self.pool.connection(timeout=self.acquire_timeout) as conn:
             return await ingest_batch(conn, batch, queue=self.queue, window_seconds=self.join_window_seconds,
                                       cluster_error=self.cluster_error)
 
