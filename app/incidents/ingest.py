@@ -89,8 +89,10 @@ async def ingest_batch(
     window_seconds: float,
     cluster_error: Any,
 ) -> IngestResult:
-    """Apply one delivery atomically; returns once it is committed (or, inside the caller's
-    transaction, once it is part of it). `cluster_error(id)` says why a cluster is unknown."""
+    """Apply one delivery atomically; `cluster_error(id)` says why a cluster is unknown.
+
+    On an autocommit connection (the pool's) it returns once the delivery is committed; inside a
+    caller's transaction it becomes part of that transaction."""
     params = {
         "source": batch.source, "digest": batch.digest, "group_key": batch.group_key, "body": batch.body,
         "alerts": json.dumps([intake_row(a, cluster_error) for a in batch.alerts]),

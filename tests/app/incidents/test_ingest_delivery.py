@@ -12,9 +12,11 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from psycopg import AsyncConnection
+
 from app.incidents.alerts import AlertBatch, AlertClassifier, ClusterNaming, IncomingAlert
 from app.incidents.grouping import PodNameResolver
-from app.incidents.queue import IntakeQueue, QueuePolicy
+from app.incidents.queue import NOTIFY_CHANNEL, IntakeQueue, QueuePolicy
 from app.incidents.store import IncidentStore
 
 T0 = datetime(2026, 11, 22, 8, 40, 57, 123456, tzinfo=UTC)
@@ -177,3 +179,11 @@ async def test_enqueue_keeps_one_live_item_per_incident_and_kind(db_pool: Any) -
     assert again is None and isinstance(verify, int)
     kinds = await rows(db_pool, "SELECT kind FROM work_items ORDER BY id")
     assert [k["kind"] for k in kinds] == ["diagnose", "verify"]
+
+
+async def test_a_new_incident_wakes_the_workers_on_their_channel(db_pool: Any, database_url: str) -> None:
+    async with await AsyncConnection.connect(database_url, autocommit=True) as listener:
+        await listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        await store(db_pool).ingest(batch(await alert("wake", cluster="default")))
+        woken = [n async for n in listener.notifies(timeout=10, stop_after=1)]
+    assert [(n.channel, n.payload) for n in woken] == [(NOTIFY_CHANNEL, "default")]
