@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     intake.add_argument("--seconds", type=float, default=10.0, help="length of each phase (default 10)")
     intake.add_argument("--concurrency", type=int, default=32, help="peak phase: concurrent clients (default 32)")
     intake.add_argument("--alerts-per-request", type=int, default=1, help="alerts per delivery (default 1)")
+    intake.add_argument("--repeat", type=int, default=1,
+                        help="whole runs, each on a fresh database and service; prints the medians (default 1)")
     intake.set_defaults(handler=_bench_intake)
     bench_diag = bench_sub.add_parser("diagnose", help="diagnosis wall time (offline) and prompt tokens (scripted model)")
     bench_diag.add_argument("--scenarios", default=None, help="folder of scenario files (default: the shipped ones)")
@@ -117,7 +119,7 @@ def _bench_intake(args: argparse.Namespace) -> int:
     from app.bench.intake import run_intake_bench
 
     return run_intake_bench(settings, rate=args.rate, seconds=args.seconds, concurrency=args.concurrency,
-                            per_request=args.alerts_per_request)
+                            per_request=args.alerts_per_request, repeat=max(1, args.repeat))
 
 
 def _diagnose(args: argparse.Namespace) -> int:
