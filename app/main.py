@@ -75,7 +75,8 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
                 stack.push_async_callback(poller.stop)
             if runner_factory is not None and settings.workers > 0:
                 workers = WorkerPool(services.queue, runner_factory(services), database_url=database.url,
-                                     workers=settings.workers, poll_seconds=settings.worker_poll_seconds)
+                                     workers=settings.workers, verify_workers=settings.verify_workers,
+                                     poll_seconds=settings.worker_poll_seconds)
                 await workers.start()
                 stack.push_async_callback(workers.stop)
             else:

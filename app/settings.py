@@ -262,6 +262,12 @@ class Settings(BaseSettings):
     verify_poll_seconds: float = Field(
         30.0, gt=0, description="How often the workload is looked at during the verification window."
     )
+    verify_workers: int = Field(
+        2, ge=1, description="Async workers per process that only watch merged fixes. A watch sleeps between "
+        "looks for its whole window, so it has its own workers and is outside "
+        "`OPSGRAPH_WORKER_CLUSTER_CONCURRENCY`: diagnosis never waits behind a verification. None start "
+        "when `OPSGRAPH_WORKERS` is 0."
+    )
     verify_healthy_checks: int = Field(
         2, ge=1, description="Consecutive healthy looks that count as verified (one look can catch a "
         "crash-looping pod between two crashes)."

@@ -1,5 +1,9 @@
 """The worker pool: N async workers per process drain the intake queue into an IncidentRunner.
 
+Two lanes (see `app.incidents.queue.WATCH_KINDS`): `workers` claim incident work (diagnose,
+resume, ...) within the per-cluster limit; `verify_workers` claim only the items that watch a
+merged fix, which sleep between looks for minutes and must not hold a slot diagnosis needs.
+
 Workers sleep until Postgres NOTIFYs them (a work item was committed) or the poll interval passes
 (a lost notification, an expired lease, a retry coming due). A claimed item's lease is extended by
 a heartbeat; when the heartbeat finds the item is no longer ours (cancelled, or re-claimed after
@@ -18,7 +22,7 @@ from typing import Any, Protocol
 
 from psycopg import AsyncConnection
 
-from app.incidents.queue import NOTIFY_CHANNEL, Claim, IntakeQueue, RunOutcome, WorkItem
+from app.incidents.queue import NOTIFY_CHANNEL, Claim, IntakeQueue, Lane, RunOutcome, WorkItem
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +42,12 @@ class IncidentRunner(Protocol):
 
 class WorkerPool:
     def __init__(self, queue: IntakeQueue, runner: IncidentRunner, *, database_url: str, workers: int,
-                 poll_seconds: float, name: str | None = None) -> None:
+                 poll_seconds: float, verify_workers: int = 1, name: str | None = None) -> None:
         self.queue = queue
         self.runner = runner
         self.database_url = database_url
         self.size = workers
+        self.verify_size = verify_workers
         self.poll_seconds = poll_seconds
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._wake = asyncio.Condition()
@@ -53,8 +58,13 @@ class WorkerPool:
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._listen(), name="opsgraph-listen"))
         for n in range(self.size):
-            self._tasks.append(asyncio.create_task(self._work(f"{self.name}/w{n}"), name=f"opsgraph-worker-{n}"))
-        log.info("workers started", extra={"workers": self.size, "pool": self.name})
+            self._tasks.append(asyncio.create_task(self._work(f"{self.name}/w{n}", "incidents"),
+                                                   name=f"opsgraph-worker-{n}"))
+        for n in range(self.verify_size):
+            self._tasks.append(asyncio.create_task(self._work(f"{self.name}/v{n}", "watch"),
+                                                   name=f"opsgraph-verify-worker-{n}"))
+        log.info("workers started", extra={"workers": self.size, "verify_workers": self.verify_size,
+                                           "pool": self.name})
 
     async def stop(self) -> None:
         """Cancel the workers; each releases its item so another replica resumes it at once."""
@@ -91,11 +101,11 @@ class WorkerPool:
                 await asyncio.wait_for(
                     self._wake.wait_for(lambda: self._generation != seen_generation), self.poll_seconds)
 
-    async def _work(self, worker: str) -> None:
+    async def _work(self, worker: str, lane: Lane) -> None:
         while not self._stopping:
             generation = self._generation
             try:
-                claim = await self.queue.claim(worker)
+                claim = await self.queue.claim(worker, lane)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -30,15 +30,22 @@ ENQUEUE = """
 SELECT enqueue_work(%(incident_id)s, %(kind)s, %(cluster)s, %(priority)s, %(max_attempts)s,
                     %(deadline_seconds)s) AS id"""
 
+# Work runs in two lanes. A `verify` item watches a merged fix for its whole window, sleeping
+# between looks: it has its own workers and is outside the per-cluster limit, so diagnosis on a
+# cluster never waits behind verifications there. Everything else is the incident lane.
+WATCH_KINDS = ["verify"]
+Lane = Literal["incidents", "watch"]
+
 CLAIM = """
 WITH busy AS (
     SELECT cluster, count(*) AS running FROM work_items
-    WHERE status = 'running' AND lease_expires_at > now() GROUP BY cluster
+    WHERE status = 'running' AND lease_expires_at > now() AND kind <> ALL (%(watch_kinds)s) GROUP BY cluster
 ), candidate AS (
     SELECT w.id, w.status = 'running' AS lost FROM work_items w LEFT JOIN busy b USING (cluster)
     WHERE ((w.status = 'queued' AND w.not_before <= now())
            OR (w.status = 'running' AND w.lease_expires_at <= now()))
-      AND coalesce(b.running, 0) < %(per_cluster)s
+      AND (w.kind = ANY (%(watch_kinds)s)) = %(watch)s
+      AND (%(watch)s OR coalesce(b.running, 0) < %(per_cluster)s)
     ORDER BY w.priority, w.created_at
     LIMIT 1
     FOR UPDATE OF w SKIP LOCKED
@@ -150,11 +157,13 @@ class IntakeQueue:
         })).fetchone()
         return int(row["id"]) if row and row["id"] is not None else None
 
-    async def claim(self, worker: str) -> Claim | None:
+    async def claim(self, worker: str, lane: Lane = "incidents") -> Claim | None:
+        """The most urgent claimable item of the lane, or None."""
         async with self.pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (CLAIM_LOCK_ID,))
             row = await (await conn.execute(CLAIM, {
                 "worker": worker, "lease": self.policy.lease_seconds, "per_cluster": self.policy.per_cluster,
+                "watch_kinds": WATCH_KINDS, "watch": lane == "watch",
             })).fetchone()
             if row is None:
                 return None

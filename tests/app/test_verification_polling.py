@@ -82,7 +82,7 @@ async def test_poller_finds_the_merge_and_the_verification_resolves(
     clock = VirtualClock()
     runner = VerificationRunner(incidents, store, clusters, VerifyPolicy(600, 30, 2), github=_client(standin),
                                 github_repo=REPO, clock=clock.now, sleep=clock.sleep)
-    claim = await queue.claim("test-worker")
+    claim = await queue.claim("test-worker", "watch")
     assert claim is not None and (claim.item.kind, claim.item.incident_id) == ("verify", merged_id)
     outcome = await runner.run(claim.item, resume=False)
     assert outcome.status == "done" and outcome.message.startswith("verified healthy: 1/1 ready, 1/1 updated")
