@@ -33,6 +33,7 @@ from agents.skills.loader import Skill, SkillSet
 from agents.toolsets.base import ToolResult, ToolStatus
 from agents.toolsets.executor import ToolExecutor
 from agents.toolsets.kubernetes.clients import ClusterClients
+from agents.toolsets.kubernetes.toolset import DESCRIBE_TOOLS
 from agents.toolsets.registry import ToolRegistry
 from sim.categories import CATEGORIES
 
@@ -59,11 +60,6 @@ class Toolbox:
 
 # --- the rule path ---------------------------------------------------------------------------------
 
-# How a person's request names its target -> the cheap call that proves it exists.
-_DESCRIBE = {"Pod": "describe_pod", "Deployment": "describe_deployment", "ReplicaSet": "describe_replicaset",
-             "StatefulSet": "describe_statefulset", "Service": "describe_service", "Node": "describe_node",
-             "PersistentVolumeClaim": "describe_pvc"}
-
 
 async def missing_target(executor: ToolExecutor, incident: IncidentInput) -> str | None:
     """For a request that names its target (no alert): the guard's message when it does not exist.
@@ -72,7 +68,7 @@ async def missing_target(executor: ToolExecutor, incident: IncidentInput) -> str
         return None
     if incident.resource is not None:
         ref = incident.resource
-        tool = _DESCRIBE.get(ref.kind)
+        tool = DESCRIBE_TOOLS.get(ref.kind)
         args = {"namespace": ref.namespace, "name": ref.name} if tool else \
             {"kind": ref.kind, "namespace": ref.namespace, "name": ref.name}
         result = await executor.call(tool or "get_resource_yaml", {k: v for k, v in args.items() if v is not None})

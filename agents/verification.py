@@ -18,11 +18,17 @@ from agents.context import Context
 from agents.toolsets.base import ToolResult, ToolStatus
 from agents.toolsets.executor import ToolExecutor
 from agents.toolsets.kubernetes.clients import ClusterClients
+from agents.toolsets.kubernetes.toolset import DESCRIBE_TOOLS
 from agents.toolsets.registry import ToolRegistry
 
 AGENT = "verification"
-DESCRIBE_TOOL = {"Deployment": "describe_deployment", "StatefulSet": "describe_statefulset"}
-TOOLS = frozenset({*DESCRIBE_TOOL.values(), "list_pods", "get_events"})
+# Workloads that keep pods running, and where their status counts desired, ready and updated pods.
+REPLICA_FIELDS = {
+    "Deployment": ("replicas", "readyReplicas", "updatedReplicas"),
+    "StatefulSet": ("replicas", "readyReplicas", "updatedReplicas"),
+    "DaemonSet": ("desiredNumberScheduled", "numberReady", "updatedNumberScheduled"),
+}
+TOOLS = frozenset({*(DESCRIBE_TOOLS[kind] for kind in REPLICA_FIELDS), "list_pods", "get_events"})
 EVENT_LIMIT = 500
 
 Verdict = Literal["healthy", "failing", "unknown"]
@@ -65,17 +71,15 @@ def verifier(registry: ToolRegistry, context: Context, *, audit: AuditSink | Non
 
 async def check_workload(executor: ToolExecutor, workload: WorkloadRef, since: datetime) -> HealthReport:
     """Look at the workload once: replicas from describe, pods from list_pods, Warning events after `since`."""
-    tool = DESCRIBE_TOOL.get(workload.kind)
-    if tool is None:
+    if workload.kind not in REPLICA_FIELDS:
         return HealthReport("unknown", f"opsgraph cannot verify a {workload.kind} yet; a person must check "
                                        f"{workload}")
-    described = await executor.call(tool, {"namespace": workload.namespace, "name": workload.name})
+    described = await executor.call(DESCRIBE_TOOLS[workload.kind], {"namespace": workload.namespace,
+                                                                    "name": workload.name})
     if not described.ok or not isinstance(described.data, dict):
         return _unknown(f"could not read {workload}", described)
     data = described.data
-    status = data.get("status") or {}
-    desired = int(data["replicas"] if data.get("replicas") is not None else 1)
-    ready, updated = int(status.get("readyReplicas") or 0), int(status.get("updatedReplicas") or 0)
+    desired, ready, updated = _replicas(workload.kind, data)
     owners = ({f"ReplicaSet/{rs}" for rs in data.get("replicaSets") or []} if workload.kind == "Deployment"
               else {f"{workload.kind}/{workload.name}"})
     pods = await executor.call("list_pods", _pod_query(workload.namespace, data.get("selector")))
@@ -97,6 +101,18 @@ async def check_workload(executor: ToolExecutor, workload: WorkloadRef, since: d
                   else "no new Warning events since the merge"))
     return HealthReport("healthy" if healthy else "failing", summary, desired, ready, updated, problems, new,
                         _ids(described, pods, events))
+
+
+def _replicas(kind: str, described: dict[str, Any]) -> tuple[int, int, int]:
+    """Desired, ready and updated pods. A Deployment or StatefulSet without `replicas` wants 1; a
+    DaemonSet wants one per eligible node, which only its status knows."""
+    desired_field, ready_field, updated_field = REPLICA_FIELDS[kind]
+    status = described.get("status") or {}
+    if kind == "DaemonSet":
+        desired = int(status.get(desired_field) or 0)
+    else:
+        desired = int(described["replicas"] if described.get("replicas") is not None else 1)
+    return desired, int(status.get(ready_field) or 0), int(status.get(updated_field) or 0)
 
 
 def _pod_query(namespace: str, selector: Any) -> dict[str, Any]:

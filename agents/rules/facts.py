@@ -13,15 +13,14 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from agents.rules.shapes import objects as tool_objects
+from agents.toolsets.kubernetes.toolset import DESCRIBE_TOOLS
 
 Key = tuple[str, str | None, str]
 
 # The kind a tool's output holds when the objects in it do not say so themselves.
 TOOL_KINDS: dict[str, str] = {
-    "list_pods": "Pod", "describe_pod": "Pod", "describe_deployment": "Deployment",
-    "describe_replicaset": "ReplicaSet", "describe_statefulset": "StatefulSet", "describe_node": "Node",
-    "describe_service": "Service", "describe_pvc": "PersistentVolumeClaim", "get_endpoints": "Service",
-    "get_events": "Event", "get_resource_usage": "PodMetrics",
+    **{tool: kind for kind, tool in DESCRIBE_TOOLS.items()},
+    "list_pods": "Pod", "get_endpoints": "Service", "get_events": "Event", "get_resource_usage": "PodMetrics",
 }
 # "configmap 'x' not found in namespace 'y' (configmaps there: a, b)" / "storageclass 'x' not found (storageclasses: a)":
 # the executor's hallucination guard names what does exist, which is how the rules list a kind's objects.

@@ -59,3 +59,40 @@ async def test_missing_workload_or_unknown_kind_is_unknown(sim_cluster: Callable
     job = await check_workload(_executor(sim), WorkloadRef("Job", "default", "x"), since=datetime.now(UTC))
     assert (job.verdict, job.summary) == ("unknown", "opsgraph cannot verify a Job yet; a person must check "
                                                      "Job default/x")
+
+
+SHIPPER = WorkloadRef("DaemonSet", "kube-system", "log-shipper")
+
+
+async def test_daemonset_is_healthy_with_a_ready_pod_on_every_eligible_node(
+        sim_cluster: Callable[..., RunningSim]) -> None:
+    sim = sim_cluster("healthy_baseline")
+    audit = MemoryAuditSink()
+    report = await check_workload(_executor(sim, audit), SHIPPER, since=datetime.now(UTC))
+    nodes = len(sim.store.list("Node"))
+    assert (report.verdict, report.desired, report.ready) == ("healthy", nodes, nodes)
+    assert report.summary == f"{nodes}/{nodes} ready, {nodes}/{nodes} updated, no new Warning events since the merge"
+    assert [row.tool for row in audit.rows] == ["describe_daemonset", "list_pods", "get_events"]
+
+
+async def test_daemonset_whose_new_pods_crash_is_failing(sim_cluster: Callable[..., RunningSim]) -> None:
+    sim = sim_cluster("healthy_baseline")
+    with sim.store.lock:  # a merged change that squeezes the limit under the working set (18Mi)
+        shipper = sim.store.get("DaemonSet", "kube-system", "log-shipper")
+        shipper["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = "8Mi"
+        sim.store.put(shipper)
+        sim.controller.reconcile()
+    report = await check_workload(_executor(sim), SHIPPER, since=datetime.now(UTC) - timedelta(hours=1))
+    nodes = len(sim.store.list("Node"))
+    assert (report.verdict, report.desired, report.ready) == ("failing", nodes, 0)
+    assert len(report.pod_problems) == nodes and all("log-shipper-" in p for p in report.pod_problems)
+    # Only the DaemonSet's own pods count: the namespace's other workloads are healthy.
+    assert {(e.get("object") or {}).get("name", "")[:12] for e in report.new_warnings} == {"log-shipper-"}
+
+
+async def test_daemonset_with_a_pod_on_a_failed_node_is_failing(sim_cluster: Callable[..., RunningSim]) -> None:
+    sim = sim_cluster("node_not_ready")
+    exporter = WorkloadRef("DaemonSet", "monitoring", "prometheus-node-exporter")
+    report = await check_workload(_executor(sim), exporter, since=datetime.now(UTC) - timedelta(hours=3))
+    assert report.verdict == "failing" and report.ready == report.desired - 1
+    assert "NodeNotReady on prometheus-node-exporter-" in report.summary

@@ -1,6 +1,6 @@
 """Workloads: list Deployments/StatefulSets/DaemonSets/Jobs/CronJobs with their health, and describe
-Deployments, ReplicaSets and StatefulSets like kubectl (replicas, strategy, conditions, pod template,
-events)."""
+Deployments, ReplicaSets, StatefulSets and DaemonSets like kubectl (replicas, strategy, conditions,
+pod template, events)."""
 
 from __future__ import annotations
 
@@ -183,3 +183,21 @@ def describe_statefulset(env: ToolEnv, p: DescribeParams) -> ToolOutput:
                      f"{status.get('readyReplicas', 0)} ready"),
         ("Update Strategy", spec.get("updateStrategy", {}).get("type", "RollingUpdate")),
         ("Volume Claims", claims)])
+
+
+@KUBERNETES.tool(params=DescribeParams, kind="DaemonSet", output_cap=8000, transformers=("redact", "truncate_head"))
+def describe_daemonset(env: ToolEnv, p: DescribeParams) -> ToolOutput:
+    """Describe a DaemonSet like kubectl: nodes desired/current/up-to-date/ready/available, node selector,
+    update strategy, pod template (images, imagePullSecrets, limits), conditions and events."""
+    reader = cluster_reader(env)
+    obj = reader.get("DaemonSet", p.namespace, p.name)
+    spec, status = obj.get("spec", {}), obj.get("status", {})
+    pod_spec = spec.get("template", {}).get("spec") or {}
+    return describe_workload(reader, "DaemonSet", p.namespace, p.name, [
+        ("Selector", labels(spec.get("selector", {}).get("matchLabels"))),
+        ("Node-Selector", labels(pod_spec.get("nodeSelector"))),
+        ("Nodes", f"{status.get('desiredNumberScheduled', 0)} desired | {status.get('currentNumberScheduled', 0)} "
+                  f"current | {status.get('updatedNumberScheduled', 0)} up-to-date | {status.get('numberReady', 0)} "
+                  f"ready | {status.get('numberAvailable', 0)} available | "
+                  f"{status.get('numberMisscheduled', 0)} misscheduled"),
+        ("Update Strategy", spec.get("updateStrategy", {}).get("type", "RollingUpdate"))])

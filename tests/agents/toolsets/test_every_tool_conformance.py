@@ -30,6 +30,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "describe_deployment": {"namespace": "payments", "name": "payments-api"},
     "describe_replicaset": {"namespace": "payments", "name": "{api_rs}"},
     "describe_statefulset": {"namespace": "payments", "name": "vault"},
+    "describe_daemonset": {"namespace": "payments", "name": "node-agent"},
     "describe_node": {"name": "{api_node}"},
     "describe_service": {"namespace": "payments", "name": "payments-api"},
     "describe_pvc": {"namespace": "payments", "name": "data-vault-0"},

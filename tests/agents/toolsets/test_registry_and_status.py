@@ -13,7 +13,7 @@ from agents.toolsets import ToolOutput, ToolRegistry, ToolRegistryError, Toolset
 
 READ_ONLY_TOOLS = [
     "list_pods", "list_workloads", "describe_pod", "describe_deployment", "describe_replicaset",
-    "describe_statefulset", "describe_node", "describe_service", "describe_pvc", "get_events", "get_logs",
+    "describe_statefulset", "describe_daemonset", "describe_node", "describe_service", "describe_pvc", "get_events", "get_logs",
     "get_resource_yaml", "get_endpoints", "get_resource_usage", "get_rollout_history", "prometheus_query",
     "web_search",
 ]
