@@ -80,6 +80,12 @@ async def check_workload(executor: ToolExecutor, workload: WorkloadRef, since: d
         return _unknown(f"could not read {workload}", described)
     data = described.data
     desired, ready, updated = _replicas(workload.kind, data)
+    if workload.kind == "DaemonSet" and desired == 0:
+        # Nothing to be healthy: a node selector or taint that matches no node is a failure to schedule,
+        # not a success (and a status not yet written says nothing either).
+        return HealthReport("unknown", f"{workload} wants a pod on no node (0 desired); a person must check "
+                                       "its node selector, affinity and the nodes' taints",
+                            call_ids=_ids(described))
     owners = ({f"ReplicaSet/{rs}" for rs in data.get("replicaSets") or []} if workload.kind == "Deployment"
               else {f"{workload.kind}/{workload.name}"})
     pods = await executor.call("list_pods", _pod_query(workload.namespace, data.get("selector")))
@@ -95,10 +101,18 @@ async def check_workload(executor: ToolExecutor, workload: WorkloadRef, since: d
                 and _after(e.get("lastTimestamp"), since))
     problems = tuple(f"{p['name']} {p['ready']} {p['status']} ({p['restarts']} restarts)" for p in own_pods
                      if p["status"] not in ("Running", "Completed", "Succeeded") or not _all_ready(p["ready"]))
-    healthy = ready >= desired and updated >= desired and not new
+    # A status the controller wrote before it saw the latest spec is no evidence about the change.
+    generation, observed = data.get("generation"), (data.get("status") or {}).get("observedGeneration")
+    stale = generation is not None and observed is not None and int(observed) < int(generation)
+    # OnDelete: pods take a new template only when someone deletes them, so "updated" cannot be required.
+    on_delete = data.get("updateStrategy") == "OnDelete"
+    healthy = ready >= desired and (on_delete or updated >= desired) and not new and not stale
     summary = (f"{ready}/{desired} ready, {updated}/{desired} updated, "
                + (f"{len(new)} new Warning event(s) since the merge: {_reasons(new)}" if new
-                  else "no new Warning events since the merge"))
+                  else "no new Warning events since the merge")
+               + ("; the controller has not observed the latest change yet" if stale else "")
+               + ("; updateStrategy OnDelete: pods take the change only when they are deleted" if on_delete
+                  else ""))
     return HealthReport("healthy" if healthy else "failing", summary, desired, ready, updated, problems, new,
                         _ids(described, pods, events))
 

@@ -154,38 +154,45 @@ class Clients:
 
 
 class CpuMeter:
-    """CPU seconds spent by the service, the local Postgres processes and this client, from /proc.
+    """CPU seconds spent by the service, the benchmark's Postgres server and this client, from /proc.
 
     Every process on this machine shares the same cores, so the split says which one a faster
-    webhook has to come from. Postgres is counted only when it runs here (embedded or local).
+    webhook has to come from. Postgres is counted only when its server runs here (the embedded
+    one, or a local DATABASE_URL whose data directory this user can read): its postmaster and
+    that postmaster's children, not any other Postgres on the machine.
     """
 
-    def __init__(self, service_pid: int) -> None:
+    def __init__(self, service_pid: int, postmaster_pid: int | None) -> None:
         self.service_pid = service_pid
+        self.postmaster_pid = postmaster_pid
         self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
-    def _process_seconds(self, pid: int) -> float:
+    @staticmethod
+    def _stat(pid: int | str) -> list[str]:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / self.tick  # utime + stime
+            return []
 
-    def _postgres_seconds(self) -> float:
-        total = 0.0
+    def _process_seconds(self, pid: int | str) -> float:
+        fields = self._stat(pid)
+        return (int(fields[11]) + int(fields[12])) / self.tick if fields else 0.0  # utime + stime
+
+    def _postgres_seconds(self, postmaster: int) -> float:
+        total = self._process_seconds(postmaster)
         for entry in Path("/proc").glob("[0-9]*"):
-            try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    total += self._process_seconds(int(entry.name))
-            except OSError:
-                continue  # the process ended while we looked
+            fields = self._stat(entry.name)
+            if fields and fields[1] == str(postmaster):  # ppid: a backend or auxiliary process of ours
+                total += self._process_seconds(entry.name)
         return total
 
     def sample(self) -> dict[str, float]:
         if not Path(f"/proc/{self.service_pid}/stat").exists():
             return {}
-        return {"service": self._process_seconds(self.service_pid), "postgres": self._postgres_seconds(),
-                "client": time.process_time()}
+        seconds = {"service": self._process_seconds(self.service_pid)}
+        if self.postmaster_pid is not None:
+            seconds["postgres"] = self._postgres_seconds(self.postmaster_pid)
+        return {**seconds, "client": time.process_time()}
 
     def measure(self, phase: Callable[[], PhaseResult]) -> PhaseResult:
         before = self.sample()
@@ -306,7 +313,8 @@ def _run_once(settings: Settings, *, rate: float, seconds: float, concurrency: i
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_ready(base, server)
-            results = _drive(base, token, rate, seconds, concurrency, per_request, CpuMeter(server.pid))
+            meter = CpuMeter(server.pid, _local_postmaster(conninfo))
+            results = _drive(base, token, rate, seconds, concurrency, per_request, meter)
         finally:
             server.terminate()
             server.wait(30)
@@ -344,6 +352,23 @@ def _drive(base: str, token: str, rate: float, seconds: float, concurrency: int,
                 meter.measure(lambda: peak(clients, factory, concurrency, seconds))]
     finally:
         clients.pool.shutdown()
+
+
+def _local_postmaster(conninfo: str) -> int | None:
+    """The pid of the database server's postmaster when it runs on this machine, else None."""
+    try:
+        with psycopg.connect(conninfo) as conn:
+            row = conn.execute("SELECT current_setting('data_directory'), current_setting('port')").fetchone()
+    except psycopg.Error:  # reading data_directory needs pg_read_all_settings
+        return None
+    try:
+        # postmaster.pid: pid, data directory, start time, port, ... (one per line)
+        lines = Path(str(row[0]) if row else "", "postmaster.pid").read_text().splitlines()
+        pid, port = int(lines[0]), lines[3].strip()
+    except (OSError, ValueError, IndexError):
+        return None  # a remote server, or a data directory this user cannot read
+    same_server = row is not None and port == str(row[1]) and Path(f"/proc/{pid}/stat").exists()
+    return pid if same_server else None
 
 
 def _count(conninfo: str) -> int:

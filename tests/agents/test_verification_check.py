@@ -96,3 +96,42 @@ async def test_daemonset_with_a_pod_on_a_failed_node_is_failing(sim_cluster: Cal
     report = await check_workload(_executor(sim), exporter, since=datetime.now(UTC) - timedelta(hours=3))
     assert report.verdict == "failing" and report.ready == report.desired - 1
     assert "NodeNotReady on prometheus-node-exporter-" in report.summary
+
+
+async def test_daemonset_that_schedules_nowhere_is_not_verified(sim_cluster: Callable[..., RunningSim]) -> None:
+    sim = sim_cluster("healthy_baseline")
+    with sim.store.lock:  # a merged change whose node selector matches no node
+        shipper = sim.store.get("DaemonSet", "kube-system", "log-shipper")
+        shipper["spec"]["template"]["spec"]["nodeSelector"] = {"pool": "does-not-exist"}
+        sim.store.put(shipper)
+        sim.controller.reconcile()
+    report = await check_workload(_executor(sim), SHIPPER, since=datetime.now(UTC))
+    assert report.verdict == "unknown" and report.summary.startswith(
+        "DaemonSet kube-system/log-shipper wants a pod on no node (0 desired); a person must check")
+
+
+async def test_status_the_controller_wrote_before_the_change_is_not_evidence(
+        sim_cluster: Callable[..., RunningSim]) -> None:
+    sim = sim_cluster("healthy_baseline")
+    with sim.store.lock:  # the spec changed (a new generation); the controller has not synced it yet
+        shipper = sim.store.get("DaemonSet", "kube-system", "log-shipper")
+        shipper["spec"]["template"]["metadata"]["annotations"] = {"fix": "merged"}
+        sim.store.put(shipper)
+    assert sim.store.get("DaemonSet", "kube-system", "log-shipper")["metadata"]["generation"] == 2
+    report = await check_workload(_executor(sim), SHIPPER, since=datetime.now(UTC))
+    assert report.verdict == "failing" and report.ready == report.desired
+    assert report.summary.endswith("; the controller has not observed the latest change yet")
+
+
+async def test_on_delete_daemonset_does_not_need_updated_pods(sim_cluster: Callable[..., RunningSim]) -> None:
+    sim = sim_cluster("healthy_baseline")
+    with sim.store.lock:  # as the API shows it after a template change under OnDelete: old pods, all ready
+        shipper = sim.store.get("DaemonSet", "kube-system", "log-shipper")
+        shipper["spec"]["updateStrategy"] = {"type": "OnDelete"}
+        sim.store.put(shipper)
+        shipper = sim.store.get("DaemonSet", "kube-system", "log-shipper")
+        shipper["status"].update(observedGeneration=shipper["metadata"]["generation"], updatedNumberScheduled=0)
+        sim.store.put(shipper)
+    report = await check_workload(_executor(sim), SHIPPER, since=datetime.now(UTC))
+    assert (report.verdict, report.updated) == ("healthy", 0)
+    assert report.summary.endswith("; updateStrategy OnDelete: pods take the change only when they are deleted")

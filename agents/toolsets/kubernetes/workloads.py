@@ -117,6 +117,9 @@ def describe_workload(reader: ClusterReader, kind: str, namespace: str, name: st
     lines.append(events_block(events))
     data = {"kind": kind, "namespace": namespace, "name": name, "labels": obj["metadata"].get("labels") or {},
             "annotations": obj["metadata"].get("annotations") or {}, "owner": owner(obj),
+            "generation": obj["metadata"].get("generation"),
+            "updateStrategy": (obj.get("spec", {}).get("updateStrategy") or obj.get("spec", {}).get("strategy")
+                               or {}).get("type"),
             "replicas": obj.get("spec", {}).get("replicas"), "selector": obj.get("spec", {}).get("selector"),
             "status": {k: v for k, v in status.items() if k != "conditions"}, "containers": containers,
             "conditions": status.get("conditions") or [], "events": [event_data(e) for e in events]}
