@@ -33,7 +33,7 @@ from agents.skills.loader import Skill, SkillSet
 from agents.toolsets.base import ToolResult, ToolStatus
 from agents.toolsets.executor import ToolExecutor
 from agents.toolsets.kubernetes.clients import ClusterClients
-from agents.toolsets.kubernetes.toolset import DESCRIBE_TOOLS
+from agents.toolsets.kubernetes import DESCRIBE_TOOLS
 from agents.toolsets.registry import ToolRegistry
 from sim.categories import CATEGORIES
 

@@ -18,17 +18,17 @@ from agents.context import Context
 from agents.toolsets.base import ToolResult, ToolStatus
 from agents.toolsets.executor import ToolExecutor
 from agents.toolsets.kubernetes.clients import ClusterClients
-from agents.toolsets.kubernetes.toolset import DESCRIBE_TOOLS
+from agents.toolsets.kubernetes import DESCRIBE_TOOLS
 from agents.toolsets.registry import ToolRegistry
 
 AGENT = "verification"
-# Workloads that keep pods running, and where their status counts desired, ready and updated pods.
-REPLICA_FIELDS = {
-    "Deployment": ("replicas", "readyReplicas", "updatedReplicas"),
-    "StatefulSet": ("replicas", "readyReplicas", "updatedReplicas"),
-    "DaemonSet": ("desiredNumberScheduled", "numberReady", "updatedNumberScheduled"),
+# Workloads that keep pods running, and the status fields counting their ready and updated pods.
+POD_COUNTS = {
+    "Deployment": ("readyReplicas", "updatedReplicas"),
+    "StatefulSet": ("readyReplicas", "updatedReplicas"),
+    "DaemonSet": ("numberReady", "updatedNumberScheduled"),
 }
-TOOLS = frozenset({*(DESCRIBE_TOOLS[kind] for kind in REPLICA_FIELDS), "list_pods", "get_events"})
+TOOLS = frozenset({*(DESCRIBE_TOOLS[kind] for kind in POD_COUNTS), "list_pods", "get_events"})
 EVENT_LIMIT = 500
 
 Verdict = Literal["healthy", "failing", "unknown"]
@@ -71,7 +71,7 @@ def verifier(registry: ToolRegistry, context: Context, *, audit: AuditSink | Non
 
 async def check_workload(executor: ToolExecutor, workload: WorkloadRef, since: datetime) -> HealthReport:
     """Look at the workload once: replicas from describe, pods from list_pods, Warning events after `since`."""
-    if workload.kind not in REPLICA_FIELDS:
+    if workload.kind not in POD_COUNTS:
         return HealthReport("unknown", f"opsgraph cannot verify a {workload.kind} yet; a person must check "
                                        f"{workload}")
     described = await executor.call(DESCRIBE_TOOLS[workload.kind], {"namespace": workload.namespace,
@@ -118,14 +118,14 @@ async def check_workload(executor: ToolExecutor, workload: WorkloadRef, since: d
 
 
 def _replicas(kind: str, described: dict[str, Any]) -> tuple[int, int, int]:
-    """Desired, ready and updated pods. A Deployment or StatefulSet without `replicas` wants 1; a
-    DaemonSet wants one per eligible node, which only its status knows."""
-    desired_field, ready_field, updated_field = REPLICA_FIELDS[kind]
+    """Desired, ready and updated pods. A DaemonSet wants one per eligible node, which only its status
+    knows; a Deployment or StatefulSet without `replicas` wants 1."""
     status = described.get("status") or {}
     if kind == "DaemonSet":
-        desired = int(status.get(desired_field) or 0)
+        desired = int(status.get("desiredNumberScheduled") or 0)
     else:
         desired = int(described["replicas"] if described.get("replicas") is not None else 1)
+    ready_field, updated_field = POD_COUNTS[kind]
     return desired, int(status.get(ready_field) or 0), int(status.get(updated_field) or 0)
 
 

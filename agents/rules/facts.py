@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from agents.rules.shapes import objects as tool_objects
-from agents.toolsets.kubernetes.toolset import DESCRIBE_TOOLS
+from agents.toolsets.kubernetes import DESCRIBE_TOOLS
 
 Key = tuple[str, str | None, str]
 

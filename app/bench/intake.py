@@ -45,11 +45,14 @@ class PhaseResult:
     name: str
     requests: int = 0
     alerts: int = 0
-    errors: int = 0
     error_kinds: dict[str, int] = field(default_factory=dict)  # "HTTP 503", "ConnectionRefusedError", ...
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU per request by process, when /proc tells
+
+    @property
+    def errors(self) -> int:
+        return sum(self.error_kinds.values())
 
     def percentile(self, q: float) -> float:
         if not self.latencies_ms:
@@ -149,7 +152,6 @@ class Clients:
                 result.latencies_ms.append(latency)
                 result.alerts += len(payload["alerts"])
             else:
-                result.errors += 1
                 result.error_kinds[error] = result.error_kinds.get(error, 0) + 1
 
 

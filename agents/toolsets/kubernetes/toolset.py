@@ -17,11 +17,3 @@ KUBERNETES = Toolset(
     explain=explain,
     check_refs=check_refs,
 )
-
-# The tool that describes each kind like `kubectl describe`: what a request's target is checked with,
-# what the rules read a describe's kind from, and what verification looks at a workload through.
-DESCRIBE_TOOLS: dict[str, str] = {
-    "Pod": "describe_pod", "Deployment": "describe_deployment", "ReplicaSet": "describe_replicaset",
-    "StatefulSet": "describe_statefulset", "DaemonSet": "describe_daemonset", "Service": "describe_service",
-    "Node": "describe_node", "PersistentVolumeClaim": "describe_pvc",
-}
