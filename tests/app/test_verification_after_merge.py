@@ -70,8 +70,16 @@ def _merged(service: ThreadedService, database_url: str) -> int:
 
 
 def _ended(database_url: str, incident_id: int) -> dict[str, Any]:
-    return wait_until(lambda: (row := incident(database_url, incident_id))["status"] not in ("verifying",) and row,
-                      timeout=60, what=f"incident {incident_id} to leave verifying")
+    """The incident has left `verifying` and the worker has finished with its `verify` item.
+
+    The runner ends the incident before the worker marks the item done, so both are awaited.
+    """
+    def settled() -> dict[str, Any] | None:
+        row = incident(database_url, incident_id)
+        busy = any(item["status"] in ("queued", "running") for item in row["work"])
+        return row if row["status"] != "verifying" and not busy else None
+
+    return wait_until(settled, timeout=60, what=f"incident {incident_id} to leave verifying and its work to finish")
 
 
 def _audit(database_url: str, incident_id: int) -> list[dict[str, Any]]:
