@@ -31,6 +31,7 @@ Obj = dict[str, Any]
 
 MAX_BODY = 3 * 1024 * 1024  # the apiserver's limit for a request body
 DEFAULT_WATCH_SECONDS = 1800.0
+WATCH_END_GRACE_SECONDS = 2.0  # how long stop() lets open watches finish their last chunk
 VERSION = {
     "major": "1", "minor": "32", "gitVersion": "v1.32.4", "gitCommit": "0000000000000000000000000000000000000000",
     "gitTreeState": "clean", "buildDate": "2025-04-22T00:00:00Z", "goVersion": "go1.23.8", "compiler": "gc",
@@ -326,15 +327,16 @@ class _Handler(BaseHTTPRequestHandler):
             return to_wire(rt, obj)
 
         events = self.server.api.watch(rt, route.namespace, query, timeout, render, self.server.stopping.is_set)
-        first = next(events, None)  # validation errors surface here, before the 200 is sent
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.send_header("Cache-Control", "no-cache, private")
-        self.end_headers()
+        # Counted from the start so stop() waits for this stream's clean end before closing sockets.
         with self.server.watch_lock:
             self.server.open_watches += 1
         try:
+            first = next(events, None)  # validation errors surface here, before the 200 is sent
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Cache-Control", "no-cache, private")
+            self.end_headers()
             if first is not None:
                 self._chunk(first)
             for event in events:
@@ -345,6 +347,7 @@ class _Handler(BaseHTTPRequestHandler):
             events.close()
             with self.server.watch_lock:
                 self.server.open_watches -= 1
+                self.server.watches_ended.notify_all()
 
     def _chunk(self, event: Obj) -> None:
         data = json.dumps(event, separators=(",", ":")).encode() + b"\n"
@@ -368,6 +371,7 @@ class SimHTTPServer(ThreadingHTTPServer):
         self.stopping = threading.Event()
         self.watch_lock = threading.Lock()
         self.open_watches = 0  # streams in flight, for tests and for a clean-stop check
+        self.watches_ended = threading.Condition(self.watch_lock)
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
 
@@ -404,6 +408,9 @@ class SimHTTPServer(ThreadingHTTPServer):
         self.store.close()
         self.shutdown()
         with self.watch_lock:
+            # Streams see the closed store within a wake-up and write their last chunk; cutting their
+            # sockets first would leave clients with a truncated body instead of a clean end.
+            self.watches_ended.wait_for(lambda: self.open_watches == 0, timeout=WATCH_END_GRACE_SECONDS)
             connections = list(self._connections)
         for conn in connections:  # wakes handlers blocked reading the next keep-alive request
             with contextlib.suppress(OSError):
