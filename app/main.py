@@ -25,6 +25,7 @@ from app.db.pool import DatabaseUnavailable
 from app.errors import StartupFailed
 from app.incidents.alerts import AlertClassifier, ClusterNaming
 from app.incidents.grouping import PodNameResolver, WorkloadResolver
+from app.incidents.owners import ClusterOwnerResolver
 from app.incidents.pull_requests import PullRequestStore
 from app.incidents.queue import IntakeQueue, QueuePolicy
 from app.incidents.store import IncidentStore
@@ -65,8 +66,11 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
             app.state.database = database
             app.state.incidents = services.incidents
             app.state.approvals = services.approvals
+            owners = resolver or _owner_resolver(settings, services.clusters)
+            if isinstance(owners, ClusterOwnerResolver):
+                stack.callback(owners.close)
             app.state.classifier = AlertClassifier(ClusterNaming(settings.cluster_label, settings.default_cluster),
-                                                   resolver or PodNameResolver())
+                                                   owners)
             app.state.pull_requests = PullRequestStore(database.pool, services.queue,
                                                        acquire_timeout=settings.request_db_timeout_seconds)
             poller = pr_poller(settings, app.state.pull_requests)
@@ -125,6 +129,14 @@ def _services(settings: Settings, database: Database) -> Services:
                           cluster_error=clusters.unknown_reason,
                           acquire_timeout=settings.request_db_timeout_seconds)
     return Services(settings, database, store, queue, clusters, ApprovalStore(database.pool, queue))
+
+
+def _owner_resolver(settings: Settings, clusters: ClusterRegistry) -> WorkloadResolver:
+    """Ask the alert's cluster who owns a pod, unless that is switched off (then the name pattern)."""
+    if settings.owner_lookup_timeout_seconds <= 0:
+        return PodNameResolver()
+    return ClusterOwnerResolver(clusters, timeout_seconds=settings.owner_lookup_timeout_seconds,
+                                cache_seconds=settings.owner_cache_seconds)
 
 
 @asynccontextmanager

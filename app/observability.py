@@ -22,6 +22,12 @@ HTTP_LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+OWNER_LOOKUPS = Counter(
+    "opsgraph_owner_lookups_total",
+    "How intake found the workload of an alert's pod: cached, cluster (asked it), pattern (the pod-name "
+    "pattern, after the cluster had no such pod, would not be asked, or failed).",
+    ["outcome"],
+)
 
 # Attributes every LogRecord has; anything else passed through `extra=` goes into the JSON.
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}

@@ -112,6 +112,15 @@ class Settings(BaseSettings):
         "default", min_length=1, description="Cluster id of alerts without a cluster label: KUBECONFIG or "
         "in-cluster credentials, unless clusters.yaml defines it."
     )
+    owner_lookup_timeout_seconds: float = Field(
+        1.0, ge=0, le=10, description="Intake asks the alert's cluster which workload owns a pod "
+        "(ownerReferences: Pod → ReplicaSet → Deployment, Job → CronJob, DaemonSet, StatefulSet) and waits "
+        "this long; on a timeout, an error or an unknown pod it falls back to the pod-name pattern. "
+        "0: never ask, use the pattern only."
+    )
+    owner_cache_seconds: float = Field(
+        600.0, ge=0, description="How long a pod's owner, once looked up, is reused without asking again."
+    )
     workers: int = Field(
         4, ge=0, description="Async workers per process that claim incidents from the queue (0: this "
         "process only takes alerts in)."

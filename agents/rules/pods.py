@@ -7,6 +7,7 @@ from typing import Any
 
 from agents.diagnosis import ResourceRef
 from agents.rules.facts import Facts
+from agents.toolsets.kubernetes.owners import controller_ref
 
 
 def ref(pod: dict[str, Any]) -> ResourceRef:
@@ -83,5 +84,4 @@ def unhealthy_pods(facts: Facts) -> list[dict[str, Any]]:
 
 
 def owner(pod: dict[str, Any]) -> dict[str, Any] | None:
-    owners = pod.get("metadata", {}).get("ownerReferences") or []
-    return next((o for o in owners if o.get("controller")), owners[0] if owners else None)
+    return controller_ref(pod)

@@ -6,6 +6,7 @@ from typing import Any
 
 from agents.diagnosis import ResourceRef, SuggestedFix
 from agents.rules.facts import Facts
+from agents.toolsets.kubernetes.owners import controller_ref
 from agents.rules.finding import FixDraft
 
 # Where a pod spec lives inside each owner's manifest.
@@ -18,9 +19,7 @@ POD_SPEC_PATH = {
 
 def owner_of(facts: Facts, ref: ResourceRef) -> ResourceRef | None:
     """The controller of `ref` as observed (ownerReferences), or None."""
-    obj = facts.get(ref.kind, ref.namespace, ref.name)
-    owners = (obj or {}).get("metadata", {}).get("ownerReferences") or []
-    owner = next((o for o in owners if o.get("controller")), owners[0] if owners else None)
+    owner = controller_ref(facts.get(ref.kind, ref.namespace, ref.name))
     if owner is None:
         return None
     return ResourceRef(kind=owner["kind"], namespace=ref.namespace, name=owner["name"])

@@ -99,9 +99,9 @@ class ResourceRef:
 class WorkloadResolver(Protocol):
     """Maps a pod to the workload that owns it.
 
-    The cluster-backed implementation (ownerReferences: Pod → ReplicaSet → Deployment) lives with
-    the Kubernetes toolset; `PodNameResolver` is the offline fallback used when the cluster is not
-    reachable or not configured.
+    `ClusterOwnerResolver` (app/incidents/owners.py) asks the cluster (ownerReferences: Pod →
+    ReplicaSet → Deployment); `PodNameResolver` is its fallback when the cluster cannot answer, and
+    the whole answer when lookups are off.
     """
 
     async def owner_of_pod(self, cluster: str, namespace: str | None, pod: str) -> ResourceRef: ...

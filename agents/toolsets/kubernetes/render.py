@@ -10,6 +10,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from agents.toolsets.kubernetes.owners import controller_ref
+
 Obj = dict[str, Any]
 
 
@@ -122,8 +124,7 @@ def pod_restarts(pod: Obj) -> int:
 
 
 def owner(obj: Obj) -> str | None:
-    refs = obj.get("metadata", {}).get("ownerReferences") or []
-    ref = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
+    ref = controller_ref(obj)
     return f"{ref['kind']}/{ref['name']}" if ref else None
 
 

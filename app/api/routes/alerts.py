@@ -6,6 +6,7 @@ are committed in one transaction; a database outage answers 503 so Alertmanager 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Literal
 
@@ -98,13 +99,14 @@ async def receive_alertmanager(request: Request, settings: SettingsDep, incident
         raise RequestValidationError([{**err, "loc": ("body", *err["loc"])} for err in errors]) from None
     if not payload.alerts:
         raise EmptyDelivery("the payload has no alerts; nothing to do")
-    alerts = [
-        await classifier.classify(
+    # Side by side: a pod's owner may be looked up on its cluster, and a group names several pods.
+    alerts = list(await asyncio.gather(*(
+        classifier.classify(
             source="alertmanager", fingerprint=a.fingerprint, starts_at=a.starts_at, ends_at=a.ends_at,
             status=a.status, labels=a.labels, annotations=a.annotations, generator_url=a.generator_url,
         )
         for a in payload.alerts
-    ]
+    )))
     batch = AlertBatch(source="alertmanager", body=body.decode(),
                        group_key=payload.group_key, alerts=alerts)
     result = await incidents.ingest(batch)
