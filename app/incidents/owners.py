@@ -68,15 +68,20 @@ class ClusterOwnerResolver:
         if namespace is None or not _valid(namespace, pod):
             return None  # a hostile or malformed label never becomes part of a URL
         entry = self.clusters.get(cluster)
-        if entry is None or self.clock() < self._resting_until.get(cluster, 0.0):
+        if entry is None:
             return None
         key = (cluster, namespace, pod)
         cached = self._cache.get(key)
-        if cached is not None and self.clock() < cached[0]:
+        if cached is not None and self.clock() < cached[0]:  # still right while the cluster rests
             OWNER_LOOKUPS.labels("cached").inc()
             return cached[1]
+        if self.clock() < self._resting_until.get(cluster, 0.0):
+            return None
         if key in self._in_flight:  # the storm's other alerts about this pod wait for the same answer
-            return await asyncio.shield(self._in_flight[key])
+            shared = await asyncio.shield(self._in_flight[key])
+            if shared is not None:
+                OWNER_LOOKUPS.labels("cached").inc()
+            return shared
         future: asyncio.Future[ResourceRef | None] = asyncio.get_running_loop().create_future()
         self._in_flight[key] = future
         found: ResourceRef | None = None

@@ -154,6 +154,18 @@ async def test_an_unreachable_cluster_gets_the_pattern_and_is_left_alone_for_a_w
     owners.close()
 
 
+async def test_a_cached_owner_outlives_its_cluster_going_away(sim_cluster: Callable[..., RunningSim]) -> None:
+    sim = sim_cluster("healthy_baseline")
+    owners, clients, _ = resolver(registry(default=sim.kubeconfig_path))
+    shipper = pod_of(sim, "kube-system", "log-shipper")
+    assert await owners.owner_of_pod("default", "kube-system", shipper) == ResourceRef("DaemonSet", "log-shipper")
+    sim.stop()
+    assert await owners.owner_of_pod("default", "shop", "web-6475c84c-nd4qm") == ResourceRef("Deployment", "web")
+    assert await owners.owner_of_pod("default", "kube-system", shipper) == ResourceRef("DaemonSet", "log-shipper")
+    assert clients.asked == ["default", "default"]
+    owners.close()
+
+
 async def test_a_cluster_that_never_answers_times_out_to_the_pattern(tmp_path: Path) -> None:
     with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never answers
         silent.bind(("127.0.0.1", 0))
