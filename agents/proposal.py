@@ -10,7 +10,7 @@ from typing import Any
 from agents.context import Context
 from agents.diagnosis import Diagnosis
 from agents.direct_actions import ActionStep, bind_actions, described, split_actions
-from agents.remediation import RemediationSetup, plan_remediation
+from agents.remediation import FieldEdit, RemediationSetup, plan_remediation, with_edits
 from agents.replanning import can_replan, dry_run_plan, replan_escalation, replan_problems
 from agents.toolsets.gitops.plan import Plan
 
@@ -53,3 +53,16 @@ async def propose(setup: RemediationSetup, context: Context, diagnosis: Diagnosi
                         replan_problems=seen)
     reason = replan_escalation(plan, replans, seen)
     return Proposal(plan, f"no change proposed: {reason}", escalation=reason)
+
+
+async def propose_edited(setup: RemediationSetup, context: Context, diagnosis: Diagnosis,
+                         edits: list[FieldEdit]) -> tuple[Diagnosis, Proposal]:
+    """A plan with direct actions, edited at approval: planned again from the edited values.
+
+    An edited action is a different write to the cluster than the one approved, so when the new
+    proposal still has actions it goes back to the gate and is approved exactly as it will run.
+    (An edited GitOps change goes straight to its pull request: it is reviewed again at merge.)
+    No model replans an edit: a person's values are taken as given or refused.
+    """
+    edited = with_edits(diagnosis, edits)
+    return edited, await propose(setup, context, edited, replans=setup.replan_attempts, problems_seen=[])

@@ -92,7 +92,7 @@ async def plan_remediation(setup: RemediationSetup, incident_id: str, diagnosis:
     if setup.repo_url is None:
         return Plan(escalate_reason="no GitOps repository is configured (OPSGRAPH_GITOPS_REPO_URL)")
     if edits:
-        diagnosis = _with_edits(diagnosis, edits)
+        diagnosis = with_edits(diagnosis, edits)
     repo = setup.repo(incident_id)
 
     def read_base() -> dict[str, str]:
@@ -106,7 +106,8 @@ async def plan_remediation(setup: RemediationSetup, incident_id: str, diagnosis:
     return plan_changes(diagnosis, tree, kubernetes_version=setup.kubernetes_version)
 
 
-def _with_edits(diagnosis: Diagnosis, edits: list[FieldEdit]) -> Diagnosis:
+def with_edits(diagnosis: Diagnosis, edits: list[FieldEdit]) -> Diagnosis:
+    """The diagnosis with a person's values in place of the planned ones (new fields on its first resource)."""
     by_field = {edit.object_field: edit.new_value for edit in edits}
     fixes = [fix.model_copy(update={"new_value": by_field[fix.field_path],
                                     "rationale": f"{fix.rationale} (value edited at approval)"})

@@ -7,6 +7,7 @@
                      ▲           ├─ approve, with actions ─► run_direct_actions ─┬─► open_pull_request
                      │           │                                              └─(actions only / failed)─► END
                      ▲           ├─ edit ──► apply_edits ─┬─► open_pull_request
+                     │           │                        ├─(an edited direct action)──► approval_gate
                      │           │                        └─(invalid)──► END (escalation)
                      └─ stale ───┴─ reject ──────────────────────────────────────► END
 
@@ -35,7 +36,7 @@ from agents.remediation import (
     deliver,
     plan_remediation,
 )
-from agents.proposal import propose
+from agents.proposal import propose, propose_edited
 from agents.replanning import dry_run_plan, replan_problems, replan_with_model
 from agents.timeline import Timeline
 from agents.toolsets.gitops.plan import Plan
@@ -84,6 +85,8 @@ def build_remediation_graph(setup: RemediationSetup, timeline: Timeline, toolbox
 
     async def apply_edits(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
         decision = ApprovalDecision.model_validate(state["approval"])
+        if state.get("actions"):
+            return await edit_actions(state, runtime, decision)
         plan = await plan_remediation(setup, runtime.context.incident_id, _diagnosis(state), decision.edits)
         plan = await dry_run_plan(setup, runtime.context, plan)
         if plan.ready:
@@ -93,6 +96,20 @@ def build_remediation_graph(setup: RemediationSetup, timeline: Timeline, toolbox
         reason = plan.escalate_reason or "the edited change does not validate: " + "; ".join(map(str, plan.errors))
         await timeline.add(runtime.context.incident_id, "plan", f"edit by {decision.approver} refused: {reason}")
         return {"plan": plan.model_dump(mode="json"), "escalation": _escalation(reason)}
+
+    async def edit_actions(state: RemediationState, runtime: Runtime[Context],
+                           decision: ApprovalDecision) -> dict[str, Any]:
+        edited, proposal = await propose_edited(setup, runtime.context, _diagnosis(state), decision.edits)
+        if proposal.escalation:
+            reason = f"edit by {decision.approver} refused: {proposal.escalation}"
+            await timeline.add(runtime.context.incident_id, "plan", reason)
+            return {"plan": proposal.plan.model_dump(mode="json"), "escalation": _escalation(reason)}
+        message = (f"{proposal.message} again (an edited action is approved as it will run)" if proposal.actions
+                   else f"{len(proposal.plan.steps)} change(s), re-validated")
+        await timeline.add(runtime.context.incident_id, "plan", f"edited by {decision.approver}: {message}",
+                           {"diff_hash": proposal.plan.diff_hash})
+        return {**proposal.update(), "diagnosis": edited.model_dump(mode="json"),
+                "actions": [a.model_dump(mode="json") for a in proposal.actions]}
 
     async def open_pull_request(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
         record = await deliver(setup, runtime.context.incident_id, _diagnosis(state), _plan(state))
@@ -136,8 +153,10 @@ def build_remediation_graph(setup: RemediationSetup, timeline: Timeline, toolbox
             return "run_direct_actions"
         return {"approve": "open_pull_request", "edit": "apply_edits", "reject": "record_rejection"}[decision.decision]  # type: ignore[return-value]
 
-    def route_after_edits(state: RemediationState) -> Literal["open_pull_request", "__end__"]:
-        return END if state.get("escalation") else "open_pull_request"
+    def route_after_edits(state: RemediationState) -> Literal["open_pull_request", "approval_gate", "__end__"]:
+        if state.get("escalation"):
+            return END
+        return "approval_gate" if state.get("actions") else "open_pull_request"
 
     def route_after_actions(state: RemediationState) -> Literal["open_pull_request", "__end__"]:
         return END if state.get("escalation") or not _plan(state).steps else "open_pull_request"

@@ -3,8 +3,10 @@ run only after the approval gate, and audited - through the service over real HT
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from app.audit_store import ToolAuditStore
 from tests.support.approval_flow import Flow, after_decision, decide
@@ -72,4 +74,45 @@ async def test_enabled_for_another_namespace_only_is_no_action(flow: Callable[..
         if incident["status"] == "awaiting_approval":
             pending = (await client.get(f"/incidents/{incident['id']}/approval")).json()
             assert "actions" not in pending
+    assert _replicas(run) == 0 and await _audit(run, incident["id"]) == []
+
+
+async def _asked_again(client: Any, incident_id: int, first_hash: str) -> dict[str, Any]:
+    for _ in range(600):
+        reply = await client.get(f"/incidents/{incident_id}/approval")
+        if reply.status_code == 200 and reply.json()["diff_hash"] != first_hash:
+            return dict(reply.json())
+        await asyncio.sleep(0.05)  # polling the API, as a person's client would
+    raise AssertionError("the edited action was never put up for approval")
+
+
+async def test_an_edited_action_is_asked_for_again_and_runs_as_edited(flow: Callable[..., Flow]) -> None:
+    run = flow(str(SCENARIO), direct_actions=["*/shop"])
+    async with run.service() as client:
+        incident = await run.alert(client)
+        first = (await client.get(f"/incidents/{incident['id']}/approval")).json()
+        edited = await decide(client, incident["id"], "edit", edits=[{"object_field": "spec.replicas", "new_value": 2}])
+        assert edited.status_code == 202, edited.text
+        pending = await _asked_again(client, incident["id"], first["diff_hash"])
+        assert [(a["tool"], a["args"]["replicas"]) for a in pending["actions"]] == [("scale", 2)]
+        assert _replicas(run) == 0 and await _audit(run, incident["id"]) == []  # the edit alone wrote nothing
+        assert (await decide(client, incident["id"], "approve", "bob")).status_code == 202
+        done = await after_decision(client, incident["id"])
+    assert done["status"] == "remediating", done["status_reason"]
+    assert _replicas(run) == 2
+    assert any(e["message"].startswith("edited by alice: direct action(s): ") for e in done["timeline"])
+    assert run.remote_branches() == ["main"] and run.github.posted_pulls() == []  # still no pull request
+    assert await _audit(run, incident["id"]) == [("remediation", "scale", "ok")]
+
+
+async def test_an_edit_that_leaves_the_actions_limits_is_refused(flow: Callable[..., Flow]) -> None:
+    run = flow(str(SCENARIO), direct_actions=["*/shop"])
+    async with run.service() as client:
+        incident = await run.alert(client)
+        edited = await decide(client, incident["id"], "edit", edits=[{"object_field": "spec.replicas",
+                                                                      "new_value": "all of them"}])
+        assert edited.status_code == 202, edited.text
+        done = await after_decision(client, incident["id"])
+    assert done["status"] == "awaiting_human", done["status_reason"]
+    assert "edit by alice refused" in done["status_reason"]
     assert _replicas(run) == 0 and await _audit(run, incident["id"]) == []
