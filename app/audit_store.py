@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from app.observability import TOOL_CALLS
+
 from agents.audit import AuditRow
 from agents.safety.redaction import redact, redact_obj
 
+# A model may name a tool that does not exist; only tool-shaped names become metric labels.
+TOOL_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 INSERT_ROW = """
 INSERT INTO tool_audit (incident_id, cluster, agent, tool, call_id, args, status, message, duration_ms,
                         bytes, truncated, at)
@@ -33,6 +38,7 @@ class ToolAuditStore:
         self.pool = pool
 
     async def record(self, row: AuditRow) -> None:
+        TOOL_CALLS.labels(row.agent, row.tool if TOOL_NAME.fullmatch(row.tool) else "invalid_name", row.status).inc()
         values = row.model_dump()
         # The executor already redacts; redacting again here keeps the promise for any other writer.
         values["args"] = Jsonb(redact_obj(values["args"]))

@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -21,6 +21,35 @@ HTTP_LATENCY = Histogram(
     "Time to answer an HTTP request.",
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+# Intake. A redelivered payload (same digest) is not counted again.
+ALERTS_RECEIVED = Counter(
+    "opsgraph_alerts_received_total", "Alerts stored from accepted deliveries, by source and status.",
+    ["source", "status"],
+)
+DUPLICATE_DELIVERIES = Counter(
+    "opsgraph_duplicate_deliveries_total", "Deliveries already stored (Alertmanager retries), acknowledged again.",
+    ["source"],
+)
+INCIDENTS_OPENED = Counter("opsgraph_incidents_opened_total", "Incidents opened by intake.", ["source"])
+# Workers: one sample per attempt that ended in this process.
+WORK_ATTEMPTS = Counter(
+    "opsgraph_work_attempts_total", "Work attempts ended, by kind and outcome (done, failed, retry).",
+    ["kind", "outcome"],
+)
+WORK_ATTEMPT_SECONDS = Histogram(
+    "opsgraph_work_attempt_duration_seconds", "How long one attempt at a work item ran.", ["kind"],
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900),
+)
+TOOL_CALLS = Counter(
+    "opsgraph_tool_calls_total", "Tool calls as audited, by agent, tool and status (ok, error, refused...).",
+    ["agent", "tool", "status"],
+)
+# Read from the database at each scrape, so every replica reports the same figures: aggregate with max().
+LIVE_INCIDENTS = Gauge("opsgraph_live_incidents", "Incidents not yet ended, by status.", ["status"])
+WORK_ITEMS = Gauge("opsgraph_work_items", "Queued and running work items, by kind and status.", ["kind", "status"])
+OLDEST_READY_WORK = Gauge(
+    "opsgraph_work_oldest_ready_seconds", "How long the oldest queued item that may run has waited; 0 when none."
 )
 OWNER_LOOKUPS = Counter(
     "opsgraph_owner_lookups_total",

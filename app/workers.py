@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from psycopg import AsyncConnection
 
 from app.incidents.queue import NOTIFY_CHANNEL, Claim, IntakeQueue, Lane, RunOutcome, WorkItem
+from app.observability import WORK_ATTEMPT_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,8 @@ class WorkerPool:
         run = asyncio.create_task(self._call_runner(claim), name=f"opsgraph-run-{item.id}")
         beat = asyncio.create_task(self._heartbeat(item, run), name=f"opsgraph-heartbeat-{item.id}")
         try:
-            outcome = await run
+            with WORK_ATTEMPT_SECONDS.labels(item.kind).time():
+                outcome = await run
         except asyncio.CancelledError:
             if run.cancelled() and not self._stopping:
                 log.warning("incident %s: the item is no longer ours (cancelled or re-claimed); run stopped",

@@ -17,6 +17,8 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from app.observability import WORK_ATTEMPTS
+
 log = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "opsgraph_work"  # also spelled in enqueue_work (migration 0006)
@@ -61,6 +63,11 @@ MARK_LOST = """
 UPDATE work_attempts SET outcome = 'lost', finished_at = now(),
        message = 'lease expired: the worker stopped heartbeating (killed or partitioned)'
 WHERE item_id = %s AND outcome IS NULL"""
+BACKLOG_BY_KIND = """
+SELECT kind, status, count(*) AS n FROM work_items WHERE status IN ('queued', 'running') GROUP BY kind, status"""
+OLDEST_READY = """
+SELECT coalesce(extract(epoch FROM now() - min(greatest(created_at, not_before))), 0)::float8 AS age
+FROM work_items WHERE status = 'queued' AND not_before <= now()"""
 START_ATTEMPT = "INSERT INTO work_attempts (item_id, attempt, worker, resume) VALUES (%s, %s, %s, %s)"
 START_DIAGNOSIS = """
 WITH moved AS (
@@ -89,6 +96,12 @@ UPDATE work_items SET status = 'cancelled', lease_owner = NULL, lease_expires_at
        last_message = %(message)s
 WHERE incident_id = %(incident_id)s AND (status = 'queued' OR (status = 'running' AND %(running)s))"""
 LOCK_INCIDENT = "SELECT now() AS now FROM incidents WHERE id = %s FOR UPDATE"
+
+
+@dataclass(frozen=True)
+class Backlog:
+    items: dict[tuple[str, str], int]  # (kind, status) → count, queued and running only
+    oldest_ready_seconds: float
 
 
 @dataclass(frozen=True)
@@ -173,6 +186,8 @@ class IntakeQueue:
                             row["attempts"], row["max_attempts"], row["deadline"], worker)
             resume = item.attempt > 1
             await conn.execute(START_ATTEMPT, (item.id, item.attempt, worker, resume))
+        if row["lost"]:  # the attempt that held it ended without a word: counted by whoever takes it over
+            WORK_ATTEMPTS.labels(item.kind, "lost").inc()
         # A separate statement, after the claim committed: rows are locked incident-first
         # everywhere else, and holding the item while waiting for its incident could deadlock.
         verb = "resumed from its checkpoint" if resume else "started"
@@ -184,6 +199,13 @@ class IntakeQueue:
                 "data": Jsonb({"item": item.id, "attempt": item.attempt, "resume": resume}),
             })
         return Claim(item, resume)
+
+    async def backlog(self) -> Backlog:
+        """Queued and running items by kind, and how long the oldest runnable one has waited."""
+        async with self.pool.connection() as conn:
+            rows = await (await conn.execute(BACKLOG_BY_KIND)).fetchall()
+            oldest = await (await conn.execute(OLDEST_READY)).fetchone()
+        return Backlog({(r["kind"], r["status"]): int(r["n"]) for r in rows}, float(oldest["age"]) if oldest else 0.0)
 
     async def heartbeat(self, item: WorkItem) -> bool:
         """Extend the lease; False when the item is no longer ours (re-claimed or cancelled)."""
@@ -227,6 +249,7 @@ class IntakeQueue:
                 await conn.execute(
                     "UPDATE incidents SET status = 'failed', status_reason = %s, closed_at = now(), updated_at = now() "
                     "WHERE id = %s AND closed_at IS NULL", (message, item.incident_id))
+        WORK_ATTEMPTS.labels(item.kind, attempt_outcome).inc()
         log.info(message, extra={"incident": item.incident_id, "item": item.id, "outcome": attempt_outcome})
         return status
 

@@ -16,6 +16,7 @@ from app.incidents.errors import IncidentNotFound
 from app.incidents.ingest import IngestResult, ingest_batch
 from app.incidents.queue import IntakeQueue
 from app.incidents.status import TERMINAL, IncidentStatus, check_transition
+from app.observability import ALERTS_RECEIVED, DUPLICATE_DELIVERIES, INCIDENTS_OPENED
 
 ADD_EVENT = """
 INSERT INTO incident_events (incident_id, kind, actor, message, data) VALUES (%s, %s, %s, %s, %s)
@@ -62,8 +63,24 @@ class IncidentStore:
     async def ingest(self, batch: AlertBatch) -> IngestResult:
         """Persist one delivery atomically; returns only once it is committed."""
         async with self.pool.connection(timeout=self.acquire_timeout) as conn:
-            return await ingest_batch(conn, batch, queue=self.queue, window_seconds=self.join_window_seconds,
-                                      cluster_error=self.cluster_error)
+            result = await ingest_batch(conn, batch, queue=self.queue, window_seconds=self.join_window_seconds,
+                                        cluster_error=self.cluster_error)
+        if result.duplicate_payload:
+            DUPLICATE_DELIVERIES.labels(batch.source).inc()
+        else:
+            for status in ("firing", "resolved"):
+                if count := sum(1 for a in batch.alerts if a.status == status):
+                    ALERTS_RECEIVED.labels(batch.source, status).inc(count)
+        if result.opened:
+            INCIDENTS_OPENED.labels(batch.source).inc(len(result.opened))
+        return result
+
+    async def live_by_status(self) -> dict[str, int]:
+        """How many incidents that have not ended are in each status."""
+        async with self.pool.connection() as conn:
+            rows = await (await conn.execute(
+                "SELECT status, count(*) AS n FROM incidents WHERE closed_at IS NULL GROUP BY status")).fetchall()
+        return {r["status"]: int(r["n"]) for r in rows}
 
     async def add_timeline(self, incident_id: int, kind: str, message: str, *, actor: str,
                            data: dict[str, Any] | None = None,

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
-from app.api.deps import DatabaseDep
+from app.api.deps import DatabaseDep, Incidents
 from app.db.migrate import latest_version, schema_version
+from app.incidents.status import TERMINAL, IncidentStatus
+from app.observability import LIVE_INCIDENTS, OLDEST_READY_WORK, WORK_ITEMS
 
 router = APIRouter(tags=["health"])
 
 READY_TIMEOUT_SECONDS = 2.0
+GAUGE_READ_TIMEOUT_SECONDS = 1.0
+
+log = logging.getLogger(__name__)
 
 
 class HealthOut(BaseModel):
@@ -53,5 +59,19 @@ async def readyz(database: DatabaseDep) -> Response:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(incidents: Incidents) -> Response:
+    """Prometheus metrics; incident and queue gauges are read from the database first."""
+    try:
+        async with asyncio.timeout(GAUGE_READ_TIMEOUT_SECONDS):
+            live, backlog = await incidents.live_by_status(), await incidents.queue.backlog()
+    except Exception as exc:  # the counters still matter while the database is away; gauges keep their values
+        log.warning("metrics: incident and queue gauges not refreshed: %s: %s", type(exc).__name__, exc)
+    else:
+        for status in IncidentStatus:
+            if status not in TERMINAL:
+                LIVE_INCIDENTS.labels(status.value).set(live.get(status.value, 0))
+        WORK_ITEMS.clear()
+        for (kind, state), count in backlog.items.items():
+            WORK_ITEMS.labels(kind, state).set(count)
+        OLDEST_READY_WORK.set(backlog.oldest_ready_seconds)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
