@@ -94,6 +94,9 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
                 intake = WarningEventIntake(settings, services.clusters, services.incidents, app.state.classifier)
                 await intake.start()
                 stack.push_async_callback(intake.stop)
+            if settings.slack_bot_token or settings.slack_signing_secret or settings.slack_channel:
+                log.warning("SLACK_* is set, but the Slack integration is not built yet: nothing is posted to "
+                            "Slack; decide approvals over the HTTP API (POST /incidents/{id}/approval)")
             log.info(
                 "opsgraph ready",
                 extra={"embedded_db": database.embedded, "schema_version": database.schema_version},

@@ -235,15 +235,18 @@ class Settings(BaseSettings):
 
     # --- integrations --------------------------------------------------------------------------
     slack_bot_token: SecretStr | None = Field(
-        None, validation_alias=_env("slack_bot_token", "SLACK_BOT_TOKEN"), description="Slack bot token."
+        None, validation_alias=_env("slack_bot_token", "SLACK_BOT_TOKEN"), description="Slack bot token. Reserved: the Slack integration is not built "
+        "yet, so setting it only logs a warning at start-up; approvals go through the HTTP API."
     )
     slack_signing_secret: SecretStr | None = Field(
         None,
         validation_alias=_env("slack_signing_secret", "SLACK_SIGNING_SECRET"),
-        description="Slack signing secret, checked on every interaction request.",
+        description="Slack signing secret, for interaction requests once the Slack integration exists "
+        "(reserved, like `SLACK_BOT_TOKEN`).",
     )
     slack_channel: str | None = Field(
-        None, validation_alias=_env("slack_channel", "SLACK_CHANNEL"), description="Channel for incident cards."
+        None, validation_alias=_env("slack_channel", "SLACK_CHANNEL"), description="Channel for incident cards (reserved, like "
+        "`SLACK_BOT_TOKEN`)."
     )
     github_token: SecretStr | None = Field(
         None,

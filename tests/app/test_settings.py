@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -83,3 +84,13 @@ def test_readme_table_lists_every_field_with_its_description() -> None:
         assert info.description, f"{name} has no description"
         assert info.description in table
     assert "`DATABASE_URL`" in table and "`OPSGRAPH_DATA_DIR`" in table
+
+
+def test_slack_settings_warn_that_slack_is_not_built(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    from app.main import create_app
+    from tests.support.intake import ThreadedService
+
+    configured = settings.model_copy(update={"slack_channel": "#ops-alerts", "workers": 0})
+    with caplog.at_level(logging.WARNING, logger="opsgraph"), ThreadedService(lambda: create_app(configured)):
+        pass
+    assert any("Slack integration is not built yet" in r.getMessage() for r in caplog.records)
