@@ -45,7 +45,8 @@ WITH busy AS (
 ), candidate AS (
     SELECT w.id, w.status = 'running' AS lost FROM work_items w LEFT JOIN busy b USING (cluster)
     WHERE ((w.status = 'queued' AND w.not_before <= now())
-           OR (w.status = 'running' AND w.lease_expires_at <= now()))
+           OR (w.status = 'running' AND w.lease_expires_at <= now()
+               AND w.attempts < w.max_attempts AND w.deadline > now()))  -- else SPENT_LOST fails it
       AND (w.kind = ANY (%(watch_kinds)s)) = %(watch)s
       AND (%(watch)s OR coalesce(b.running, 0) < %(per_cluster)s)
     ORDER BY w.priority, w.created_at
@@ -59,6 +60,13 @@ FROM candidate
 WHERE w.id = candidate.id
 RETURNING w.id, w.incident_id, w.kind, w.cluster, w.priority, w.attempts, w.max_attempts, w.deadline,
           candidate.lost"""
+# Items whose worker was lost (lease expired) and that have no attempt or time left: a run that kills
+# its worker every time must end, not take down one replica after another.
+SPENT_LOST = """
+SELECT id, incident_id, kind, cluster, priority, attempts, max_attempts, deadline, lease_owner,
+       deadline <= now() AS late
+FROM work_items
+WHERE status = 'running' AND lease_expires_at <= now() AND (attempts >= max_attempts OR deadline <= now())"""
 MARK_LOST = """
 UPDATE work_attempts SET outcome = 'lost', finished_at = now(),
        message = 'lease expired: the worker stopped heartbeating (killed or partitioned)'
@@ -172,6 +180,7 @@ class IntakeQueue:
 
     async def claim(self, worker: str, lane: Lane = "incidents") -> Claim | None:
         """The most urgent claimable item of the lane, or None."""
+        await self.fail_spent_lost_items()
         async with self.pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (CLAIM_LOCK_ID,))
             row = await (await conn.execute(CLAIM, {
@@ -199,6 +208,26 @@ class IntakeQueue:
                 "data": Jsonb({"item": item.id, "attempt": item.attempt, "resume": resume}),
             })
         return Claim(item, resume)
+
+    async def fail_spent_lost_items(self) -> int:
+        """Fail items whose worker was lost with no attempt or time left; how many were failed.
+
+        Each goes through `finish` as its lost worker would have, so the incident fails with a reason
+        and the timeline says why. Re-claiming them would run, and maybe crash on, the same step again.
+        """
+        async with self.pool.connection() as conn:
+            rows = await (await conn.execute(SPENT_LOST)).fetchall()
+        failed = 0
+        for row in rows:
+            item = WorkItem(row["id"], row["incident_id"], row["kind"], row["cluster"], row["priority"],
+                            row["attempts"], row["max_attempts"], row["deadline"], row["lease_owner"] or "")
+            spent = ("its deadline passed" if row["late"]
+                     else f"all {row['max_attempts']} attempts are spent")
+            reason = (f"the worker running attempt {row['attempts']} was lost (killed, crashed or partitioned: "
+                      f"its lease expired) and {spent}")
+            if await self.finish(item, RunOutcome.failed(reason)) is not None:
+                failed += 1
+        return failed
 
     async def backlog(self) -> Backlog:
         """Queued and running items by kind, and how long the oldest runnable one has waited."""
