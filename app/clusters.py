@@ -12,7 +12,9 @@ clusters:
 An alert names its cluster by a label (`OPSGRAPH_CLUSTER_LABEL`, also `cluster`/`cluster_id`);
 without one it belongs to the default cluster (`OPSGRAPH_DEFAULT_CLUSTER`), which is KUBECONFIG,
 or in-cluster credentials, unless `clusters.yaml` defines it. An alert from a cluster the registry
-does not know opens an incident that fails at once with a reason saying so.
+does not know opens an incident that fails at once with a reason saying so; the rest of that storm
+joins it. Once the cluster is added (and opsgraph restarted), its alerts are investigated: a new
+firing at once, one still firing at Alertmanager's next notification of it.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ every write is keyed so a redelivery changes nothing:
 - an alert by fingerprint + startsAt (Alertmanager's identity of one firing);
 - an incident's work by the partial unique index "one live item per incident".
 
-The join rules run in Postgres, in `ingest_delivery` (migration 0006), so a delivery costs one
+The join rules run in Postgres, in `ingest_delivery` (migration 0006, restated in 0007), so a delivery costs one
 round trip: here we decide what needs no rows (cluster, workload, family, join key, priority,
 title, whether the cluster is known) and the function reads and writes the rows in order.
 Concurrent deliveries about the same workload (two replicas, a storm split over requests) are
