@@ -8,13 +8,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-import psycopg
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
-from psycopg_pool import PoolTimeout
 
 from app.approvals.store import DecisionRefused
-from app.db.pool import DatabaseUnavailable
+from app.db.pool import DATABASE_DOWN
 from app.incidents.errors import IllegalTransition, IncidentNotFound
 
 log = logging.getLogger(__name__)
@@ -79,7 +77,5 @@ EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitab
     IncidentNotFound: _not_found,
     IllegalTransition: _conflict,
     DecisionRefused: _decision_refused,
-    DatabaseUnavailable: _database_down,
-    PoolTimeout: _database_down,
-    psycopg.OperationalError: _database_down,
+    **{error: _database_down for error in DATABASE_DOWN},
 }

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, OperationalError
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 
 class DatabaseUnavailable(RuntimeError):
     """The database did not answer; the message is one line naming where we tried."""
+
+
+# What "the database is away for now" looks like: the caller answers 503 or tries again later.
+DATABASE_DOWN: tuple[type[Exception], ...] = (DatabaseUnavailable, PoolTimeout, OperationalError)
 
 
 def connection_kwargs(pgbouncer: bool) -> dict[str, Any]:

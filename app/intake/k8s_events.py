@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from agents.context import ClusterRef
 from agents.toolsets.kubernetes.events_watch import WarningEvent, WarningEventWatch
 from app.clusters import ClusterRegistry
+from app.db.pool import DATABASE_DOWN
 from app.incidents.alerts import AlertBatch, AlertClassifier
 from app.incidents.grouping import owner_of_replicaset
 from app.incidents.store import IncidentStore
@@ -42,6 +43,8 @@ _KIND_LABELS = {
 }
 WATCH_TIMEOUT_SECONDS = 300
 _QUEUE_LIMIT = 10_000
+STORE_RETRY_FIRST_SECONDS = 0.5
+STORE_RETRY_MAX_SECONDS = 30.0
 
 
 def event_labels(event: WarningEvent, cluster_label: str) -> dict[str, str]:
@@ -126,12 +129,28 @@ class WarningEventIntake:
 
     async def _consume(self) -> None:
         while True:
-            event = await self._queue.get()
+            await self._store(await self._queue.get())
+
+    async def _store(self, event: WarningEvent) -> None:
+        """Store the event, waiting out a database outage: the watch has already moved past it.
+
+        While this waits, the queue fills and the watches wait too (back-pressure), so nothing read is
+        dropped. An error that is not an outage would fail the same way again: it is logged and skipped.
+        """
+        delay = STORE_RETRY_FIRST_SECONDS
+        while True:
             try:
                 await self.ingest(event)
-            except Exception as exc:  # the database is down: the event is seen again at the next relist
-                log.warning("Warning event %s on %s/%s not stored: %s", event.reason, event.involved_kind,
-                            event.involved_name, exc)
+                return
+            except DATABASE_DOWN as exc:
+                log.warning("Warning event %s on %s/%s not stored yet (database unavailable: %s); trying again "
+                            "in %g s", event.reason, event.involved_kind, event.involved_name, exc, delay)
+            except Exception:
+                log.exception("Warning event %s on %s/%s could not be stored; skipped", event.reason,
+                              event.involved_kind, event.involved_name)
+                return
+            await asyncio.sleep(delay)  # back-off while the database is away
+            delay = min(delay * 2, STORE_RETRY_MAX_SECONDS)
 
     async def ingest(self, event: WarningEvent) -> list[int]:
         labels = event_labels(event, self.settings.cluster_label)

@@ -4,10 +4,15 @@ resumes by resourceVersion and relists after 410 Gone without delivering anythin
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from agents.context import ClusterRef
 from agents.toolsets.kubernetes.events_watch import WarningEvent, WarningEventWatch
@@ -89,3 +94,53 @@ def test_watch_relists_after_410_gone_and_delivers_each_event_once(tmp_path: Pat
     keys = [(e.uid, e.count) for e in seen]
     assert len(keys) == len(set(keys)), "an event was delivered twice across the relist"
     assert len(seen) == listed + 1
+
+
+async def test_an_event_read_during_a_database_outage_is_stored_once_it_is_back(
+        db_pool: Any, settings: Settings, database_url: str, postgres_url: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    dbname = conninfo_to_dict(database_url)["dbname"]
+    with start_sim("crashloop_missing_env") as sim, psycopg.connect(postgres_url, autocommit=True) as admin:
+        configured = settings.model_copy(update={"kubeconfig": sim.kubeconfig_path, "k8s_events_enabled": True,
+                                                 "k8s_events_namespaces": ["payments"]})
+        clusters = ClusterRegistry.from_settings(configured)
+        store = IncidentStore(db_pool, IntakeQueue(db_pool, QueuePolicy()), join_window_seconds=300,
+                              cluster_error=clusters.unknown_reason, acquire_timeout=0.5)
+        intake = WarningEventIntake(configured, clusters, store,
+                                    AlertClassifier(ClusterNaming(), PodNameResolver()), watch_timeout_seconds=2)
+        admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (dbname,))
+        try:
+            with caplog.at_level(logging.WARNING, logger="app.intake.k8s_events"):
+                await intake.start()
+                await _until(lambda: any("not stored yet" in r.getMessage() for r in caplog.records),
+                             "the intake to meet the outage")
+        finally:
+            admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
+        try:
+            async def stored() -> list[dict[str, Any]]:
+                async with db_pool.connection() as conn:
+                    return await (await conn.execute("SELECT resource_name FROM incidents")).fetchall()
+            rows = await _until_async(stored, "the event to be stored after the outage")
+        finally:
+            await intake.stop()
+    assert rows == [{"resource_name": "payment-processing-worker"}]
+
+
+async def _until(predicate: Any, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)  # polling a condition with a deadline
+
+
+async def _until_async(probe: Any, what: str, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if value := await probe():
+                return value
+        except Exception:  # the pool is still reconnecting
+            pass
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.1)  # polling a condition with a deadline
