@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from app.main import create_app
 from app.settings import Settings
-from tests.support.intake import API_TOKEN, WEBHOOK_TOKEN, ThreadedService, am_alert, am_payload, bearer
+from tests.support.intake import API_TOKEN, WEBHOOK_TOKEN, ThreadedService, am_alert, am_payload, bearer, query
 
 
 @pytest.fixture
@@ -86,3 +86,30 @@ def test_unknown_cluster_fails_with_a_visible_reason_and_absorbs_the_storm(servi
     assert detail["status_reason"].startswith("unknown cluster 'mars': it is not in the cluster registry "
                                               "(known: default, prod-eu)")
     assert len(detail["alerts"]) == 3
+
+
+def test_since_lists_only_incidents_opened_from_then_on(service: ThreadedService, database_url: str) -> None:
+    (old,) = deliver(service, am_alert("KubePodCrashLooping", "s1", namespace="shop", pod="cart-7f9c6d5b8-k2x4q"))
+    (new,) = deliver(service, am_alert("KubePodCrashLooping", "s2", namespace="web", pod="web-7f9c6d5b8-k2x4q"))
+    query(database_url, "UPDATE incidents SET created_at = '2026-11-01T00:00:00Z' WHERE id = %s RETURNING id", (old,))
+    listed = api(service, "GET", "/incidents", params={"since": "2026-11-15T00:00:00Z"}).json()
+    assert [i["id"] for i in listed["items"]] == [new]
+    everything = api(service, "GET", "/incidents", params={"since": "2026-10-01T00:00:00+00:00"}).json()
+    assert [i["id"] for i in everything["items"]] == [new, old]
+    bad = api(service, "GET", "/incidents", params={"since": "last tuesday"})
+    assert bad.status_code == 422 and "since" in bad.text
+
+
+def test_the_cluster_label_is_configurable(settings: Settings, tmp_path: Path) -> None:
+    clusters = tmp_path / "clusters.yaml"
+    clusters.write_text("clusters:\n  prod-eu:\n    kubeconfig: prod-eu.kubeconfig\n")
+    configured = settings.model_copy(update={"webhook_token": SecretStr(WEBHOOK_TOKEN), "workers": 0,
+                                             "api_token": SecretStr(API_TOKEN), "clusters_file": clusters,
+                                             "cluster_label": "k8s_cluster"})
+    with ThreadedService(lambda: create_app(configured)) as running:
+        (labelled,) = deliver(running, am_alert("KubePodCrashLooping", "c1", namespace="shop", k8s_cluster="prod-eu",
+                                                pod="cart-7f9c6d5b8-k2x4q"))
+        (unlabelled,) = deliver(running, am_alert("KubePodCrashLooping", "c2", namespace="web",
+                                                  pod="web-7f9c6d5b8-k2x4q"))
+        assert api(running, "GET", f"/incidents/{labelled}").json()["cluster"] == "prod-eu"
+        assert api(running, "GET", f"/incidents/{unlabelled}").json()["cluster"] == "default"
