@@ -146,7 +146,10 @@ class GraphRunner:
             try:
                 # A hung model or cluster call is bounded too, not only the steps between them.
                 async with asyncio.timeout(self.budgets.wall_clock_seconds * 1.5 + 30):
-                    await self.graph.ainvoke(graph_input, config, context=context)
+                    # Each step's checkpoint is written before the next step starts: a worker killed
+                    # mid-run resumes after the last finished step, and never re-runs one that already
+                    # committed, pushed or commented (the default writes checkpoints in the background).
+                    await self.graph.ainvoke(graph_input, config, context=context, durability="sync")
             except TemporaryError as exc:  # e.g. GitHub 5xx: the checkpoint keeps everything done so far
                 return RunOutcome.retry(f"incident {item.incident_id}: {exc}", exc.delay)
             except PermanentError as exc:  # e.g. a revoked token: retrying is useless, a person must act
