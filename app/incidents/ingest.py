@@ -2,12 +2,14 @@
 
 The webhook acknowledges only after this commits, so an acknowledged alert is never lost, and
 every write is keyed so a redelivery changes nothing:
-- the payload by the digest of its canonical JSON (a redelivery bumps `deliveries`);
+- the payload by the sha256 of its body as received: Alertmanager's retries resend the same bytes
+  (a redelivery bumps `deliveries`; migration 0002's column comment says "canonical JSON", which
+  it is not, and a differently serialised copy is still idempotent by the alert keys below);
 - an alert by fingerprint + startsAt (Alertmanager's identity of one firing);
 - an incident's work by the partial unique index "one live item per incident".
 
-The join rules run in Postgres, in `ingest_delivery` (migration 0006, restated in 0007), so a delivery costs one
-round trip: here we decide what needs no rows (cluster, workload, family, join key, priority,
+The join rules run in Postgres, in `ingest_delivery` (migration 0006, restated in 0007), so a
+delivery costs one round trip: here we decide what needs no rows (cluster, workload, family, join key, priority,
 title, whether the cluster is known) and the function reads and writes the rows in order.
 Concurrent deliveries about the same workload (two replicas, a storm split over requests) are
 serialised there by transaction-level advisory locks on the join keys, taken in sorted order so
