@@ -88,13 +88,29 @@ HEARTBEAT = """
 UPDATE work_items SET lease_expires_at = now() + make_interval(secs => %(lease)s), heartbeat_at = now()
 WHERE id = %(id)s AND lease_owner = %(worker)s AND attempts = %(attempt)s AND status = 'running'
 RETURNING id"""
+# A release (the worker is shutting down) is not a failed attempt: the item is queued again at once
+# and the attempt it used is given back, so a rolling deploy never spends an incident's budget.
 RELEASE = """
-UPDATE work_items SET lease_expires_at = now()
-WHERE id = %(id)s AND lease_owner = %(worker)s AND attempts = %(attempt)s AND status = 'running'"""
+WITH released AS (
+    UPDATE work_items SET status = 'queued', not_before = now(), lease_owner = NULL, lease_expires_at = NULL,
+           max_attempts = max_attempts + 1, updated_at = now()
+    WHERE id = %(id)s AND lease_owner = %(worker)s AND attempts = %(attempt)s AND status = 'running'
+    RETURNING id
+)
+UPDATE work_attempts SET outcome = 'retry', finished_at = now(),
+       message = 'released: the worker shut down; another worker resumes it from its checkpoint'
+WHERE item_id IN (SELECT id FROM released) AND attempt = %(attempt)s"""
 FINISH = """
 UPDATE work_items SET status = %(status)s, not_before = coalesce(%(retry_at)s, not_before),
        lease_owner = NULL, lease_expires_at = NULL, last_message = %(message)s, updated_at = now()
 WHERE id = %(id)s AND lease_owner = %(worker)s AND attempts = %(attempt)s AND status = 'running'
+RETURNING id"""
+# The same, for an item whose worker was lost: whoever gives up on it checks the lease has really
+# run out in the same statement (a late heartbeat may have renewed it meanwhile).
+FINISH_LOST = """
+UPDATE work_items SET status = %(status)s, not_before = coalesce(%(retry_at)s, not_before),
+       lease_owner = NULL, lease_expires_at = NULL, last_message = %(message)s, updated_at = now()
+WHERE id = %(id)s AND attempts = %(attempt)s AND status = 'running' AND lease_expires_at <= now()
 RETURNING id"""
 FINISH_ATTEMPT = """
 UPDATE work_attempts SET outcome = %(outcome)s, finished_at = now(), retry_at = %(retry_at)s, message = %(message)s
@@ -180,7 +196,10 @@ class IntakeQueue:
 
     async def claim(self, worker: str, lane: Lane = "incidents") -> Claim | None:
         """The most urgent claimable item of the lane, or None."""
-        await self.fail_spent_lost_items()
+        try:
+            await self.fail_spent_lost_items()
+        except Exception as exc:  # housekeeping; the claim below skips such items anyway
+            log.warning("could not fail work items whose worker was lost: %s: %s", type(exc).__name__, exc)
         async with self.pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (CLAIM_LOCK_ID,))
             row = await (await conn.execute(CLAIM, {
@@ -225,7 +244,7 @@ class IntakeQueue:
                      else f"all {row['max_attempts']} attempts are spent")
             reason = (f"the worker running attempt {row['attempts']} was lost (killed, crashed or partitioned: "
                       f"its lease expired) and {spent}")
-            if await self.finish(item, RunOutcome.failed(reason)) is not None:
+            if await self.finish(item, RunOutcome.failed(reason), lost=True) is not None:
                 failed += 1
         return failed
 
@@ -249,28 +268,29 @@ class IntakeQueue:
         async with self.pool.connection() as conn:
             await conn.execute(RELEASE, {"id": item.id, "worker": item.worker, "attempt": item.attempt})
 
-    async def finish(self, item: WorkItem, outcome: RunOutcome) -> str | None:
+    async def finish(self, item: WorkItem, outcome: RunOutcome, *, lost: bool = False) -> str | None:
         """Write the attempt's outcome; return the item's new status, None if it was no longer ours.
 
         A retry is checked against the budget and the deadline before it is scheduled, so an item
-        never waits for a retry it will not be allowed to make.
+        never waits for a retry it will not be allowed to make. `lost`: the attempt's worker is gone
+        (its lease expired); the attempt is recorded as lost.
         """
         async with self.pool.connection() as conn, conn.transaction():
             # Incident first, then the item: the lock order every writer keeps.
             now = (await (await conn.execute(LOCK_INCIDENT, (item.incident_id,))).fetchone() or {})["now"]
             status, retry_at, message = _decide(item, outcome, now, self.policy)
-            row = await (await conn.execute(FINISH, {
+            row = await (await conn.execute(FINISH_LOST if lost else FINISH, {
                 "status": status, "retry_at": retry_at, "message": message, "id": item.id,
                 "worker": item.worker, "attempt": item.attempt,
             })).fetchone()
             if row is None:
                 return None
-            attempt_outcome = "retry" if status == "queued" else status
+            attempt_outcome = "lost" if lost else "retry" if status == "queued" else status
             await conn.execute(FINISH_ATTEMPT, {"outcome": attempt_outcome, "retry_at": retry_at,
                                                 "message": message, "id": item.id, "attempt": item.attempt})
             await conn.execute(
                 "INSERT INTO incident_events (incident_id, kind, actor, message, data) VALUES (%s, %s, %s, %s, %s)",
-                (item.incident_id, f"attempt_{attempt_outcome}", item.worker, message,
+                (item.incident_id, f"attempt_{attempt_outcome}", item.worker or "queue", message,
                  Jsonb({"item": item.id, "attempt": item.attempt,
                        "retry_at": retry_at.isoformat() if retry_at else None})),
             )

@@ -12,7 +12,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from app.incidents.queue import IntakeQueue, QueuePolicy
+from app.incidents.queue import IntakeQueue, QueuePolicy, RunOutcome
 from tests.support.verification import seed_incident
 
 
@@ -95,7 +95,39 @@ async def test_a_worker_lost_on_every_attempt_fails_the_incident_instead_of_loop
     assert incident["status_reason"] == item["last_message"]
     event = _row(database_url, "SELECT kind FROM incident_events WHERE incident_id = %s ORDER BY id DESC LIMIT 1",
                  incident_id)
-    assert event["kind"] == "attempt_failed"
+    assert event["kind"] == "attempt_lost"
+    attempts = _row(database_url, "SELECT array_agg(outcome ORDER BY attempt) AS outcomes FROM work_attempts")
+    assert attempts["outcomes"] == ["lost", "lost"]
+
+
+async def test_an_item_released_at_shutdown_on_its_last_attempt_is_resumed_not_failed(
+        db_pool: AsyncConnectionPool[Any], database_url: str) -> None:
+    queue = IntakeQueue(db_pool, QueuePolicy(max_attempts=1))
+    incident_id = seed_incident(database_url, status="diagnosing")
+    item_id = await _enqueue(queue, db_pool, incident_id)
+    first = await queue.claim("stopping-replica")
+    assert first is not None
+    await queue.release(first.item)  # a rolling deploy stops this replica mid-run
+    second = await queue.claim("new-replica")
+    assert second is not None and second.resume and second.item.attempt == 2
+    assert await queue.finish(second.item, RunOutcome.done("diagnosed")) == "done"
+    item = _row(database_url, "SELECT status FROM work_items WHERE id = %s", item_id)
+    assert item["status"] == "done"
+    attempts = _row(database_url, "SELECT array_agg(outcome ORDER BY attempt) AS outcomes FROM work_attempts")
+    assert attempts["outcomes"] == ["retry", "done"]
+
+
+async def test_a_late_heartbeat_keeps_an_item_from_being_given_up(db_pool: AsyncConnectionPool[Any],
+                                                                  database_url: str) -> None:
+    queue = IntakeQueue(db_pool, QueuePolicy(max_attempts=1))
+    incident_id = seed_incident(database_url, status="diagnosing")
+    item_id = await _enqueue(queue, db_pool, incident_id)
+    claim = await queue.claim("slow-worker")
+    assert claim is not None
+    _expire_leases(database_url)
+    assert await queue.heartbeat(claim.item)  # it was only slow: the lease is renewed before anyone looks
+    assert await queue.fail_spent_lost_items() == 0
+    assert _row(database_url, "SELECT status FROM work_items WHERE id = %s", item_id)["status"] == "running"
 
 
 async def test_a_lost_item_past_its_deadline_fails(db_pool: AsyncConnectionPool[Any], database_url: str) -> None:
