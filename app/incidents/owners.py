@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from kubernetes.client.exceptions import ApiException
 
@@ -30,7 +31,7 @@ from agents.toolsets.kubernetes.reader import ClusterReader
 
 log = logging.getLogger(__name__)
 
-# After a failed lookup the cluster is left alone this long: a storm about an unreachable cluster
+# After a failed lookup the cluster (for a 403, the namespace) is left alone this long: a storm about an unreachable cluster
 # must not pay the timeout once per alert.
 BACKOFF_SECONDS = 30.0
 # Lookups in flight at once (each holds a thread): a delivery naming a thousand pods queues here.
@@ -56,6 +57,9 @@ class ClusterOwnerResolver:
         self._in_flight: dict[Key, asyncio.Future[ResourceRef | None]] = {}
         self._resting_until: dict[str, float] = {}  # cluster id → when it may be asked again
         self._slots = asyncio.Semaphore(LOOKUPS_AT_ONCE)
+        # Its own threads: the default executor is shared with tool calls and git, and a lookup's
+        # timeout must not run out while it waits behind them.
+        self._threads = ThreadPoolExecutor(LOOKUPS_AT_ONCE, thread_name_prefix="opsgraph-owner-lookup")
 
     async def owner_of_pod(self, cluster: str, namespace: str | None, pod: str) -> ResourceRef:
         found = await self._lookup(cluster, namespace, pod)
@@ -75,7 +79,7 @@ class ClusterOwnerResolver:
         if cached is not None and self.clock() < cached[0]:  # still right while the cluster rests
             OWNER_LOOKUPS.labels("cached").inc()
             return cached[1]
-        if self.clock() < self._resting_until.get(cluster, 0.0):
+        if self._resting(cluster, namespace):
             return None
         if key in self._in_flight:  # the storm's other alerts about this pod wait for the same answer
             shared = await asyncio.shield(self._in_flight[key])
@@ -93,14 +97,21 @@ class ClusterOwnerResolver:
         return found
 
     async def _ask(self, cluster: ClusterRef, namespace: str, pod: str) -> ResourceRef | None:
-        async with self._slots:
-            if self.clock() < self._resting_until.get(cluster.id, 0.0):
+        try:  # a delivery naming hundreds of pods waits at most one timeout for a slot, then uses the pattern
+            await asyncio.wait_for(self._slots.acquire(), self.timeout)
+        except TimeoutError:
+            return None  # busy here, which says nothing about the cluster: it does not rest
+        try:
+            if self._resting(cluster.id, namespace):
                 return None  # it failed while this lookup waited for a slot
-            try:
-                answer = await asyncio.wait_for(asyncio.to_thread(self._read, cluster, namespace, pod),
-                                                self.timeout)
-            except Exception as exc:  # unreachable, timed out, forbidden: the pattern answers, the cluster rests
-                return self._rest(cluster.id, namespace, pod, exc)
+            loop = asyncio.get_running_loop()
+            answer = await asyncio.wait_for(loop.run_in_executor(self._threads, self._read, cluster, namespace, pod),
+                                            self.timeout)
+        except Exception as exc:  # unreachable, timed out, forbidden: the pattern answers, the cluster rests
+            self._rest(cluster.id, namespace, pod, exc)
+            return None
+        finally:
+            self._slots.release()
         if answer is None:
             return None  # the pod is gone (alerts often outlive their pods): the pattern decides
         OWNER_LOOKUPS.labels("cluster").inc()
@@ -108,18 +119,25 @@ class ClusterOwnerResolver:
         self._remember((cluster.id, namespace, pod), found)
         return found
 
+    def _resting(self, cluster: str, namespace: str) -> bool:
+        now = self.clock()
+        return any(now < self._resting_until.get(scope, 0.0) for scope in (cluster, f"{cluster}/{namespace}"))
+
     def _rest(self, cluster: str, namespace: str, pod: str, exc: Exception) -> None:
-        if self.clock() < self._resting_until.get(cluster, 0.0):
+        # Forbidden is about this namespace (namespace-scoped RBAC); anything else about the cluster.
+        scope = f"{cluster}/{namespace}" if isinstance(exc, ApiException) and exc.status == 403 else cluster
+        if self.clock() < self._resting_until.get(scope, 0.0):
             return  # a lookup that was already in flight failed too: said once is enough
-        self._resting_until[cluster] = self.clock() + BACKOFF_SECONDS
+        self._resting_until[scope] = self.clock() + BACKOFF_SECONDS
         if isinstance(exc, TimeoutError):
             reason = f"timed out after {self.timeout:g} s"
         elif isinstance(exc, ApiException):  # its text carries the whole response; the status says enough
             reason = f"the API answered {exc.status} {exc.reason}"
         else:
             reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
-        log.warning("cluster %s: cannot look up the owner of pod %s/%s (%s); using the pod-name pattern for "
-                    "%g s", cluster, namespace, pod, reason, BACKOFF_SECONDS)
+        where = f"namespace {namespace} of cluster {cluster}" if scope != cluster else f"cluster {cluster}"
+        log.warning("cannot look up the owner of pod %s/%s on cluster %s (%s); using the pod-name pattern in %s for "
+                    "%g s", namespace, pod, cluster, reason, where, BACKOFF_SECONDS)
 
     def _read(self, cluster: ClusterRef, namespace: str, pod: str) -> tuple[str, str] | None:
         reader = ClusterReader(self.clients.for_cluster(cluster), self.timeout)
@@ -136,6 +154,7 @@ class ClusterOwnerResolver:
         self._cache[key] = (self.clock() + self.cache_seconds, found)
 
     def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
         self.clients.close()
 
 

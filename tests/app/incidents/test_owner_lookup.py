@@ -7,8 +7,11 @@ real socket that never answers. `CountingClients` only counts how often the clus
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +112,52 @@ async def test_pods_fold_into_the_workload_the_cluster_records(baseline: Running
              if await pattern.owner_of_pod("default", namespace, pod) != expected]
     assert wrong == list(cases.values())[:4]
     owners.close()
+
+
+async def test_an_owner_that_is_not_a_workload_leaves_the_pod_its_own_workload(baseline: RunningSim) -> None:
+    node = baseline.store.list("Node", None)[0]["metadata"]
+    with baseline.store.lock:  # a static pod, as the kubelet mirrors it: owned by its Node
+        baseline.store.create({"apiVersion": "v1", "kind": "Pod", "metadata": {
+            "name": f"kube-apiserver-{node['name']}", "namespace": "kube-system",
+            "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": node["name"], "uid": node["uid"],
+                                 "controller": True}]},
+            "spec": {"nodeName": node["name"], "containers": [{"name": "kube-apiserver", "image": "k8s/api:1.32"}]}})
+    owners, _, _ = resolver(registry(default=baseline.kubeconfig_path))
+    assert await owners.owner_of_pod("default", "kube-system", f"kube-apiserver-{node['name']}") == ResourceRef(
+        "Pod", f"kube-apiserver-{node['name']}")
+    owners.close()
+
+
+class Forbidden(BaseHTTPRequestHandler):
+    """An API server whose RBAC lets us read nothing, answering as the real one does."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden",
+                           "code": 403, "message": f"forbidden: {self.path}"}).encode()
+        self.send_response(403)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+async def test_forbidden_rests_only_that_namespace(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Forbidden)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        owners, clients, _ = resolver(registry(default=dead_kubeconfig(tmp_path, server.server_address[1])))
+        assert await owners.owner_of_pod("default", "locked", "web-6475c84c-nd4qm") == ResourceRef("Deployment", "web")
+        await owners.owner_of_pod("default", "locked", "web-6475c84c-pvttw")
+        assert clients.asked == ["default"]  # that namespace rests
+        await owners.owner_of_pod("default", "shop", "web-6475c84c-nd4qm")
+        assert clients.asked == ["default", "default"]  # the rest of the cluster is still asked
+        owners.close()
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 async def test_a_pod_that_is_gone_gets_the_pattern_and_the_cluster_is_still_asked(baseline: RunningSim) -> None:
