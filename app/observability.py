@@ -24,8 +24,8 @@ HTTP_LATENCY = Histogram(
 )
 # Intake. A redelivered payload (same digest) is not counted again.
 ALERTS_RECEIVED = Counter(
-    "opsgraph_alerts_received_total", "Alerts stored from accepted deliveries, by source and status.",
-    ["source", "status"],
+    "opsgraph_alerts_received_total", "New alerts stored (a firing: fingerprint and start), by source; "
+    "re-notifications and resolutions of a known firing are not counted again.", ["source"],
 )
 DUPLICATE_DELIVERIES = Counter(
     "opsgraph_duplicate_deliveries_total", "Deliveries already stored (Alertmanager retries), acknowledged again.",

@@ -17,6 +17,20 @@ class DatabaseUnavailable(RuntimeError):
 DATABASE_DOWN: tuple[type[Exception], ...] = (DatabaseUnavailable, PoolTimeout, OperationalError)
 
 
+def is_outage(exc: BaseException) -> bool:
+    """The database is away (refused, lost, shutting down), not one statement failing.
+
+    Narrower than DATABASE_DOWN: a statement timeout or a full disk is an OperationalError too, and
+    retrying it forever would block whoever retries.
+    """
+    if isinstance(exc, DatabaseUnavailable | PoolTimeout):
+        return True
+    if isinstance(exc, OperationalError):
+        state = exc.sqlstate or ""
+        return not state or state.startswith(("08", "57P"))  # connection exceptions, admin shutdown
+    return False
+
+
 def connection_kwargs(pgbouncer: bool) -> dict[str, Any]:
     # The checkpointer needs autocommit and dict rows. PgBouncer in transaction mode cannot keep
     # server-side prepared statements, so prepared statements are turned off there.

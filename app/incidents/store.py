@@ -67,10 +67,8 @@ class IncidentStore:
                                         cluster_error=self.cluster_error)
         if result.duplicate_payload:
             DUPLICATE_DELIVERIES.labels(batch.source).inc()
-        else:
-            for status in ("firing", "resolved"):
-                if count := sum(1 for a in batch.alerts if a.status == status):
-                    ALERTS_RECEIVED.labels(batch.source, status).inc(count)
+        if result.new_alerts:  # firings not seen before; a re-notification of one is not counted again
+            ALERTS_RECEIVED.labels(batch.source).inc(result.new_alerts)
         if result.opened:
             INCIDENTS_OPENED.labels(batch.source).inc(len(result.opened))
         return result

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from agents.context import ClusterRef
 from agents.toolsets.kubernetes.events_watch import WarningEvent, WarningEventWatch
 from app.clusters import ClusterRegistry
-from app.db.pool import DATABASE_DOWN
+from app.db.pool import is_outage
 from app.incidents.alerts import AlertBatch, AlertClassifier
 from app.incidents.grouping import owner_of_replicaset
 from app.incidents.store import IncidentStore
@@ -142,13 +142,13 @@ class WarningEventIntake:
             try:
                 await self.ingest(event)
                 return
-            except DATABASE_DOWN as exc:
+            except Exception as exc:
+                if not is_outage(exc):
+                    log.exception("Warning event %s on %s/%s could not be stored; skipped", event.reason,
+                                  event.involved_kind, event.involved_name)
+                    return
                 log.warning("Warning event %s on %s/%s not stored yet (database unavailable: %s); trying again "
                             "in %g s", event.reason, event.involved_kind, event.involved_name, exc, delay)
-            except Exception:
-                log.exception("Warning event %s on %s/%s could not be stored; skipped", event.reason,
-                              event.involved_kind, event.involved_name)
-                return
             await asyncio.sleep(delay)  # back-off while the database is away
             delay = min(delay * 2, STORE_RETRY_MAX_SECONDS)
 

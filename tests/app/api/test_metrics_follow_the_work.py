@@ -1,7 +1,7 @@
 """/metrics tells an operator what intake and the workers are doing, from a real service process.
 
-Counters come from this process; the incident and queue gauges are read from Postgres at each
-scrape. The probe runner blocks mid-run until the test releases it, so the gauges are seen while an
+Counters come from this process; the incident and queue gauges are read from Postgres (at most
+every few seconds). The probe runner blocks mid-run until the test releases it, so the gauges are seen while an
 item runs and another waits. A database outage still answers with the counters.
 """
 
@@ -52,7 +52,7 @@ def test_metrics_follow_alerts_through_the_queue(settings: Settings, database_ur
                    what="the first item to block mid-run")
 
         during = scrape(service.url)
-        assert value(during, "opsgraph_alerts_received_total", source="alertmanager", status="firing") == 3
+        assert value(during, "opsgraph_alerts_received_total", source="alertmanager") == 3
         assert value(during, "opsgraph_duplicate_deliveries_total", source="alertmanager") == 1
         assert value(during, "opsgraph_incidents_opened_total", source="alertmanager") == 2
         assert value(during, "opsgraph_work_items", kind="diagnose", status="running") == 1
@@ -64,7 +64,10 @@ def test_metrics_follow_alerts_through_the_queue(settings: Settings, database_ur
         release.touch()
         wait_until(lambda: query(database_url, "SELECT count(*) AS n FROM work_items WHERE status = 'done'")[0]["n"]
                    == 2, timeout=60, what="both items to finish")
-        after = scrape(service.url)
+        # The gauges are re-read at most every few seconds: poll until they show the finished work.
+        after = wait_until(lambda: (m := scrape(service.url))
+                           and not [key for key in m if key[0] == "opsgraph_work_items"] and m,
+                           timeout=30, what="the gauges to show both items finished")
         assert value(after, "opsgraph_work_attempts_total", kind="diagnose", outcome="done") == 2
         assert value(after, "opsgraph_work_attempt_duration_seconds_count", kind="diagnose") == 2
         assert not [key for key in after if key[0] == "opsgraph_work_items"]  # nothing queued or running
@@ -76,9 +79,11 @@ def test_metrics_follow_alerts_through_the_queue(settings: Settings, database_ur
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false')
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (dbname,))
-            try:
-                outage = scrape(service.url)
+            try:  # scrape until one of them had to read the database and could not
+                outage = wait_until(lambda: (m := scrape(service.url))
+                                    and "gauges not refreshed" in service.log_path.read_text() and m,
+                                    timeout=30, what="a scrape during the outage")
             finally:
                 admin.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
-        assert value(outage, "opsgraph_alerts_received_total", source="alertmanager", status="firing") == 3
+        assert value(outage, "opsgraph_alerts_received_total", source="alertmanager") == 3
         assert value(outage, "opsgraph_work_attempts_total", kind="diagnose", outcome="done") == 2
