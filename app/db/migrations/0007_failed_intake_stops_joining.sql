@@ -41,12 +41,14 @@ BEGIN
         -- This firing (fingerprint + startsAt) is known: only its resolution changes anything, unless it
         -- was parked on an incident that failed at intake and its cluster is known now (registered since):
         -- then it is taken in afresh, the way Alertmanager's next notification of it would expect.
-        SELECT ia.incident_id, ia.status, coalesce(inc.intake_error IS NOT NULL, false)
-        INTO v_incident, v_status, v_parked
-        FROM incident_alerts ia LEFT JOIN incidents inc ON inc.id = ia.incident_id
-        WHERE ia.fingerprint = a.fingerprint AND ia.starts_at = a.starts_at;
+        SELECT ia.incident_id, ia.status INTO v_incident, v_status
+        FROM incident_alerts ia WHERE ia.fingerprint = a.fingerprint AND ia.starts_at = a.starts_at;
         v_known := FOUND;
-        IF v_known AND v_parked AND a.intake_error IS NULL AND a.status = 'firing' AND v_status = 'firing' THEN
+        v_parked := false;
+        IF v_known AND a.intake_error IS NULL AND a.status = 'firing' AND v_status = 'firing' THEN
+            SELECT inc.intake_error IS NOT NULL INTO v_parked FROM incidents inc WHERE inc.id = v_incident;
+        END IF;
+        IF v_parked THEN
             DELETE FROM incident_alerts WHERE fingerprint = a.fingerprint AND starts_at = a.starts_at;
             INSERT INTO incident_events (incident_id, kind, actor, message, data)
             VALUES (v_incident, 'note', 'intake', format('alert %s moved: cluster %s is known now', v_what,
@@ -68,19 +70,33 @@ BEGIN
             -- An incident that failed at intake (unknown cluster) takes in alerts that fail the same way
             -- while its storm lasts (the window), so a storm makes one of them; never an alert whose
             -- cluster is known now, and never after the storm is over.
-            SELECT inc.id INTO v_incident
-            FROM incident_alerts ia JOIN incidents inc ON inc.id = ia.incident_id
-            WHERE ia.fingerprint = a.fingerprint
-              AND (inc.closed_at IS NULL
-                   OR (inc.intake_error IS NOT NULL AND a.intake_error IS NOT NULL
-                       AND inc.last_alert_at >= now() - make_interval(secs => p_window_seconds)))
-            ORDER BY inc.id DESC LIMIT 1;
-            IF v_incident IS NULL THEN
-                SELECT inc.id INTO v_incident FROM incidents inc
-                WHERE inc.join_key = a.join_key
-                  AND (inc.closed_at IS NULL OR (inc.intake_error IS NOT NULL AND a.intake_error IS NOT NULL))
-                  AND inc.last_alert_at >= now() - make_interval(secs => p_window_seconds)
-                ORDER BY inc.last_alert_at DESC LIMIT 1;
+            -- (Two spellings, so the usual case, a known cluster, reads only open incidents and the
+            -- join-key lookup uses the partial index incidents_open_by_key.)
+            IF a.intake_error IS NULL THEN
+                WITH seen AS MATERIALIZED (  -- fingerprint first: never a walk over all open incidents
+                    SELECT ia.incident_id FROM incident_alerts ia WHERE ia.fingerprint = a.fingerprint)
+                SELECT inc.id INTO v_incident FROM seen JOIN incidents inc ON inc.id = seen.incident_id
+                WHERE inc.closed_at IS NULL
+                ORDER BY inc.id DESC LIMIT 1;
+                IF v_incident IS NULL THEN
+                    SELECT inc.id INTO v_incident FROM incidents inc
+                    WHERE inc.join_key = a.join_key AND inc.closed_at IS NULL
+                      AND inc.last_alert_at >= now() - make_interval(secs => p_window_seconds)
+                    ORDER BY inc.last_alert_at DESC LIMIT 1;
+                END IF;
+            ELSE
+                WITH seen AS MATERIALIZED (
+                    SELECT ia.incident_id FROM incident_alerts ia WHERE ia.fingerprint = a.fingerprint)
+                SELECT inc.id INTO v_incident FROM seen JOIN incidents inc ON inc.id = seen.incident_id
+                WHERE (inc.closed_at IS NULL OR inc.intake_error IS NOT NULL)
+                  AND (inc.closed_at IS NULL OR inc.last_alert_at >= now() - make_interval(secs => p_window_seconds))
+                ORDER BY inc.id DESC LIMIT 1;
+                IF v_incident IS NULL THEN
+                    SELECT inc.id INTO v_incident FROM incidents inc
+                    WHERE inc.join_key = a.join_key AND (inc.closed_at IS NULL OR inc.intake_error IS NOT NULL)
+                      AND inc.last_alert_at >= now() - make_interval(secs => p_window_seconds)
+                    ORDER BY inc.last_alert_at DESC LIMIT 1;
+                END IF;
             END IF;
             SELECT count(*) INTO v_recent FROM incidents inc
             WHERE inc.cluster = a.cluster AND inc.namespace IS NOT DISTINCT FROM a.namespace
