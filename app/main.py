@@ -106,6 +106,7 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
 
     app = FastAPI(title="opsgraph", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.state_gauges = health.StateGauges()
     app.include_router(health.router)
     app.include_router(alerts.router)
     app.include_router(incidents.router)

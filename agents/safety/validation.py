@@ -27,7 +27,7 @@ _TERM_SPLIT = re.compile(r",(?![^()]*\))")
 
 def check_label(value: str) -> str:
     """A DNS-1123 label: namespaces, container names, Service names."""
-    if len(value) > 63 or not DNS1123_LABEL.fullmatch(value):
+    if not is_label(value):
         raise ValueError(f"{value[:80]!r} is not a valid Kubernetes name: use at most 63 lowercase letters, "
                          "digits and '-', starting and ending with a letter or digit")
     return value
@@ -35,10 +35,20 @@ def check_label(value: str) -> str:
 
 def check_subdomain(value: str) -> str:
     """A DNS-1123 subdomain: most object names (pods, deployments, nodes, config maps)."""
-    if len(value) > 253 or not DNS1123_SUBDOMAIN.fullmatch(value):
+    if not is_subdomain(value):
         raise ValueError(f"{value[:80]!r} is not a valid Kubernetes name: use at most 253 lowercase letters, "
                          "digits, '-' and '.', starting and ending with a letter or digit")
     return value
+
+
+def is_label(value: str) -> bool:
+    """`check_label` as a yes/no, for callers that fall back instead of reporting."""
+    return len(value) <= 63 and DNS1123_LABEL.fullmatch(value) is not None
+
+
+def is_subdomain(value: str) -> bool:
+    """`check_subdomain` as a yes/no."""
+    return len(value) <= 253 and DNS1123_SUBDOMAIN.fullmatch(value) is not None
 
 
 def check_kind(value: str) -> str:

@@ -24,15 +24,15 @@ from app.incidents.grouping import PodNameResolver, ResourceRef
 from app.observability import OWNER_LOOKUPS
 
 from agents.context import ClusterRef
-from agents.safety.validation import check_label, check_subdomain
+from agents.safety.validation import is_label, is_subdomain
 from agents.toolsets.kubernetes.clients import ClusterClients
 from agents.toolsets.kubernetes.owners import workload_of_pod
 from agents.toolsets.kubernetes.reader import ClusterReader
 
 log = logging.getLogger(__name__)
 
-# After a failed lookup the cluster (for a 403, the namespace) is left alone this long: a storm about an unreachable cluster
-# must not pay the timeout once per alert.
+# After a failed lookup the cluster (for a 403, the namespace) is left alone this long: a storm
+# about an unreachable cluster must not pay the timeout once per alert.
 BACKOFF_SECONDS = 30.0
 # Lookups in flight at once (each holds a thread): a delivery naming a thousand pods queues here.
 LOOKUPS_AT_ONCE = 8
@@ -69,7 +69,7 @@ class ClusterOwnerResolver:
         return found
 
     async def _lookup(self, cluster: str, namespace: str | None, pod: str) -> ResourceRef | None:
-        if namespace is None or not _valid(namespace, pod):
+        if namespace is None or not (is_label(namespace) and is_subdomain(pod)):
             return None  # a hostile or malformed label never becomes part of a URL
         entry = self.clusters.get(cluster)
         if entry is None:
@@ -156,12 +156,3 @@ class ClusterOwnerResolver:
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)
         self.clients.close()
-
-
-def _valid(namespace: str, pod: str) -> bool:
-    try:
-        check_label(namespace)
-        check_subdomain(pod)
-    except ValueError:
-        return False
-    return True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.safety.validation import check_subdomain
+from agents.safety.validation import is_subdomain
 from agents.toolsets.kubernetes.reader import ClusterReader
 
 Obj = dict[str, Any]
@@ -41,7 +41,7 @@ def workload_of_pod(reader: ClusterReader, namespace: str, pod: str) -> tuple[st
     for _ in range(len(_FOLDED_KINDS) + 1):
         ref = controller_ref(obj)
         owner_kind, owner_name = str((ref or {}).get("kind") or ""), str((ref or {}).get("name") or "")
-        if owner_kind not in WORKLOAD_KINDS or not _is_name(owner_name):
+        if owner_kind not in WORKLOAD_KINDS or not is_subdomain(owner_name):
             break  # no owner, not a workload, or a name no API object can have
         kind, name = owner_kind, owner_name
         if kind not in _FOLDED_KINDS:
@@ -50,11 +50,3 @@ def workload_of_pod(reader: ClusterReader, namespace: str, pod: str) -> tuple[st
         if obj is None:
             break
     return kind, name
-
-
-def _is_name(value: str) -> bool:
-    try:
-        check_subdomain(value)
-    except ValueError:
-        return False
-    return True

@@ -93,8 +93,5 @@ class StateGauges:
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request, incidents: Incidents) -> Response:
     """Prometheus metrics; incident and queue gauges are read from the database (at most every 5 s)."""
-    gauges: StateGauges | None = getattr(request.app.state, "state_gauges", None)
-    if gauges is None:
-        gauges = request.app.state.state_gauges = StateGauges()
-    await gauges.refresh(incidents)
+    await request.app.state.state_gauges.refresh(incidents)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -88,8 +88,9 @@ BEGIN
                 WITH seen AS MATERIALIZED (
                     SELECT ia.incident_id FROM incident_alerts ia WHERE ia.fingerprint = a.fingerprint)
                 SELECT inc.id INTO v_incident FROM seen JOIN incidents inc ON inc.id = seen.incident_id
-                WHERE (inc.closed_at IS NULL OR inc.intake_error IS NOT NULL)
-                  AND (inc.closed_at IS NULL OR inc.last_alert_at >= now() - make_interval(secs => p_window_seconds))
+                WHERE inc.closed_at IS NULL
+                   OR (inc.intake_error IS NOT NULL
+                       AND inc.last_alert_at >= now() - make_interval(secs => p_window_seconds))
                 ORDER BY inc.id DESC LIMIT 1;
                 IF v_incident IS NULL THEN
                     SELECT inc.id INTO v_incident FROM incidents inc

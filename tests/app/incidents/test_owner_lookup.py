@@ -7,11 +7,8 @@ real socket that never answers. `CountingClients` only counts how often the clus
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +27,7 @@ from app.settings import Settings
 from sim.kubeconfig import write_kubeconfig
 from sim.runtime import RunningSim
 from tests.support.intake import WEBHOOK_TOKEN, ThreadedService, am_alert, am_payload, bearer, query
+from tests.support.json_standin import JsonHandler, serving
 
 
 class CountingClients(ClusterClients):
@@ -128,36 +126,23 @@ async def test_an_owner_that_is_not_a_workload_leaves_the_pod_its_own_workload(b
     owners.close()
 
 
-class Forbidden(BaseHTTPRequestHandler):
+class Forbidden(JsonHandler):
     """An API server whose RBAC lets us read nothing, answering as the real one does."""
 
-    def do_GET(self) -> None:
-        body = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden",
-                           "code": 403, "message": f"forbidden: {self.path}"}).encode()
-        self.send_response(403)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+    def answer(self) -> tuple[int, Any]:
+        return 403, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden",
+                     "code": 403, "message": f"forbidden: {self.path}"}
 
 
 async def test_forbidden_rests_only_that_namespace(tmp_path: Path) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Forbidden)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        owners, clients, _ = resolver(registry(default=dead_kubeconfig(tmp_path, server.server_address[1])))
+    with serving(Forbidden) as port:
+        owners, clients, _ = resolver(registry(default=dead_kubeconfig(tmp_path, port)))
         assert await owners.owner_of_pod("default", "locked", "web-6475c84c-nd4qm") == ResourceRef("Deployment", "web")
         await owners.owner_of_pod("default", "locked", "web-6475c84c-pvttw")
         assert clients.asked == ["default"]  # that namespace rests
         await owners.owner_of_pod("default", "shop", "web-6475c84c-nd4qm")
         assert clients.asked == ["default", "default"]  # the rest of the cluster is still asked
         owners.close()
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 async def test_a_pod_that_is_gone_gets_the_pattern_and_the_cluster_is_still_asked(baseline: RunningSim) -> None:
