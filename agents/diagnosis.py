@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sim.categories import CATEGORIES
+from agents.taxonomy import CATEGORIES
 
 
 class ResourceRef(BaseModel):

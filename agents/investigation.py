@@ -35,11 +35,9 @@ from agents.toolsets.executor import ToolExecutor
 from agents.toolsets.kubernetes.clients import ClusterClients
 from agents.toolsets.kubernetes import DESCRIBE_TOOLS
 from agents.toolsets.registry import ToolRegistry
-from sim.categories import CATEGORIES
+from agents.taxonomy import CATEGORIES, CONFIDENT, NEEDS_HUMAN_BELOW
 
 AGENT = "diagnostics"
-CONFIDENT = 0.85  # a rule diagnosis this sure is only explained by the model, not re-investigated
-HUMAN_BELOW = 0.6  # below this a diagnosis always goes to a person
 EVIDENCE_PENALTY = 0.5  # confidence is multiplied by this when quoted evidence is not in the output
 
 
@@ -252,7 +250,7 @@ def finalize(diagnosis: Diagnosis, *, alert_firing: bool, unreachable: str | Non
     if unreachable is not None:
         update.update(status="failed", failure_reason=unreachable, needs_human=True,
                       reason_for_human=f"diagnosis failed: {unreachable}")
-    elif diagnosis.confidence < HUMAN_BELOW and not diagnosis.needs_human:
+    elif diagnosis.confidence < NEEDS_HUMAN_BELOW and not diagnosis.needs_human:
         update.update(needs_human=True,
                       reason_for_human=f"low confidence ({diagnosis.confidence:.2f}); a human should confirm")
     elif diagnosis.category == "healthy" and alert_firing and not diagnosis.needs_human:

@@ -116,9 +116,9 @@ async def _sync_branch(cluster: RunningSim, settings: Settings, pr: dict[str, An
     repo = GitOpsRepo(settings.gitops_repo_url, settings.gitops_work_dir / "merged", base_branch=pr["base"])
     await asyncio.to_thread(repo.checkout_branch, pr["branch"])
     objects = [rendered.obj for rendered in RepoTree(await asyncio.to_thread(repo.tree)).render()]
-    cluster.sync(objects)
+    synced = cluster.sync(objects)
     namespace = cluster.scenario.expect.resource.namespace if cluster.scenario.expect.resource else None
-    problems = namespace_problems(cluster.store, namespace)
+    problems = [f"sync refused: {why}" for why in synced.refused] or namespace_problems(cluster.store, namespace)
     say("merged and synced to the cluster (as a GitOps controller would):")
     _show_pods(cluster, say)
     say("workload healthy" if not problems else "still unhealthy: " + "; ".join(problems))

@@ -37,3 +37,20 @@ def namespace_problems(store: ObjectStore, namespace: str | None) -> list[str]:
 def warning_counts(store: ObjectStore) -> dict[str, int]:
     """Warning events by name with their counts: a fix must add none and repeat none."""
     return {e["metadata"]["name"]: int(e.get("count") or 1) for e in store.list("Event") if e.get("type") == "Warning"}
+
+
+def failing_requests(store: ObjectStore, read_log: Any, namespace: str | None) -> list[str]:
+    """Requests that running clients in the namespace still see failing (the traffic model's log lines, read
+    from each ready container's current log)."""
+    failing = []
+    for pod in store.list("Pod", namespace):
+        if pod["status"].get("phase") != "Running":
+            continue
+        meta = pod["metadata"]
+        for container in pod["spec"].get("containers") or []:
+            try:
+                text = read_log(meta["namespace"], meta["name"], container["name"], False)
+            except Exception:  # a container that is waiting has no current log to read
+                continue
+            failing.extend(f"{meta['name']}: {line}" for line in text.splitlines() if "upstream request failed" in line)
+    return failing

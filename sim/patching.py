@@ -57,6 +57,21 @@ def json_merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+def merge_patch_between(old: Any, new: Any) -> Any:
+    """The RFC 7386 merge patch that turns `old` into `new` (what `kubectl apply` sends when it has the
+    last-applied configuration: fields the author removed become null, lists are replaced whole)."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return copy.deepcopy(new)
+    patch: dict[str, Any] = {key: None for key in old if key not in new}
+    for key, value in new.items():
+        if key not in old:
+            patch[key] = copy.deepcopy(value)
+        elif old[key] != value:
+            patch[key] = merge_patch_between(old[key], value) if isinstance(value, dict) and isinstance(old[key], dict) \
+                else copy.deepcopy(value)
+    return patch
+
+
 def _merge_key(field: str, items: list[Any]) -> str | None:
     if field == "ports":
         sample = next((i for i in items if isinstance(i, dict)), {})

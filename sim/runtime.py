@@ -19,6 +19,46 @@ if TYPE_CHECKING:
     from sim.scenario import Scenario
 
 
+_REPLACE_ANNOTATIONS = (
+    ("argocd.argoproj.io/sync-options", lambda v: "Replace=true" in v and "Force=true" in v),
+    ("kustomize.toolkit.fluxcd.io/force", lambda v: v.strip().lower() == "enabled"),
+)
+
+
+def _key(obj: dict[str, Any]) -> str:
+    from sim.resources import by_stored_kind
+
+    rt = by_stored_kind(obj.get("kind", ""))
+    meta = obj.get("metadata") or {}
+    namespace = (meta.get("namespace") or "default") if rt is not None and rt.namespaced else None
+    return f"{obj.get('kind')}/{namespace or ''}/{meta.get('name')}"
+
+
+def _applied_part(obj: dict[str, Any]) -> dict[str, Any]:
+    """What an author's manifest sets: everything but status, and of metadata only labels and annotations."""
+    part = {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+    meta = obj.get("metadata") or {}
+    part["metadata"] = {k: meta[k] for k in ("labels", "annotations") if k in meta}
+    return part
+
+
+def _asks_to_be_replaced(obj: dict[str, Any]) -> bool:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return any(test(str(annotations[name])) for name, test in _REPLACE_ANNOTATIONS if name in annotations)
+
+
+@dataclass
+class SyncResult:
+    """What a sync did (`create|update|replace|prune Kind/ns/name`) or, when anything was refused, why."""
+
+    changed: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
+
+
 @dataclass
 class RunningSim:
     url: str
@@ -36,12 +76,25 @@ class RunningSim:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
 
-    def sync(self, objects: list[dict[str, Any]]) -> list[str]:
-        """What a GitOps controller (Argo CD, Flux) does after a merge: apply the rendered manifests,
-        then let the cluster react. Returns `Kind/namespace/name` of each object written."""
-        from sim.resources import by_stored_kind
+    def sync(self, objects: list[dict[str, Any]], prune: list[dict[str, Any]] | None = None) -> SyncResult:
+        """What a GitOps controller (Argo CD, Flux) does after a merge: apply the rendered manifests the
+        way `kubectl apply` would, delete the objects the repository no longer holds (`prune`: the
+        objects of the previous render), then let the cluster react.
 
-        written = []
+        The API server's update rules hold: a change to an immutable field (a Pod's spec, a Job's
+        template, a selector, a PVC's spec) is refused with the server's message, unless the object
+        asks to be replaced (Argo CD `argocd.argoproj.io/sync-options: Force=true,Replace=true`, Flux
+        `kustomize.toolkit.fluxcd.io/force: enabled`), which deletes and recreates it. A sync with any
+        refused object applies nothing, as a failed sync leaves the cluster as it was."""
+        from sim.errors import ApiError
+        from sim.patching import json_merge_patch, merge_patch_between
+        from sim.resources import by_stored_kind
+        from sim.verbs import check_immutable
+
+        result = SyncResult()
+        last_applied = {_key(obj): obj for obj in prune or [] if by_stored_kind(obj.get("kind", "")) is not None}
+        planned: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
+        desired_keys = set()
         with self.store.lock:
             for obj in objects:
                 rt = by_stored_kind(obj.get("kind", ""))
@@ -53,17 +106,56 @@ class RunningSim:
                 desired.setdefault("metadata", {})["namespace"] = namespace
                 if namespace is None:
                     desired["metadata"].pop("namespace", None)
+                desired.pop("status", None)
+                key = f"{obj['kind']}/{namespace or ''}/{meta['name']}"
+                desired_keys.add(key)
                 existing = self.store.get(obj["kind"], namespace, meta["name"])
                 if existing is None:
-                    self.store.create(desired)
-                else:
+                    planned.append(("create", desired, None))
+                    continue
+                # A three-way apply: what the author changed since the last sync lands on the live object,
+                # and what the server or controllers added stays.
+                last = last_applied.get(key)
+                if last is None:
                     merged = {**existing, **{k: v for k, v in desired.items() if k not in ("metadata", "status")}}
-                    merged["metadata"] = {**existing["metadata"],
-                                          **{k: v for k, v in desired["metadata"].items() if k in ("labels", "annotations")}}
-                    self.store.put(merged)
-                written.append(f"{obj['kind']}/{namespace or ''}/{meta['name']}")
+                    merged["metadata"] = {**existing["metadata"], **{
+                        k: v for k, v in desired["metadata"].items() if k in ("labels", "annotations")}}
+                else:
+                    change = merge_patch_between(_applied_part(last), _applied_part(desired))
+                    merged = json_merge_patch(copy.deepcopy(existing), change)
+                try:
+                    check_immutable(rt, existing, merged)
+                except ApiError as exc:
+                    if not _asks_to_be_replaced(desired):
+                        result.refused.append(f"{key}: {exc.message}")
+                        continue
+                    planned.append(("replace", desired, existing))
+                    continue
+                if merged != existing:
+                    planned.append(("update", merged, existing))
+            for obj in prune or []:
+                rt = by_stored_kind(obj.get("kind", ""))
+                if rt is None:
+                    continue
+                meta = obj.get("metadata") or {}
+                namespace = (meta.get("namespace") or "default") if rt.namespaced else None
+                key = f"{obj['kind']}/{namespace or ''}/{meta['name']}"
+                if key not in desired_keys and self.store.get(obj["kind"], namespace, meta["name"]) is not None:
+                    planned.append(("prune", obj, None))
+            if result.refused:
+                return result
+            for action, obj, _ in planned:
+                meta = obj["metadata"]
+                key = f"{obj['kind']}/{meta.get('namespace') or ''}/{meta['name']}"
+                if action in ("prune", "replace"):
+                    self.store.delete(obj["kind"], meta.get("namespace"), meta["name"])
+                if action in ("create", "replace"):
+                    self.store.create(obj)
+                elif action == "update":
+                    self.store.put(obj)
+                result.changed.append(f"{action} {key}")
             self.controller.reconcile()
-        return written
+        return result
 
     def __enter__(self) -> Self:
         return self

@@ -89,7 +89,7 @@ def validate_name(rt: ResourceType, name: str) -> None:
                              "FieldValueInvalid")
 
 
-def _check_immutable(rt: ResourceType, old: Obj, new: Obj) -> None:
+def check_immutable(rt: ResourceType, old: Obj, new: Obj) -> None:
     """The update rules agents most often run into: pod spec, job template, workload selectors, PVC spec."""
     old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
     name = old["metadata"]["name"]
@@ -230,7 +230,7 @@ class Api:
         else:
             if "status" in old and rt.subresource("status") is not None:
                 new["status"] = old["status"]  # a main-resource update never changes status
-            _check_immutable(rt, old, new)
+            check_immutable(rt, old, new)
         new["metadata"]["uid"] = old["metadata"].get("uid")
         if rt.stored_kind == "Secret" and isinstance(new.get("data"), dict):
             # Clients only ever read blanked values; a blank written back means "unchanged", not "erase".

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agents.errors import PermanentError
-from sim.categories import CATEGORIES
+from agents.taxonomy import CATEGORIES
 
 SKILLS_DIR = Path(__file__).parent
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")

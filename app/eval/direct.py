@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from app.diagnose import diagnose_scenario
+from app.eval.verdict import judge
 from app.settings import Settings
 from sim.scenario import Scenario
 
@@ -15,12 +16,13 @@ if TYPE_CHECKING:
 
 
 async def diagnose_directly(scenario: Scenario, base: Settings, row: EvalRow) -> EvalRow:
-    from app.eval.runner import judge
+    from app.eval.runner import describe
 
     started = time.monotonic()
     result = await diagnose_scenario(scenario, base)
     row.seconds = round(time.monotonic() - started, 3)
-    judge(scenario, result["diagnosis"], row)
+    describe(scenario, result["diagnosis"], row)
+    row.take(judge(scenario, [{"id": "-", "status": "diagnosed", "diagnosis": result["diagnosis"]}], []))
     budget = result.get("budget") or {}
     row.steps, row.tool_calls, row.tokens = budget.get("steps", 0), budget.get("tool_calls", 0), budget.get("tokens", 0)
     row.details = {"path": "direct (no alert)", "root_cause": result["diagnosis"].get("root_cause")}

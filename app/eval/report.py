@@ -17,8 +17,8 @@ from app.db.embedded import EmbeddedPostgres
 from app.eval.runner import EvalRow, eval_scenario, invalid_row
 from app.settings import Settings
 
-HEADER = (f"{'scenario':<38} {'ok':<4} {'expected':<58} {'got':<58} {'fix':<4} {'steps':>5} {'calls':>5} "
-          f"{'tokens':>7} {'secs':>6}")
+HEADER = (f"{'scenario':<38} {'ok':<4} {'expected':<58} {'got':<58} {'diag':<4} {'esc':<4} {'fix':<4} {'steps':>5} "
+          f"{'calls':>5} {'tokens':>7} {'secs':>6}")
 
 
 @asynccontextmanager
@@ -39,9 +39,10 @@ async def shared_database(settings: Settings) -> AsyncIterator[Settings]:
 def _line(row: EvalRow) -> str:
     mark = "ok" if row.ok else "FAIL"
     line = (f"{row.scenario + (f' #{row.run}' if row.run else ''):<38} {mark:<4} {row.expected[:58]:<58} "
-            f"{row.got[:58]:<58} {row.fix:<4} {row.steps:>5} {row.tool_calls:>5} {row.tokens:>7} {row.seconds:>6.2f}")
-    if row.fix == "FAIL":
-        line += f"\n    fix: {row.details.get('fix')}"
+            f"{row.got[:58]:<58} {'ok' if row.diagnosis_ok else 'FAIL':<4} {'ok' if row.escalation_ok else 'FAIL':<4} "
+            f"{row.fix:<4} {row.steps:>5} {row.tool_calls:>5} {row.tokens:>7} {row.seconds:>6.2f}")
+    if not row.ok:
+        line += "".join(f"\n    {reason}" for reason in row.reasons)
     return line + (f"\n    {row.error}" if row.error else "")
 
 
@@ -75,6 +76,10 @@ async def run_eval(settings: Settings, folder: Path, *, repeat: int, json_path: 
     return 0 if summary["figures"]["failed"] == 0 else 1
 
 
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f} %" if whole else "-"
+
+
 def summarise(rows: list[EvalRow], repeat: int) -> dict[str, object]:
     scenarios = sorted({r.scenario for r in rows})
     all_right = [s for s in scenarios if all(r.ok for r in rows if r.scenario == s)]
@@ -82,17 +87,24 @@ def summarise(rows: list[EvalRow], repeat: int) -> dict[str, object]:
     p50 = statistics.median(times) if times else 0.0
     p95 = times[max(0, int(round(0.95 * len(times))) - 1)] if times else 0.0
     passed = sum(r.ok for r in rows)
+    # pass@1 is the share of rows passing; pass^k the share of scenarios right on every one of k runs.
     fixes = [r for r in rows if r.fix != "-"]
     fixed = sum(r.fix == "ok" for r in fixes)
+    diagnosed = sum(r.diagnosis_ok for r in rows)
+    escalations = sum(r.escalation_ok for r in rows)
     failed = len(rows) - passed
     figures = {"passed": passed, "failed": failed, "scenarios": len(scenarios), "repeat": repeat,
                "pass_all_k": len(all_right), "p50_seconds": round(p50, 3), "p95_seconds": round(p95, 3),
                "tool_calls": sum(r.tool_calls for r in rows), "tokens": sum(r.tokens for r in rows),
-               "fixes_checked": len(fixes), "fixes_healthy": fixed}
+               "fixes_checked": len(fixes), "fixes_healthy": fixed, "diagnoses_right": diagnosed,
+               "escalations_right": escalations, "rows_judged": len(rows)}
     text = f"wall time per scenario (alert to diagnosis): p50 {p50:.2f} s, p95 {p95:.2f} s\n"
+    text += f"diagnosis: {diagnosed}/{len(rows)} right (category, resource and cause) ({_pct(diagnosed, len(rows))})\n"
+    text += (f"escalation: {escalations}/{len(rows)} right (a person when one is needed, a fix when the "
+             f"cluster holds the evidence) ({_pct(escalations, len(rows))})\n")
     if fixes:
-        text += (f"fix success: {fixed}/{len(fixes)} approved changes made the workload healthy "
-                 f"({100 * fixed / len(fixes):.0f} %)\n")
+        text += (f"fix by outcome: {fixed}/{len(fixes)} where a fix is expected (one pull request, the right object, "
+                 f"synced, the symptom gone) ({_pct(fixed, len(fixes))})\n")
     if repeat > 1:
         text += f"pass^{repeat}: {len(all_right)}/{len(scenarios)} scenarios right on all {repeat} runs\n"
     text += f"{passed} passed, {failed} failed\n"

@@ -1,5 +1,7 @@
 """Run one scenario through the service: a fresh sim, the service on loopback, the scenario's alerts
-posted to the webhook, then the incident's diagnosis read back over the API and compared."""
+posted to the webhook; every incident's diagnosis read back over the API, every proposed change
+approved and its pull request synced to the cluster as a GitOps controller would. What was observed
+is judged by `app/eval/verdict.py`."""
 
 from __future__ import annotations
 
@@ -13,12 +15,18 @@ from typing import Any
 
 import httpx
 
+from agents.taxonomy import CATEGORIES
+from agents.toolsets.gitops.documents import ManifestParseError, load_documents
 from agents.toolsets.gitops.repo import GitOpsRepo
 from agents.toolsets.gitops.tree import RepoTree
+from agents.toolsets.gitops.validate import schema_problems
+from app.eval.symptoms import Scope, alert_scope, firing, remaining_symptoms
+from app.eval.verdict import PullRequestOutcome, Verdict, judge
 from app.inprocess import serving
 from app.settings import Settings
 from sim.gitops import seed_bare_repo
 from sim.health import namespace_problems, warning_counts
+from sim.resources import by_stored_kind
 from sim.runtime import RunningSim, start_sim
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
@@ -31,8 +39,11 @@ class EvalRow:
     scenario: str
     run: int = 0
     ok: bool = False
+    diagnosis_ok: bool = False
     category_ok: bool = False
     resource_ok: bool = False
+    cause_ok: bool = False
+    escalation_ok: bool = False
     expected: str = ""
     got: str = ""
     steps: int = 0
@@ -40,9 +51,15 @@ class EvalRow:
     tokens: int = 0
     seconds: float = 0.0
     incidents: int = 0
-    fix: str = "-"  # "ok", "FAIL" or "-" (the scenario has no fix to check)
+    fix: str = "-"  # "ok", "FAIL" or "-" (the scenario expects no fix)
     error: str | None = None
+    reasons: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+
+    def take(self, verdict: Verdict) -> None:
+        for name in ("ok", "diagnosis_ok", "category_ok", "resource_ok", "cause_ok", "escalation_ok", "fix"):
+            setattr(self, name, getattr(verdict, name))
+        self.reasons = list(verdict.reasons)
 
 
 def _resource(ref: dict[str, Any] | None) -> str:
@@ -51,43 +68,42 @@ def _resource(ref: dict[str, Any] | None) -> str:
     return f"{ref.get('kind')}/{ref.get('namespace') or ''}/{ref.get('name')}"
 
 
-def judge(scenario: Scenario, diagnosis: dict[str, Any], row: EvalRow) -> None:
-    """Category and affected resource against `expect`; an escalate-only fault must go to a person."""
+def describe(scenario: Scenario, diagnosis: dict[str, Any] | None, row: EvalRow) -> None:
+    """The row's expected and got columns."""
     expect = scenario.expect
-    want = expect.resource.model_dump() if expect.resource is not None else None
-    affected = (diagnosis.get("affected") or [None])[0]
-    row.expected = f"{expect.category} {_resource(want)}"
-    row.got = f"{diagnosis['category']} {_resource(affected)}"
-    row.category_ok = diagnosis["category"] == expect.category
-    row.resource_ok = want is None or (affected is not None and all(
-        (affected.get(k) or None) == (want.get(k) or None) for k in ("kind", "namespace", "name")))
-    escalated_ok = not getattr(expect, "escalate", False) or bool(diagnosis.get("needs_human"))
-    row.ok = row.category_ok and row.resource_ok and escalated_ok
-    if not escalated_ok:
-        row.error = "expected an escalation to a person"
+    row.expected = f"{expect.category} {_resource(expect.resource.model_dump() if expect.resource else None)}"
+    if diagnosis is not None:
+        row.got = f"{diagnosis['category']} {_resource((diagnosis.get('affected') or [None])[0])}"
 
 
 def invalid_row(path: Path) -> EvalRow | None:
     """A failed row naming the file and field when the scenario does not validate, else None."""
     try:
-        load_scenario(path)
+        scenario = load_scenario(path)
     except ScenarioError as exc:
         return EvalRow(scenario=path.stem, error=f"invalid scenario: {exc}")
+    if scenario.expect.category not in CATEGORIES:
+        return EvalRow(scenario=path.stem, error=f"invalid scenario: {path}: expect.category: "
+                       f"{scenario.expect.category!r} is not a known category (one of: {', '.join(CATEGORIES)})")
     return None
 
 
 async def eval_scenario(path: Path, base: Settings, run: int = 0) -> EvalRow:
-    row = EvalRow(scenario=path.stem, run=run)
-    scenario = load_scenario(path)
+    return await eval_loaded(load_scenario(path), base, run, label=path.stem)
+
+
+async def eval_loaded(scenario: Scenario, base: Settings, run: int = 0, label: str | None = None) -> EvalRow:
+    row = EvalRow(scenario=label or scenario.name, run=run)
     if not scenario.alerts:
         from app.eval.direct import diagnose_directly
 
         return await diagnose_directly(scenario, base, row)
-    cluster = f"eval-{scenario.name}-{run}-{secrets.token_hex(3)}"
+    cluster = f"eval-{scenario.name[:40]}-{run}-{secrets.token_hex(3)}"
     token = secrets.token_urlsafe(16)
     with start_sim(scenario) as sim, tempfile.TemporaryDirectory(prefix="opsgraph-eval-") as tmp:
-        fixable = bool(scenario.gitops.files) and scenario.expect.fix is not None and not scenario.expect.escalate
-        repo_url = seed_bare_repo(scenario.gitops.files, Path(tmp) / "gitops.git") if fixable else None
+        # Every scenario with manifests gets its repository, including those that expect a person: a pull
+        # request there is a wrong answer the verdict must see.
+        repo_url = seed_bare_repo(scenario.gitops.files, Path(tmp) / "gitops.git") if scenario.gitops.files else None
         settings = base.model_copy(update={
             "kubeconfig": sim.kubeconfig_path, "default_cluster": cluster, "workers": 2,
             "webhook_token": _secret(token), "api_token": _secret(token), "k8s_events_enabled": False,
@@ -105,48 +121,138 @@ async def eval_scenario(path: Path, base: Settings, run: int = 0) -> EvalRow:
                 row.error = f"webhook answered {posted.status_code}: {posted.text[:200]}"
                 return row
             ids = posted.json()["incident_ids"]
-            incidents = await asyncio.gather(*(settled_incident(client, i) for i in ids))
+            incidents = list(await asyncio.gather(*(settled_incident(client, i) for i in ids)))
             row.seconds = round(time.monotonic() - started, 3)
             row.incidents = len(incidents)
-            best = _score(scenario, incidents, row)
-            if fixable and best is not None:
-                await _check_fix(client, sim, scenario, best, Path(tmp), row)
+            _account(scenario, incidents, row)
+            # Every proposed change is approved, as a person trusting the proposal would: what it does is judged.
+            incidents = [await _approved(client, incident) for incident in incidents]
+            outcomes = []
+            if repo_url is not None:
+                scopes_before = alert_scopes(sim, scenario)
+                for incident in incidents:
+                    if incident.get("pr"):
+                        outcomes.append(await pull_request_outcome(sim, scenario, incident, Path(tmp), scopes_before))
+            row.take(judge(scenario, incidents, outcomes))
+            row.details["pull_requests"] = [o.branch for o in outcomes]
     return row
 
 
-async def _check_fix(client: httpx.AsyncClient, sim: RunningSim, scenario: Scenario, incident: dict[str, Any],
-                     tmp: Path, row: EvalRow) -> None:
-    """Approve the proposed change, sync its branch to the cluster as a GitOps controller would, and
-    check the workload became healthy with no new warnings."""
-    row.fix = "FAIL"
-    if incident["status"] != "awaiting_approval":
-        row.details["fix"] = f"no change proposed ({incident['status']}: {incident.get('status_reason')})"
+def _account(scenario: Scenario, incidents: list[dict[str, Any]], row: EvalRow) -> None:
+    """Expected/got columns and the budget figures, from the first diagnosed incident."""
+    diagnosed = [i for i in incidents if i.get("diagnosis")]
+    describe(scenario, diagnosed[0]["diagnosis"] if diagnosed else None, row)
+    if not diagnosed:
         return
+    incident = diagnosed[0]
+    budget = next((e["data"].get("budget") for e in reversed(incident.get("timeline") or [])
+                   if e["kind"] == "diagnosis" and e.get("data")), None) or {}
+    row.steps = int(budget.get("steps", 0))
+    row.tool_calls = int(budget.get("tool_calls", 0))
+    row.tokens = int(budget.get("tokens", 0))
+    row.details = {"incidents": [i["id"] for i in incidents], "root_cause": incident["diagnosis"].get("root_cause")}
+
+
+async def _approved(client: httpx.AsyncClient, incident: dict[str, Any]) -> dict[str, Any]:
+    """Approve a proposed change and wait until it was delivered (or refused); other incidents as they are."""
+    if incident["status"] != "awaiting_approval":
+        return incident
     pending = (await client.get(f"/incidents/{incident['id']}/approval")).json()
     await client.post(f"/incidents/{incident['id']}/approval", json={
         "decision": "approve", "approver": "opsgraph-eval", "diff_hash": pending["diff_hash"]})
     deadline = time.monotonic() + DIAGNOSIS_DEADLINE_SECONDS
     while (incident := (await client.get(f"/incidents/{incident['id']}")).json())["status"] == "awaiting_approval":
         if time.monotonic() > deadline:
-            row.details["fix"] = "the approval was never applied"
-            return
+            return dict(incident)
         await asyncio.sleep(0.05)  # polling the API, as a person's client would
-    if not incident.get("pr"):
-        row.details["fix"] = f"no pull request ({incident['status']}: {incident.get('status_reason')})"
-        return
-    repo = GitOpsRepo(str(tmp / "gitops.git"), tmp / "verify", base_branch=incident["pr"]["base"])
-    await asyncio.to_thread(repo.checkout_branch, incident["pr"]["branch"])
-    objects = [rendered.obj for rendered in RepoTree(await asyncio.to_thread(repo.tree)).render()]
-    before = warning_counts(sim.store)
-    sim.sync(objects)
-    namespace = scenario.expect.resource.namespace if scenario.expect.resource else None
-    problems = namespace_problems(sim.store, namespace)
-    after = warning_counts(sim.store)
-    new = sorted(name for name, count in after.items() if before.get(name) != count)
+    return dict(incident)
+
+
+def alert_scopes(sim: RunningSim, scenario: Scenario) -> list[Scope]:
+    ref = scenario.expect.resource
+    fallback = Scope(ref.namespace, ref.kind, ref.name) if ref is not None else Scope(None, None, None)
+    alerts = firing([a.model_dump() for a in scenario.alerts])
+    with sim.store.lock:
+        return [alert_scope(sim.store, labels, fallback) for labels in alerts]
+
+
+def _rendered(files: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The repository's objects by Kind/namespace/name, namespaced kinds defaulting to `default` as kubectl does."""
+    out = {}
+    for item in RepoTree(files).render():
+        kind = by_stored_kind(item.kind)
+        namespace = (item.namespace or "default") if kind is None or kind.namespaced else ""
+        out[f"{item.kind}/{namespace}/{item.name}"] = item.obj
+    return out
+
+
+def _parse_error(path: str, text: str) -> str | None:
+    if not path.endswith((".yaml", ".yml")):
+        return None
+    try:
+        load_documents(path, text)
+    except ManifestParseError as exc:
+        return str(exc)
+    return None
+
+
+def _changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        paths = []
+        for key in sorted(set(old) | set(new), key=str):
+            if old.get(key) != new.get(key):
+                paths.extend(_changed_paths(old.get(key), new.get(key), f"{prefix}.{key}" if prefix else str(key)))
+        return paths
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        paths = []
+        for index, (a, b) in enumerate(zip(old, new, strict=True)):
+            if a != b:
+                label = b.get("name", index) if isinstance(b, dict) else index
+                paths.extend(_changed_paths(a, b, f"{prefix}[{label}]"))
+        return paths
+    return [prefix]
+
+
+async def pull_request_outcome(sim: RunningSim, scenario: Scenario, incident: dict[str, Any], tmp: Path,
+                                scopes: list[Scope]) -> PullRequestOutcome:
+    """Merge the pull request's branch as a GitOps controller would sync it, and observe what it did."""
+    branch = incident["pr"]["branch"]
+    outcome = PullRequestOutcome(incident=incident["id"], branch=branch)
+    repo = GitOpsRepo(str(tmp / "gitops.git"), tmp / f"verify-{incident['id']}", base_branch=incident["pr"]["base"])
+    await asyncio.to_thread(repo.checkout_branch, branch)
+    before = _rendered(scenario.gitops.files)
+    files = await asyncio.to_thread(repo.tree)
+    # A file that no longer parses fails the sync; it does not silently prune what it held.
+    outcome.refused = [f"{path}: {exc}" for path, text in sorted(files.items())
+                       if scenario.gitops.files.get(path) != text and (exc := _parse_error(path, text))]
+    if outcome.refused:
+        return outcome
+    after = _rendered(files)
+    outcome.added = sorted(set(after) - set(before))
+    outcome.removed = sorted(set(before) - set(after))
+    outcome.changed = {key: _changed_paths(before[key], after[key]) for key in sorted(set(before) & set(after))
+                       if before[key] != after[key]}
+    version = scenario.kubernetes_version.lstrip("v").rsplit(".", 1)[0]
+    for key in [*outcome.changed, *outcome.added]:
+        outcome.refused.extend(f"{key}: {path}: {message}"
+                               for path, message in schema_problems(after[key], version))
+    if outcome.refused:
+        return outcome
+    warnings_before = warning_counts(sim.store)
+    result = await asyncio.to_thread(sim.sync, list(after.values()), list(before.values()))
+    outcome.refused.extend(result.refused)
+    if outcome.refused:
+        return outcome
+    with sim.store.lock:
+        outcome.symptoms = remaining_symptoms(sim.store, sim.controller.read_log,
+                                              firing([a.model_dump() for a in scenario.alerts]), scopes)
+        namespace = scenario.expect.resource.namespace if scenario.expect.resource else None
+        outcome.problems = namespace_problems(sim.store, namespace)
+        after_warnings = warning_counts(sim.store)
+    new = sorted(name for name, count in after_warnings.items() if warnings_before.get(name) != count)
     if new:
-        problems.append(f"new warnings after the fix: {', '.join(new[:3])}")
-    row.details["fix"] = "; ".join(problems) or f"healthy after {incident['pr']['branch']}"
-    row.fix = "FAIL" if problems else "ok"
+        outcome.problems.append(f"new warnings after the fix: {', '.join(new[:3])}")
+    return outcome
 
 
 def _secret(value: str) -> Any:
@@ -163,28 +269,3 @@ async def settled_incident(client: httpx.AsyncClient, incident_id: int) -> dict[
             return dict(incident)
         await asyncio.sleep(0.05)  # polling the API, as a person's client would
     raise TimeoutError(f"incident {incident_id} not diagnosed within {DIAGNOSIS_DEADLINE_SECONDS:.0f} s")
-
-
-def _score(scenario: Scenario, incidents: list[dict[str, Any]], row: EvalRow) -> dict[str, Any] | None:
-    """The best-matching incident decides the row; its timeline gives steps, calls and tokens."""
-    candidates = []
-    for incident in incidents:
-        if not incident.get("diagnosis"):
-            continue
-        trial = EvalRow(scenario=row.scenario)
-        judge(scenario, incident["diagnosis"], trial)
-        candidates.append((trial.ok, trial.category_ok, trial, incident))
-    if not candidates:
-        reasons = [i.get("status_reason") for i in incidents]
-        row.error = f"no diagnosis recorded (incident status: {[i['status'] for i in incidents]}, {reasons})"
-        return None
-    _, _, best, incident = max(candidates, key=lambda c: (c[0], c[1]))
-    for name in ("ok", "category_ok", "resource_ok", "expected", "got", "error"):
-        setattr(row, name, getattr(best, name))
-    budget = next((e["data"].get("budget") for e in reversed(incident.get("timeline") or [])
-                   if e["kind"] == "diagnosis" and e.get("data")), None) or {}
-    row.steps = int(budget.get("steps", 0))
-    row.tool_calls = int(budget.get("tool_calls", 0))
-    row.tokens = int(budget.get("tokens", 0))
-    row.details = {"incident": incident["id"], "root_cause": incident["diagnosis"].get("root_cause")}
-    return dict(incident)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from sim.categories import CATEGORIES
+from agents.taxonomy import CATEGORIES  # the conformance check: sim keeps categories as plain text
 from sim.quantity import QuantityError, parse_quantity, parse_size, to_bytes, to_millicores
 from sim.scenario import ScenarioError, find_scenario, load_scenario, parse_duration, shipped_scenarios
 
@@ -72,8 +72,8 @@ BROKEN = [
     ("not_a_mapping", "- just\n- a list\n", "a scenario must be a YAML mapping"),
     ("unknown_top_field", MINIMAL + "nodez: []\n", "nodez: unknown field"),
     ("unknown_nested_field", MINIMAL + "world: {images: {nginx: {tagz: [1]}}}\n", "world.images.nginx.tagz: unknown field"),
-    ("bad_category", "name: bad\ndescription: d\nexpect: {category: oom, resource: {kind: Pod, name: x}}\n",
-     "expect.category: 'oom' is not a known category (one of: healthy, oom_killed"),
+    ("bad_category", "name: bad\ndescription: d\nexpect: {category: OOM Killed, resource: {kind: Pod, name: x}}\n",
+     "expect.category: 'OOM Killed' is not a category name"),
     ("missing_description", "name: bad\nexpect: {category: healthy, healthy: true}\n", "description: field required"),
     ("missing_expect", "name: bad\ndescription: d\n", "expect: field required"),
     ("fault_without_resource", "name: bad\ndescription: d\nexpect: {category: oom_killed}\n",

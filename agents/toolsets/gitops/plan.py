@@ -36,6 +36,26 @@ _RISKS: list[tuple[str, Risk, str]] = [
 ]
 
 
+# Fields the API server refuses to change on a live object (a PVC's spec, a Job's template, a selector, a
+# Pod's spec). A GitOps sync of such a change fails until the object is deleted and created again, so the
+# change also asks the controller to do exactly that: Argo CD's Force+Replace sync option, Flux's force.
+_IMMUTABLE: list[tuple[str, str]] = [
+    ("PersistentVolumeClaim", r"^spec\.(?!resources\.requests)"),
+    ("Job", r"^spec\.(template|selector)\b"),
+    ("Pod", r"^spec\.(?!.*\.image$)"),
+    ("Deployment|StatefulSet|DaemonSet|ReplicaSet", r"^spec\.selector\b"),
+]
+REPLACE_ANNOTATIONS = {
+    "argocd.argoproj.io/sync-options": "Force=true,Replace=true",
+    "kustomize.toolkit.fluxcd.io/force": "enabled",
+}
+
+
+def needs_replacement(kind: str, field_path: str) -> bool:
+    """Does changing `field_path` of a live `kind` need the object deleted and recreated?"""
+    return any(re.fullmatch(kinds, kind) and re.search(path, field_path) for kinds, path in _IMMUTABLE)
+
+
 class PlanStep(BaseModel):
     file: str
     document: int = 0
@@ -117,6 +137,11 @@ def _expand(fix: SuggestedFix, files: dict[str, str], facts: fixes.FixFacts, not
         notes.append(f"{fix.resource} {path}: no concrete value to set ({fix.rationale})")
         return []
     planned = [fix.model_copy(update={"field_path": path, "new_value": value})]
+    if needs_replacement(fix.resource.kind, path):
+        planned.extend(SuggestedFix(
+            resource=fix.resource, field_path=f'metadata.annotations["{annotation}"]', new_value=option,
+            rationale=f"{path} cannot change on the live {fix.resource.kind}: the GitOps controller must delete and "
+                      "recreate it") for annotation, option in REPLACE_ANNOTATIONS.items())
     if path.endswith(".resources.limits.memory") and isinstance(value, str):
         request_path = path.removesuffix("limits.memory") + "requests.memory"
         request = fixes.memory_request_for(value, _current(files, fix.resource, request_path))

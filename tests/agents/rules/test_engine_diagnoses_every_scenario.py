@@ -35,7 +35,9 @@ def _assert_matches_expectation(outcome: Outcome, path: Path, scenario_expect) -
     assert diagnosis.root_cause
     if expect.escalate:
         assert diagnosis.needs_human and diagnosis.reason_for_human
-        assert not any(fix.resource.kind in ("Deployment", "StatefulSet", "DaemonSet") for fix in diagnosis.suggested_fixes)
+        # What a person is handed may name the field to change, but no value a pull request could be made from.
+        assert not any(fix.resource.kind in ("Deployment", "StatefulSet", "DaemonSet") and fix.new_value is not None
+                       for fix in diagnosis.suggested_fixes), diagnosis.suggested_fixes
     else:
         assert diagnosis.suggested_fixes or diagnosis.needs_human
 

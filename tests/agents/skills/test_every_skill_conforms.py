@@ -10,7 +10,7 @@ from agents.prompts import render_prompt
 from agents.rules.registry import checks
 from agents.skills.loader import SKILLS_DIR, SkillSet, load_skills
 from agents.toolsets import default_registry
-from sim.categories import CATEGORIES
+from agents.taxonomy import CATEGORIES
 
 SKILL_FILES = sorted(SKILLS_DIR.glob("*.yaml"))
 DOMAIN_FILES = [p for p in SKILL_FILES if p.stem != "base"]

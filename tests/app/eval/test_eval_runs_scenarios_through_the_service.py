@@ -19,7 +19,7 @@ async def test_eval_reports_rows_pass_k_and_keeps_going_past_a_bad_file(settings
     folder = tmp_path / "scenarios"
     folder.mkdir()
     shutil.copy(scenario_dir() / "crashloop_missing_env.yaml", folder / "payments_env.yaml")
-    (folder / "broken.yaml").write_text("name: broken\ndescription: x\nexpect:\n  category: nope\n")
+    (folder / "broken.yaml").write_text("name: broken\ndescription: x\nexpect:\n  category: nope\n  resource: {kind: Pod, name: x}\n")
     out = io.StringIO()
     json_path = tmp_path / "eval.json"
 

@@ -1,9 +1,10 @@
-"""The fixed vocabulary of fault categories a scenario's `expect.category` (and a diagnosis) may use.
+"""The agents' vocabulary: the fault categories a diagnosis names, and the confidence tiers it is judged by.
 
 One category is one *kind of root cause*, chosen so that two faults share a category exactly when an
 SRE would investigate and fix them the same way. The categories cover the 30 scenarios of the fault
 catalogue (`docs`/design `fault-catalogue.md` §2); the README maps each scenario to its category.
 Adding a category is a deliberate change: skills, the rule engine and the benchmark key on these names.
+`sim/` keeps a scenario's expected category as plain text; a conformance test checks it is one of these.
 """
 
 from __future__ import annotations
@@ -36,9 +37,8 @@ CATEGORIES: dict[str, str] = {
 }
 
 
-def is_category(name: str) -> bool:
-    return name in CATEGORIES
-
-
-def category_names() -> list[str]:
-    return list(CATEGORIES)
+# Confidence tiers, named once. A rule diagnosis at or above CONFIDENT is only explained by the model, not
+# re-investigated; below NEEDS_HUMAN_BELOW a diagnosis always goes to a person (and the evaluator does not
+# count it as a diagnosis that names a cause).
+CONFIDENT = 0.85
+NEEDS_HUMAN_BELOW = 0.6
