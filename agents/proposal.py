@@ -44,6 +44,10 @@ async def propose(setup: RemediationSetup, context: Context, diagnosis: Diagnosi
         changes = f" and {len(plan.steps)} change(s) in {', '.join(sorted(plan.files))}" if plan.steps else ""
         return Proposal(plan, f"direct action(s): {described(actions)}{changes}; awaiting approval", actions)
     if plan.ready:
+        if holder := await _claimed_elsewhere(setup, context, plan):
+            reason = (f"incident {holder} already proposes a change to {holder_objects(plan)}; one fault gets one pull "
+                      f"request, so this incident follows incident {holder}")
+            return Proposal(plan, f"no change proposed: {reason}", escalation=reason)
         return Proposal(plan, f"{len(plan.steps)} change(s) in {', '.join(sorted(plan.files))}; awaiting approval")
     problems = replan_problems(plan)
     seen = list(dict.fromkeys([*problems_seen, *problems]))
@@ -53,6 +57,17 @@ async def propose(setup: RemediationSetup, context: Context, diagnosis: Diagnosi
                         replan_problems=seen)
     reason = replan_escalation(plan, replans, seen)
     return Proposal(plan, f"no change proposed: {reason}", escalation=reason)
+
+
+def holder_objects(plan: Plan) -> str:
+    return ", ".join(sorted({str(step.object) for step in plan.steps}))
+
+
+async def _claimed_elsewhere(setup: RemediationSetup, context: Context, plan: Plan) -> str | None:
+    if setup.claims is None:
+        return None
+    keys = [f"{s.object.kind}/{s.object.namespace or ''}/{s.object.name}" for s in plan.steps]
+    return await setup.claims.claim(context.cluster.id, context.incident_id, keys)
 
 
 async def propose_edited(setup: RemediationSetup, context: Context, diagnosis: Diagnosis,

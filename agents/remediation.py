@@ -46,6 +46,14 @@ class PullRequestOpener(Protocol):
                    plan: Plan) -> PullRequestRecord: ...
 
 
+class ChangeClaims(Protocol):
+    """Which incident is proposing a change to a live object; `app/` supplies the Postgres one."""
+
+    async def claim(self, cluster: str, incident_id: str, objects: list[str]) -> str | None:
+        """Claim `objects` (Kind/namespace/name) for the incident: None, or the incident holding one of them."""
+        ...
+
+
 @dataclass(frozen=True)
 class RemediationSetup:
     """The GitOps side of one process; None repo URL means remediation escalates instead."""
@@ -61,6 +69,7 @@ class RemediationSetup:
     model: BaseChatModel | None = None  # corrects a plan that fails its checks (agents/replanning.py)
     replan_attempts: int = 2
     dry_run: ServerDryRun | None = None  # None: no server-side dry run (OPSGRAPH_DRY_RUN off)
+    claims: ChangeClaims | None = None  # None: no check for another incident's pending change (tests, diagnose)
 
     def repo(self, incident_id: str) -> GitOpsRepo:
         # One clone per incident: parallel workers never share a work tree.

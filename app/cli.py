@@ -79,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--scenarios", default=None, help="folder of scenario files (default: the shipped ones)")
     evaluate.add_argument("--repeat", type=int, default=1, help="runs per scenario; reports pass^K")
     evaluate.add_argument("--json", dest="json_path", help="also write the rows and figures to this file")
+    evaluate.add_argument("--variants", type=int, default=0,
+                          help="instead of the scenarios themselves, run N generated variants of them (other names, "
+                               "owners, containers, alerts, repository layouts, noise): the generalisation suite")
+    evaluate.add_argument("--seed", type=int, default=1, help="seed of the variants (the same seed gives the same suite)")
+    evaluate.add_argument("--min-pass", type=float, default=1.0,
+                          help="exit 0 when at least this share of rows passes (default 1.0: every row must pass)")
     evaluate.set_defaults(handler=_eval)
 
     toolsets = sub.add_parser("toolsets", help="which toolsets are enabled, and why the others are not")
@@ -161,8 +167,9 @@ def _eval(args: argparse.Namespace) -> int:
     from app.eval.report import run_eval
     from sim.scenario import scenario_dir
 
-    if args.repeat < 1:
-        print("opsgraph: --repeat must be at least 1", file=sys.stderr)
+    if args.repeat < 1 or args.variants < 0 or not 0.0 <= args.min_pass <= 1.0:
+        print("opsgraph: --repeat must be at least 1, --variants at least 0, --min-pass between 0 and 1",
+              file=sys.stderr)
         return EXIT_CONFIG
     folder = Path(args.scenarios) if args.scenarios else scenario_dir()
     if not folder.is_dir():
@@ -171,7 +178,8 @@ def _eval(args: argparse.Namespace) -> int:
     settings = load_settings()
     quiet()
     json_path = Path(args.json_path) if args.json_path else None
-    return asyncio.run(run_eval(settings, folder, repeat=args.repeat, json_path=json_path, out=sys.stdout))
+    return asyncio.run(run_eval(settings, folder, repeat=args.repeat, json_path=json_path, out=sys.stdout,
+                                variants=args.variants, seed=args.seed, min_pass=args.min_pass))
 
 
 def _toolsets(_args: argparse.Namespace) -> int:

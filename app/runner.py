@@ -19,11 +19,12 @@ from agents.context import Budgets, ClusterRef, Context
 from agents.diagnosis import IncidentInput, ResourceRef
 from agents.errors import PermanentError, TemporaryError
 from agents.investigation import Toolbox
-from agents.remediation import RemediationSetup
+from agents.remediation import ChangeClaims, RemediationSetup
 from agents.skills.loader import load_skills
 from agents.toolsets.kubernetes.clients import ClusterClients
 from agents.toolsets.registry import default_registry
 from app.audit_store import ToolAuditStore
+from app.incidents.claims import ChangeClaimStore
 from app.incidents.queue import RunOutcome, WorkItem
 from app.incidents.status import IncidentStatus
 from app.incidents.store import IncidentStore
@@ -75,7 +76,8 @@ def incident_input(row: dict[str, Any]) -> IncidentInput:
     return IncidentInput(cluster=row["cluster"], namespace=row.get("namespace"), resource=resource, alerts=alerts)
 
 
-def remediation_setup(settings: Settings, toolbox: Toolbox | None = None) -> RemediationSetup:
+def remediation_setup(settings: Settings, toolbox: Toolbox | None = None,
+                      claims: ChangeClaims | None = None) -> RemediationSetup:
     """The GitOps side; with a toolbox, its model corrects failing plans and its clients run the dry run."""
     from app.integrations.pull_requests import pull_request_opener
 
@@ -90,7 +92,7 @@ def remediation_setup(settings: Settings, toolbox: Toolbox | None = None) -> Rem
         author_name=settings.git_author_name, author_email=settings.git_author_email,
         kubernetes_version=settings.kubernetes_version, approval_ttl_seconds=settings.approval_ttl_seconds,
         model=toolbox.model if toolbox is not None else None, replan_attempts=settings.replan_attempts,
-        dry_run=dry_run)
+        dry_run=dry_run, claims=claims)
 
 
 class GraphRunner:
@@ -101,7 +103,8 @@ class GraphRunner:
         self.budgets = budgets_from(services.settings)
         self.graph = build_supervisor_graph(toolbox, IncidentTimeline(services.incidents),
                                             AsyncPostgresSaver(services.database.pool),  # type: ignore[arg-type]
-                                            remediation=remediation_setup(services.settings, toolbox))
+                                            remediation=remediation_setup(
+                                                services.settings, toolbox, ChangeClaimStore(services.database.pool)))
 
     def context_for(self, incident_id: int, cluster_id: str) -> Context | None:
         cluster = self.services.clusters.get(cluster_id)

@@ -11,6 +11,7 @@ from agents.rules import pods, refs
 from agents.rules.facts import Facts
 from agents.rules.finding import Clue, Finding, FixDraft
 from agents.rules.registry import check
+from agents.rules.workloads import previous_container_field, top_owner
 
 _VAR = r"['\"`$]?\{?([A-Z][A-Z0-9_]{1,})\}?['\"`]?"
 _ENV_MISSING = (
@@ -20,6 +21,45 @@ _ENV_MISSING = (
     re.compile(rf"{_VAR}\s+(?i:is\s+)?(?i:not\s+set|undefined|must\s+be\s+set|is\s+required)"),
 )
 _CHOICES = re.compile(r"\(([\w-]+(?:\|[\w-]+)+)\)")
+
+
+def _env_entry(container: dict[str, Any], var: str) -> dict[str, Any] | None:
+    return next((dict(item) for item in container.get("env") or [] if item.get("name") == var), None)
+
+
+def _sibling_env(facts: Facts, pod: dict[str, Any], container: str, var: str) -> tuple[dict[str, Any], str] | None:
+    """How other workloads in the namespace that run the same image set `var`, when they all agree."""
+    image = str(pods.container(pod, container).get("image", "")).split("@")[0].rsplit(":", 1)[0]
+    namespace = pod["metadata"].get("namespace")
+    mine = top_owner(facts, pods.ref(pod))
+    found: dict[str, tuple[dict[str, Any], str]] = {}
+    for other in facts.all("Pod", namespace):
+        owner = top_owner(facts, pods.ref(other))
+        if owner == mine:
+            continue
+        for spec in pods.containers(other):
+            if str(spec.get("image", "")).split("@")[0].rsplit(":", 1)[0] == image and (entry := _env_entry(spec, var)):
+                found[repr(sorted(entry.items()))] = (entry, f"{owner.kind} {owner.name}")
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
+def _env_fix(facts: Facts, pod: dict[str, Any], container: str, var: str, log_text: str) -> tuple[FixDraft, Clue | None]:
+    """The env entry the cluster shows `var` had: in the workload's previous revision, or on a sibling workload
+    of the same image. Otherwise no value (the planner may still find the key in a ConfigMap of the repo): the
+    values the process's own message lists are candidates for a person, never a value to set."""
+    path = f"{pods.container_path(pod, container)}.env[name={var}]"
+    before = previous_container_field(facts, pod, container, lambda spec: _env_entry(spec, var))
+    said = f"{var}={before['value']}" if before is not None and "value" in before else var
+    if before is not None:
+        return FixDraft(path, before, f"the previous revision of this workload set {said}; a later change "
+                                      "dropped it"), Clue.of(f"env {said}", said)
+    if sibling := _sibling_env(facts, pod, container, var):
+        return FixDraft(path, sibling[0], f"{sibling[1]} runs the same image with {var} set this way"), None
+    choices = next((m.group(1).split("|") for m in map(_CHOICES.search, log_text.splitlines()) if m), None)
+    return FixDraft(f"{path}.value", None, f"the process requires {var}; no earlier revision, sibling workload or "
+                    "ConfigMap in the cluster shows its value" + (
+                        f" (candidates from its own message: {', '.join(choices)}; the service owner picks)"
+                        if choices else "; the service owner supplies it")), None
 
 
 def _declared_env(container: dict[str, Any]) -> set[str]:
@@ -36,13 +76,10 @@ def missing_env_var(facts: Facts) -> Finding | None:
                 container_name = log.container or (pods.containers(pod) or [{}])[0].get("name", "")
                 if not var or var in _declared_env(pods.container(pod, container_name)):
                     continue
-                choices = next((m.group(1).split("|") for m in map(_CHOICES.search, log.text.splitlines()) if m), None)
-                fix = FixDraft(f"{pods.container_path(pod, container_name)}.env[name={var}].value",
-                               choices[0] if choices else None,
-                               f"the process requires {var}" + (f"; it accepts {'|'.join(choices)}" if choices else
-                                                                 "; its value must come from the service owner"))
+                fix, evidence = _env_fix(facts, pod, container_name, var, log.text)
                 cause = f"container {container_name} requires environment variable {var}, which is not set; it logs: {line.strip()}"
-                return Finding("missing_config", cause, 0.88, pods.ref(pod), (Clue.of(line.strip(), var, call_id=log.call_id),), (fix,))
+                clues = (Clue.of(line.strip(), var, call_id=log.call_id),) + ((evidence,) if evidence else ())
+                return Finding("missing_config", cause, 0.88, pods.ref(pod), clues, (fix,))
     return None
 
 

@@ -11,7 +11,7 @@ from agents.rules.facts import Facts
 from agents.rules.finding import Clue, Finding, FixDraft
 from agents.rules.quantity import format_mebibytes, memory_with_headroom, parse_quantity
 from agents.rules.registry import check
-from agents.rules.workloads import previous_image
+from agents.rules.workloads import previous_container_field, previous_image
 
 # Flags that state how much memory a process will take: stress, the JVM, Node.js.
 _MEMORY_FLAGS = (
@@ -101,14 +101,16 @@ def oom_killed(facts: Facts) -> Finding | None:
                 new_limit = memory_with_headroom(max(seen[0], limit or 0))
                 why = f"{format_mebibytes(seen[0])} observed plus 25 % headroom, rounded up"
             elif seen and limit:
-                # It ran inside the limit up to the point where it logged loading this much more: its peak is at
-                # most about the limit plus that amount, and more than the limit (it was killed).
+                # Its own log names an amount it loads: a hint of the size, not a measurement of its working set.
                 cause = (f"OOMKilled: container {name} exceeds its {limit_text} memory limit while loading ~{seen[1]} "
                          "(its own log)")
-                new_limit = memory_with_headroom(limit + seen[0])
+                new_limit = None
+                hint = format_mebibytes(limit + seen[0])
                 why = (f"the working set was not measured; the process ran inside {limit_text} until it logged loading "
-                       f"~{seen[1]}, so it peaks near {format_mebibytes(limit + seen[0])} at most: that plus 25 % "
-                       "headroom, rounded up; confirm with metrics once it runs")
+                       f"~{seen[1]}, which suggests a peak near {hint}: a candidate for a person to confirm with metrics")
+                escalate = (f"how much memory container {name} needs was not measured (no metrics, no amount on its "
+                            f"command line); its log suggests ~{hint} (candidate limit {memory_with_headroom(limit + seen[0])}), "
+                            "which a person confirms before the limit changes")
             else:
                 cause = (f"OOMKilled: container {name} exceeds its {limit_text} memory limit" if limit_text
                          else f"OOMKilled: container {name} is killed for memory with no limit set (node pressure)")
@@ -159,11 +161,18 @@ def bad_command(facts: Facts) -> Finding | None:
             names = [c["name"] for c in pods.containers(pod)]
             container_name = container_name if container_name in names else names[0] if names else container_name
             spec = pods.container(pod, container_name)
-            guess = difflib.get_close_matches(binary.rsplit("/", 1)[-1], _COMMON_BINARIES, n=1, cutoff=0.7)
-            field = "command[0]" if (spec.get("command") or [None])[0] == binary else (
-                "args[0]" if (spec.get("args") or [None])[0] == binary else "command")
-            fix = FixDraft(f"{pods.container_path(pod, container_name)}.{field}", guess[0] if guess else None,
-                           f"`{binary}` is not in the image" + (f"; `{guess[0]}` is the closest common executable" if guess else ""))
+            field = "command" if binary in (spec.get("command") or []) or not spec.get("args") else "args"
+            before = previous_container_field(facts, pod, container_name, lambda c, f=field: c.get(f))
+            if before is not None:
+                fix = FixDraft(f"{pods.container_path(pod, container_name)}.{field}", before,
+                               f"the previous revision ran {field} {before}; `{binary}` came with a later change")
+            else:
+                # A likely spelling is a candidate for a person, never a value: nothing in the cluster shows
+                # which executables the image has.
+                near = difflib.get_close_matches(binary.rsplit("/", 1)[-1], _COMMON_BINARIES, n=3, cutoff=0.7)
+                fix = FixDraft(f"{pods.container_path(pod, container_name)}.{field}", None,
+                               f"`{binary}` is not in the image and no earlier revision shows the command that ran"
+                               + (f"; candidates for the author to confirm: {', '.join(near)}" if near else ""))
             cause = f"the command of container {container_name} names `{binary}`, which does not exist in image {spec.get('image', '?')}."
             return Finding("bad_command", cause, 0.92, pods.ref(pod),
                            (Clue.of(f'"{binary}": executable file not found', f"{binary}: not found", "executable file not found",

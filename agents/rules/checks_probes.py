@@ -28,16 +28,33 @@ def _container_of(pod: dict[str, Any], event: dict[str, Any]) -> str:
     return unready[0] if unready else (pods.containers(pod) or [{"name": ""}])[0]["name"]
 
 
-def _fix(pod: dict[str, Any], container: str, probe_key: str, detail: str) -> tuple[str, FixDraft | None]:
+def _serving_path(facts: Facts, pod: dict[str, Any], container: str, probe_key: str, port: Any) -> str | None:
+    """A path the app is seen to serve: another HTTP probe of the same container on the same port that passes
+    (no Unhealthy event of its kind for this pod)."""
+    failing = {m.group(1).lower() for seen in facts.events_for("Pod", pods.name(pod), reasons=("Unhealthy",))
+               if (m := _PROBE.search(seen.obj.get("message") or ""))}
+    spec = pods.container(pod, container)
+    for other in ("livenessProbe", "readinessProbe", "startupProbe"):
+        http = (spec.get(other) or {}).get("httpGet") or {}
+        if other != probe_key and http.get("path") and http.get("port") == port \
+                and other.removesuffix("Probe") not in failing:
+            return str(http["path"])
+    return None
+
+
+def _fix(facts: Facts, pod: dict[str, Any], container: str, probe_key: str, detail: str) -> tuple[str, FixDraft | None]:
     spec = pods.container(pod, container)
     probe = spec.get(probe_key) or {}
     http = probe.get("httpGet") or {}
     base = f"{pods.container_path(pod, container)}.{probe_key}"
     if status := _STATUS.search(detail):
         path = http.get("path", "/")
-        new = "/" if path != "/" else None
+        serving = _serving_path(facts, pod, container, probe_key, http.get("port"))
+        why = (f"{path} does not exist in the app; its {serving} answers (another probe of the container passes there)"
+               if serving else f"{path} does not exist in the app; nothing in the cluster shows a path it serves, so the "
+                               "owner names one (a health endpoint; `/` is a candidate for a web server)")
         return (f"the {probe_key} path {path} answers HTTP {status.group(1)}",
-                FixDraft(f"{base}.httpGet.path", new, f"{path} does not exist in the app; probe a path it serves"))
+                FixDraft(f"{base}.httpGet.path", serving, why))
     if _REFUSED.search(detail):
         port = http.get("port") or (probe.get("tcpSocket") or {}).get("port")
         declared = [p for p in _declared_ports(spec) if p != port]
@@ -63,7 +80,7 @@ def probe_failing(facts: Facts) -> Finding | None:
                 continue
             container = _container_of(pod, seen.obj)
             probe_key = f"{match.group(1).lower()}Probe"
-            said, fix = _fix(pod, container, probe_key, match.group(2))
+            said, fix = _fix(facts, pod, container, probe_key, match.group(2))
             effect = "restarts it" if probe_key == "livenessProbe" else "keeps it out of its Service's endpoints"
             cause = f"{said} for container {container}, which {effect}."
             first_line = message.splitlines()[0].strip()

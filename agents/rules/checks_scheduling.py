@@ -54,19 +54,15 @@ def unschedulable_resources(facts: Facts) -> Finding | None:
         cause = (f"container {name} requests {request} of {resource}, more than any node can offer "
                  f"({_needle(message)}){biggest}.")
         path = f"{pods.container_path(pod, name)}.resources"
+        # The process never ran, so nothing in the cluster measures what it needs: a size that merely fits a node
+        # is a candidate for the owner, not a value for a pull request.
         fitting = _fitting(resource, largest) if largest else None
-        if fitting is None:
-            fixes: tuple[FixDraft, ...] = (FixDraft(f"{path}.requests.{resource}", None,
-                                                    f"lower the {resource} request (and limit) to what the process uses and what "
-                                                    f"fits a node's allocatable {resource}, or add nodes with more {resource}"),)
-        else:
-            why = (f"the largest node has {_shown(resource, largest)} of {resource} allocatable; the process never ran, so "
-                   f"its use is unknown: {fitting} (half a node) fits with room for the node's other pods; check it "
-                   f"against the process's real use")
-            limit = ((pods.container(pod, name).get("resources") or {}).get("limits") or {}).get(resource)
-            fixes = (FixDraft(f"{path}.requests.{resource}", fitting, why),)
-            if (parse_quantity(limit) or 0.0) > (parse_quantity(fitting) or 0.0):
-                fixes += (FixDraft(f"{path}.limits.{resource}", fitting, f"keep the limit at the request; {why}"),)
+        candidate = (f"; a request of at most {_shown(resource, largest)} fits the largest node (e.g. {fitting}, half a "
+                     "node), but only the owner knows what the process uses") if fitting else ""
+        fixes: tuple[FixDraft, ...] = (FixDraft(
+            f"{path}.requests.{resource}", None,
+            f"lower the {resource} request (and limit) to what the process uses and what fits a node's allocatable "
+            f"{resource}, or add nodes with more {resource}{candidate}"),)
         return Finding("unschedulable", cause, 0.9, pods.ref(pod), (Clue.of(f"Insufficient {resource}", call_id=call_id),), fixes)
     return None
 

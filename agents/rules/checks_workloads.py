@@ -9,6 +9,7 @@ from agents.diagnosis import ResourceRef
 from agents.rules import pods
 from agents.rules.facts import Facts
 from agents.rules.finding import Clue, Finding, FixDraft
+from agents.rules.quantity import format_mebibytes, parse_quantity, request_with_headroom
 from agents.rules.registry import check
 
 _MISSING_REQUEST = re.compile(r"missing request for (\w+)(?: in container ([\w-]+))?")
@@ -43,6 +44,21 @@ def job_backoff_limit(facts: Facts) -> Finding | None:
     return None
 
 
+def _observed_usage(facts: Facts, target: ResourceRef, container: str, resource: str) -> tuple[float, str, str | None] | None:
+    """The most `resource` a container of the target's pods is measured to use: (amount, as shown, call)."""
+    found = []
+    for (kind, namespace, name), seen in facts.objects.items():
+        if kind != "PodMetrics" or namespace != target.namespace or not name.startswith(f"{target.name}-"):
+            continue
+        for entry in seen.obj.get("containers") or []:
+            shown = (entry.get("usage") or {}).get(resource)
+            if entry.get("name") == container and (amount := parse_quantity(shown)):
+                # As `kubectl top` (and get_resource_usage) prints it, so the evidence quotes the output.
+                found.append((amount, f"{round(amount * 1000)}m" if resource == "cpu" else format_mebibytes(amount),
+                              seen.call_id))
+    return max(found, key=lambda item: item[0]) if found else None
+
+
 @check("hpa_cannot_scale")
 def hpa_cannot_scale(facts: Facts) -> Finding | None:
     """An HPA condition is False: missing CPU requests, missing scale target, failed metrics."""
@@ -54,14 +70,21 @@ def hpa_cannot_scale(facts: Facts) -> Finding | None:
         target = hpa.get("spec", {}).get("scaleTargetRef", {})
         target_ref = ResourceRef(kind=target.get("kind", "Deployment"), namespace=hpa["metadata"].get("namespace"),
                                  name=target.get("name", "?"))
-        fixes = ()
+        fixes: tuple[FixDraft, ...] = ()
+        clues = [Clue.of(message, bad.get("reason"),
+                         call_id=facts.source("HorizontalPodAutoscaler", hpa["metadata"].get("namespace"), hpa["metadata"]["name"]))]
         if match := _MISSING_REQUEST.search(message):
-            container = match.group(2) or "?"
-            fixes = (FixDraft(f"spec.template.spec.containers[name={container}].resources.requests.{match.group(1)}", "200m"
-                              if match.group(1) == "cpu" else None, "utilization scaling needs a request to divide by",
-                              resource=target_ref),)
+            resource, container = match.group(1), match.group(2) or "?"
+            used = _observed_usage(facts, target_ref, container, resource)
+            value, why = None, (f"utilization scaling needs a {resource} request to divide by; no usage of container "
+                                f"{container} was measured (metrics API), so a person sizes it")
+            if used is not None:
+                value = request_with_headroom(used[0], resource)
+                why = (f"utilization scaling needs a {resource} request to divide by; container {container} uses "
+                       f"{used[1]} (metrics API): that plus 25 % headroom")
+                clues.append(Clue.of(used[1], call_id=used[2]))
+            fixes = (FixDraft(f"spec.template.spec.containers[name={container}].resources.requests.{resource}", value,
+                              why, resource=target_ref),)
         cause = f"HPA {hpa['metadata']['name']} cannot scale {target.get('kind')}/{target.get('name')}: {message}"
-        return Finding("autoscaling", cause, 0.85, _ref(hpa), (Clue.of(message, bad.get("reason"),
-                       call_id=facts.source("HorizontalPodAutoscaler", hpa["metadata"].get("namespace"), hpa["metadata"]["name"])),),
-                       fixes, related=(target_ref,))
+        return Finding("autoscaling", cause, 0.85, _ref(hpa), tuple(clues), fixes, related=(target_ref,))
     return None

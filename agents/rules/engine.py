@@ -113,6 +113,11 @@ async def _refresh(run: Run) -> None:
         owner = top_owner(run.facts, ResourceRef(kind="ReplicaSet", namespace=run.vars["namespace"], name=run.vars["replicaset"]))
         if owner.kind == "Deployment":
             run.vars["deployment"] = owner.name
+    if "deployment" in run.vars and "history" not in run.vars:
+        # What ran before is where a fix value is backed by evidence (the env var a refactor dropped, the
+        # command or image that worked), whichever skill runs: read once, as soon as the workload is known.
+        run.vars["history"] = run.vars["deployment"]
+        await run.call("get_rollout_history", {"namespace": run.vars["namespace"], "name": run.vars["deployment"]})
     run.facts.focus.update(run.vars)
 
 

@@ -56,9 +56,12 @@ def reasons(pod: dict[str, Any], facts: Facts | None = None) -> set[str]:
     """Every reason the pod shows: phase, waiting/terminated reasons, conditions, its events."""
     status = pod.get("status", {})
     found = {status.get("phase"), status.get("reason")}
+    mains = {s.get("name") for s in statuses(pod, init=False)}
     for container_status in statuses(pod):
         found.add(waiting(container_status).get("reason"))
-        found.update(t.get("reason") for t in terminations(container_status))
+        # An init container that ran to completion did its job: its "Completed" is no symptom.
+        found.update(t.get("reason") for t in terminations(container_status)
+                     if container_status.get("name") in mains or t.get("exitCode") not in (0, None))
     for condition in status.get("conditions") or []:
         if condition.get("status") != "True":
             found.add(condition.get("reason"))

@@ -43,3 +43,10 @@ def cpu_with_headroom(needed: float, *, factor: float = 2.0) -> str:
     """A CPU amount in millicores above `needed` cores by `factor`, rounded up to 10m."""
     millis = math.ceil(needed * factor * 1000 / 10) * 10
     return f"{millis}m"
+
+
+def request_with_headroom(used: float, resource: str) -> str:
+    """A request 25 % above measured use: CPU rounded up to 10m, memory as `memory_with_headroom`."""
+    if resource == "cpu":
+        return f"{max(10, math.ceil(used * 1.25 * 100) * 10)}m"
+    return memory_with_headroom(used)

@@ -146,10 +146,11 @@ def usage(rows: list[Obj]) -> Iterator[tuple[str, Obj]]:
 
 
 def revisions(rows: list[Obj], namespace: str | None) -> Iterator[tuple[str, Obj]]:
-    """get_rollout_history rows as ReplicaSets with the images each revision ran."""
+    """get_rollout_history rows as ReplicaSets with the containers each revision ran."""
     for row in rows:
-        containers = [{"name": pair.split("=", 1)[0], "image": pair.split("=", 1)[1]}
-                      for pair in str(row.get("images") or "").split(", ") if "=" in pair]
+        containers = ((row.get("template") or {}).get("spec") or {}).get("containers") or [
+            {"name": pair.split("=", 1)[0], "image": pair.split("=", 1)[1]}
+            for pair in str(row.get("images") or "").split(", ") if "=" in pair]
         yield "ReplicaSet", {"kind": "ReplicaSet", "metadata": {
             "name": row["name"], "namespace": namespace,
             "annotations": {"deployment.kubernetes.io/revision": str(row.get("revision"))}},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from agents.diagnosis import ResourceRef, SuggestedFix
@@ -50,17 +51,29 @@ def _revision(rs: dict[str, Any]) -> int:
     return int(value) if str(value).isdigit() else 0
 
 
-def previous_image(facts: Facts, pod: dict[str, Any], container: str) -> str | None:
-    """The image `container` ran in the newest earlier revision that differs from now (for a rollback)."""
+def _older_revisions(facts: Facts, pod: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pod's Deployment's earlier ReplicaSets, newest first (what `kubectl rollout history` lists)."""
     namespace = pod["metadata"].get("namespace")
     owners = pod["metadata"].get("ownerReferences") or [{}]
     current = facts.get("ReplicaSet", namespace, owners[0].get("name", ""))
-    image = next((c.get("image") for c in pod.get("spec", {}).get("containers") or [] if c.get("name") == container), None)
     deployment = (owners[0].get("name") or "").rsplit("-", 1)[0]
     older = [rs for rs in facts.all("ReplicaSet", namespace) if rs["metadata"]["name"].startswith(f"{deployment}-")
              and (current is None or _revision(rs) < _revision(current))]
-    for rs in sorted(older, key=_revision, reverse=True):
+    return sorted(older, key=_revision, reverse=True)
+
+
+def previous_container_field(facts: Facts, pod: dict[str, Any], container: str,
+                             read: Callable[[dict[str, Any]], Any]) -> Any:
+    """`read(container spec)` in the newest earlier revision where it is set and differs from now, or None:
+    the cluster's own record of what ran before a change (a rollback's evidence)."""
+    now = read(next((c for c in pod.get("spec", {}).get("containers") or [] if c.get("name") == container), {}))
+    for rs in _older_revisions(facts, pod):
         for spec in rs.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []:
-            if spec.get("name") == container and spec.get("image") and spec.get("image") != image:
-                return spec["image"]
+            if spec.get("name") == container and (value := read(spec)) is not None and value != now:
+                return value
     return None
+
+
+def previous_image(facts: Facts, pod: dict[str, Any], container: str) -> str | None:
+    """The image `container` ran in the newest earlier revision that differs from now (for a rollback)."""
+    return previous_container_field(facts, pod, container, lambda spec: spec.get("image"))

@@ -248,7 +248,11 @@ def test_oom_fix_replaces_the_pod() -> None:
 
 def test_crashloop_missing_env_symptoms() -> None:
     store, controller, _ = seeded("crashloop_missing_env")
-    (pod,) = workload_pods(store, "payments", "payment-processing-worker")
+    # The rollout before the refactor still runs its pod (the new one never becomes Ready); this is the new one.
+    old, new = sorted(workload_pods(store, "payments", "payment-processing-worker"),
+                      key=lambda p: "DEPLOY_ENV" in str(p["spec"]["containers"][0].get("env")))[::-1]
+    assert old["status"]["containerStatuses"][0]["ready"] is True
+    pod = new
     cs = pod["status"]["containerStatuses"][0]
     assert cs["state"]["waiting"]["reason"] == "CrashLoopBackOff"
     assert cs["lastState"]["terminated"]["reason"] == "Error"

@@ -38,18 +38,19 @@ CASES = [
                        containers=[container("engine", resources={"requests": {"memory": "16Gi"}})]),
          "unschedulable", "Pod/web-7f9c-abcde", "requests 16Gi of memory",
          ("spec.containers[name=engine].resources.requests.memory", None)),
-    Case("insufficient-memory-fits-half-the-largest-node", "unschedulable_resources",
+    # The process never ran: a size that fits a node is a candidate for the owner, not a value to set.
+    Case("insufficient-memory-candidate-is-half-the-largest-node", "unschedulable_resources",
          with_nodes(unschedulable("0/3 nodes are available: 3 Insufficient memory.",
                                   containers=[container("engine", resources={"requests": {"memory": "16Gi"},
                                                                              "limits": {"memory": "16Gi"}})]),
                     "8Gi", "6Gi"),
          "unschedulable", says="the largest node has 8192Mi allocatable",
-         fix=("spec.containers[name=engine].resources.requests.memory", "4Gi")),
-    Case("insufficient-cpu-fits-half-the-largest-node", "unschedulable_resources",
+         fix=("spec.containers[name=engine].resources.requests.memory", None)),
+    Case("insufficient-cpu-candidate-is-half-the-largest-node", "unschedulable_resources",
          with_nodes(unschedulable("0/3 nodes are available: 3 Insufficient cpu.",
                                   containers=[container("engine", resources={"requests": {"cpu": "8"}})]),
                     "8Gi", "8Gi", cpu="3500m"),
-         "unschedulable", fix=("spec.containers[name=engine].resources.requests.cpu", "1700m")),
+         "unschedulable", fix=("spec.containers[name=engine].resources.requests.cpu", None)),
     Case("insufficient-gpu", "unschedulable_resources",
          unschedulable("0/3 nodes are available: 1 Insufficient nvidia.com/gpu, 2 node(s) had untolerated taint {a: b}."),
          "unschedulable", says="of nvidia.com/gpu"),
@@ -195,8 +196,18 @@ CASES = [
          facts(obj("HorizontalPodAutoscaler", "scorer", spec={"scaleTargetRef": {"kind": "Deployment", "name": "scorer"}},
                    status={"conditions": [{"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric",
                                            "message": "failed to get cpu utilization: missing request for cpu in container app"}]})),
+         # nothing measured: a person sizes the request (no default value)
          "autoscaling", "HorizontalPodAutoscaler/scorer", "missing request for cpu",
-         ("spec.template.spec.containers[name=app].resources.requests.cpu", "200m")),
+         ("spec.template.spec.containers[name=app].resources.requests.cpu", None)),
+    Case("hpa-missing-requests-sized-from-metrics", "hpa_cannot_scale",
+         facts(obj("HorizontalPodAutoscaler", "scorer", spec={"scaleTargetRef": {"kind": "Deployment", "name": "scorer"}},
+                   status={"conditions": [{"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric",
+                                           "message": "failed to get cpu utilization: missing request for cpu in container app"}]}),
+               obj("PodMetrics", "scorer-7d9f-abcde", spec=None, status=None,
+                   containers=[{"name": "app", "usage": {"cpu": "90m", "memory": "610Mi"}}])),
+         # 90m measured, plus 25 %, rounded up to 10m
+         "autoscaling", "HorizontalPodAutoscaler/scorer", "missing request for cpu",
+         ("spec.template.spec.containers[name=app].resources.requests.cpu", "120m")),
 ]
 
 
@@ -221,3 +232,10 @@ def test_cluster_check(case: Case) -> None:
 def test_every_check_has_a_table_case_that_finds_something() -> None:
     found = {c.check for c in CASES + test_pod_checks.CASES if c.category is not None}
     assert set(checks()) - found == set()
+
+
+def test_a_size_that_only_fits_a_node_is_offered_as_a_candidate_not_set() -> None:
+    case = next(c for c in CASES if c.id == "insufficient-memory-candidate-is-half-the-largest-node")
+    finding = checks()[case.check](case.facts)
+    assert finding is not None and finding.fixes[0].new_value is None
+    assert "e.g. 4Gi" in finding.fixes[0].rationale and "only the owner knows" in finding.fixes[0].rationale

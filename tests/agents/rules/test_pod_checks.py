@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from agents.rules.facts import Facts
@@ -20,6 +22,14 @@ STRESS = container("hog", "polinux/stress", command=["stress"], args=["--vm", "1
                    resources={"limits": {"memory": "100Mi"}})
 CRASHLOOP = {"reason": "CrashLoopBackOff", "message": "back-off 5m0s"}
 
+def revisions(*containers: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pod's own ReplicaSet (revision 2) and an earlier one (revision 1) that ran `containers`."""
+    def rs(name: str, revision: int, specs: list[dict[str, Any]]) -> dict[str, Any]:
+        return obj("ReplicaSet", name, meta={"annotations": {"deployment.kubernetes.io/revision": str(revision)}},
+                   spec={"template": {"spec": {"containers": specs}}})
+    return [rs("web-7f9c", 2, []), rs("web-5c4d", 1, [{"name": n, **spec} for n, spec in containers])]
+
+
 CASES = [
     Case("oom-usage-from-args", "oom_killed",
          facts(pod(containers=[STRESS], statuses=[status("hog", waiting=CRASHLOOP, last=OOM_LAST, restarts=9)])),
@@ -34,13 +44,13 @@ CASES = [
          facts(pod(containers=[container("api", resources={"limits": {"memory": "128Mi"}})],
                    statuses=[status("api", last=OOM_LAST)]),
                logs=[log("cache warmup: allocating 400MiB for the index", container_name="api")]),
-         # a logged amount is what it loads on top of what ran inside the limit: 128Mi + 400MiB, +25 %, rounded up
-         "oom_killed", says="while loading ~400MiB", fix=("spec.containers[name=api].resources.limits.memory", "704Mi")),
+         # a logged amount is a hint, not a measurement: a candidate for a person (128Mi + 400MiB, +25 %), no value
+         "oom_killed", says="while loading ~400MiB", fix=("spec.containers[name=api].resources.limits.memory", None)),
     Case("oom-usage-from-cache-log-line", "oom_killed",
          facts(pod(containers=[container("api", resources={"limits": {"memory": "128Mi"}})],
                    statuses=[status("api", last=OOM_LAST)]),
                logs=[log("[INFO] warming product catalogue cache (48213 items, ~210 MB)", container_name="api")]),
-         "oom_killed", says="while loading ~210 MB", fix=("spec.containers[name=api].resources.limits.memory", "448Mi")),
+         "oom_killed", says="while loading ~210 MB", fix=("spec.containers[name=api].resources.limits.memory", None)),
     Case("oom-usage-unknown-needs-a-human", "oom_killed",
          facts(pod(containers=[container("api", resources={"limits": {"memory": "128Mi"}})],
                    statuses=[status("api", last={"exitCode": 137})])),
@@ -52,12 +62,21 @@ CASES = [
                    statuses=[status("catalog", waiting=CRASHLOOP, last={
                        "reason": "StartError", "exitCode": 128,
                        "message": 'exec: "wge": executable file not found in $PATH: unknown'})])),
-         "bad_command", says="names `wge`", fix=("spec.containers[name=catalog].command[0]", "wget")),
+         # nothing in the cluster lists the image's executables: `wget` is only a candidate
+         "bad_command", says="names `wge`", fix=("spec.containers[name=catalog].command", None)),
+    Case("bad-command-previous-revision-ran", "bad_command",
+         facts(pod(containers=[container("catalog", "busybox:1.36", command=["wge", "-qO-", "http://x"])],
+                   statuses=[status("catalog", waiting=CRASHLOOP, last={
+                       "reason": "StartError", "exitCode": 128,
+                       "message": 'exec: "wge": executable file not found in $PATH: unknown'})]),
+               *revisions(("catalog", {"image": "busybox:1.36", "command": ["wget", "-qO-", "http://x"]}))),
+         "bad_command", says="names `wge`",
+         fix=("spec.containers[name=catalog].command", ["wget", "-qO-", "http://x"])),
     Case("bad-command-shell-127", "bad_command",
          facts(pod(containers=[container("app", args=["python3", "app.py"])],
                    statuses=[status("app", last={"reason": "Error", "exitCode": 127})]),
                logs=[log("/bin/sh: 1: python3: not found", container_name="app")]),
-         "bad_command", says="`python3`", fix=("spec.containers[name=app].args[0]", "python3")),
+         "bad_command", says="`python3`", fix=("spec.containers[name=app].args", None)),
     Case("bad-command-not-for-app-error", "bad_command",
          facts(pod(statuses=[status(last={"reason": "Error", "exitCode": 1})]), logs=[log("panic: boom")])),
     Case("app-error-quotes-last-error", "app_error_exit",
@@ -76,8 +95,17 @@ CASES = [
          facts(pod(containers=[container("worker", env=[{"name": "LOG_LEVEL"}])], statuses=[status("worker", last={"exitCode": 1})]),
                logs=[log("ERROR Environment variable DEPLOY_ENV is undefined\nrefusing to start (production|staging)",
                          container_name="worker")]),
+         # the message's (production|staging) are candidates for the owner, not a value
          "missing_config", says="requires environment variable DEPLOY_ENV",
-         fix=("spec.containers[name=worker].env[name=DEPLOY_ENV].value", "production")),
+         fix=("spec.containers[name=worker].env[name=DEPLOY_ENV].value", None)),
+    Case("missing-env-var-previous-revision-set-it", "missing_env_var",
+         facts(pod(containers=[container("worker", env=[{"name": "LOG_LEVEL"}])], statuses=[status("worker", last={"exitCode": 1})]),
+               *revisions(("worker", {"image": "nginx:1.27", "env": [{"name": "LOG_LEVEL"},
+                                                                     {"name": "DEPLOY_ENV", "value": "staging"}]})),
+               logs=[log("ERROR Environment variable DEPLOY_ENV is undefined\nrefusing to start (production|staging)",
+                         container_name="worker")]),
+         "missing_config", says="requires environment variable DEPLOY_ENV",
+         fix=("spec.containers[name=worker].env[name=DEPLOY_ENV]", {"name": "DEPLOY_ENV", "value": "staging"})),
     Case("missing-env-var-keyerror", "missing_env_var",
          facts(pod(statuses=[status(last={"exitCode": 1})]), logs=[log("KeyError: 'DATABASE_URL'")]),
          "missing_config", says="DATABASE_URL", fix=("spec.containers[name=web].env[name=DATABASE_URL].value", None)),
@@ -177,7 +205,12 @@ CASES = [
          facts(pod(containers=[container("webapp", readinessProbe={"httpGet": {"path": "/is_ready", "port": 80}})]),
                event("Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 404")),
          "probe_failure", says="readinessProbe path /is_ready answers HTTP 404",
-         fix=("spec.containers[name=webapp].readinessProbe.httpGet.path", "/")),
+         fix=("spec.containers[name=webapp].readinessProbe.httpGet.path", None)),
+    Case("readiness-path-404-liveness-passes-elsewhere", "probe_failing",
+         facts(pod(containers=[container("webapp", readinessProbe={"httpGet": {"path": "/is_ready", "port": 80}},
+                                         livenessProbe={"httpGet": {"path": "/healthz", "port": 80}})]),
+               event("Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 404")),
+         "probe_failure", fix=("spec.containers[name=webapp].readinessProbe.httpGet.path", "/healthz")),
     Case("liveness-port-refused", "probe_failing",
          facts(pod(containers=[container("web-app", ports=[{"containerPort": 80}],
                                          livenessProbe={"httpGet": {"path": "/", "port": 8080}})]),
@@ -197,6 +230,15 @@ CASES = [
 ]
 
 
+def test_a_logged_amount_is_offered_to_a_person_as_a_candidate() -> None:
+    from agents.rules.registry import checks
+
+    case = next(c for c in CASES if c.id == "oom-usage-from-own-log")
+    finding = checks()[case.check](case.facts)
+    assert finding is not None and finding.escalate is not None
+    assert "candidate limit 704Mi" in finding.escalate
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_pod_check(case: Case) -> None:
     run_case(case)
@@ -207,7 +249,7 @@ def test_pod_check(case: Case) -> None:
     ("invalid-json-in-configmap", True),        # the valid content is the author's
     ("oom-usage-unknown-needs-a-human", True),  # nothing measured: no guessed limit
     ("oom-usage-from-metrics", False),
-    ("oom-usage-from-cache-log-line", False),
+    ("oom-usage-from-cache-log-line", True),     # a logged amount is a hint, not a measurement
     ("app-error-suggests-rollback", False),
 ])
 def test_a_finding_without_an_evidence_backed_value_says_a_human_must_choose(case_id: str, escalates: bool) -> None:

@@ -1,0 +1,416 @@
+"""The generalisation suite: each shipped scenario turned into variants of the same fault, reproducible from a
+seed, so the scoreboard measures the fault class and not the shipped wording.
+
+A variant applies, on top of new names (namespace, workload, containers, image repositories), a random
+subset of the transforms that apply to its scenario:
+- `owner`: the workload becomes a StatefulSet, a DaemonSet or a bare Pod (its manifest in the GitOps repo
+  too, and the fix re-rooted onto it);
+- `sidecar` / `init`: a healthy sidecar or init container joins the pod;
+- `alert`: another alert kube-prometheus fires for the same fault replaces the scenario's, chosen among
+  those whose condition holds on the seeded cluster (`app/eval/symptoms.py`);
+- `noise`: an unrelated workload in the namespace with an old, unrelated Warning event;
+- `overlay`: the manifests become a kustomize base rendered through an overlay that adds annotations.
+
+Pod-scoped alerts are bound to a real pod of the variant's workload after seeding (a renamed or re-owned
+workload has other pod names), so every variant starts from alerts a real Prometheus could have fired.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from app.eval.symptoms import CONDITIONS, Scope
+from sim.scenario import Scenario, ScenarioError, load_scenario, parse_scenario, shipped_scenarios
+from sim.store import ObjectStore
+
+Data = dict[str, Any]
+
+NAMES = ["orion", "vega", "lyra", "carina", "draco", "hydra", "pavo", "tucana", "volans", "lepus", "aquila",
+         "cetus", "dorado", "fornax", "grus", "indus", "lupus", "mensa", "norma", "octans", "pictor", "sextans"]
+KEEP = {"default", "kube-system", "kube-public", "standard", "main", "app", "apps", "http", "data", "true",
+        "config", "cache", "base", "prod"}
+# Categories whose fault lives in the pod template, so it survives a change of owner.
+OWNER_CATEGORIES = {"oom_killed", "bad_command", "missing_config", "image_pull", "probe_failure",
+                    "security_context", "invalid_config"}
+TEMPLATE_PATH = {"Deployment": "spec.template.spec", "StatefulSet": "spec.template.spec",
+                 "DaemonSet": "spec.template.spec", "Pod": "spec"}
+# Alerts about a workload, by the owner kind they name, and the label that names it.
+WORKLOAD_ALERTS = {
+    "Deployment": (("KubeDeploymentReplicasMismatch", "KubeDeploymentRolloutStuck"), "deployment"),
+    "StatefulSet": (("KubeStatefulSetReplicasMismatch", "KubeStatefulSetUpdateNotRolledOut"), "statefulset"),
+    "DaemonSet": (("KubeDaemonSetRolloutStuck", "KubeDaemonSetNotScheduled"), "daemonset"),
+    "Pod": ((), ""),
+}
+POD_ALERTS = ("KubePodCrashLooping", "KubePodNotReady", "KubeContainerWaiting")
+
+
+@dataclass
+class Variant:
+    name: str
+    source: str
+    transforms: list[str]
+    scenario: Scenario
+
+
+@dataclass
+class _Work:
+    data: Data
+    rng: random.Random
+    applied: list[str] = field(default_factory=list)
+
+    @property
+    def expect(self) -> Data:
+        return self.data["expect"]
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.width = 4096
+    return y
+
+
+def _dump_docs(docs: list[Any]) -> str:
+    out = StringIO()
+    _yaml().dump_all(docs, out)
+    return out.getvalue()
+
+
+def _load_docs(text: str) -> list[Any]:
+    return [d for d in _yaml().load_all(text)]
+
+
+def _plain(value: Any) -> Any:
+    """ruamel's round-trip containers as plain dicts and lists (what pydantic and json expect)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+# -- renaming ---------------------------------------------------------------------------------------------
+
+
+def _tokens(data: Data) -> list[str]:
+    """Names another author would choose differently: namespace, workloads, containers, image repositories."""
+    found: list[str] = []
+    resource = data["expect"].get("resource") or {}
+    found += [resource.get("namespace"), resource.get("name")]
+    for obj in data.get("objects") or []:
+        meta = obj.get("metadata", {})
+        # ConfigMap, Secret and issuer names keep theirs: a wrong reference and the object it meant are
+        # related by their names (a typo, a rename), which is the fault itself.
+        if obj.get("kind") in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Namespace", "Service", "Pod"):
+            found += [meta.get("name"), meta.get("namespace")]
+        for container in _containers(obj):
+            found.append(container.get("name"))
+            found.append(str(container.get("image", "")).split("@")[0].rsplit(":", 1)[0].rsplit("/", 1)[-1])
+    unique: list[str] = []
+    for token in found:
+        if token and token not in KEEP and token not in unique and len(token) >= 3:
+            unique.append(token)
+    return sorted(unique, key=len, reverse=True)
+
+
+def rename(work: _Work) -> None:
+    """New names everywhere the old ones appear (manifests, world facts, alerts, the repository, `expect`)."""
+    y = _yaml()
+    out = StringIO()
+    y.dump(work.data, out)
+    text = out.getvalue()
+    names = work.rng.sample(NAMES, k=min(len(NAMES), 12))
+    for i, token in enumerate(_tokens(work.data)):
+        new = f"{names[i % len(names)]}-{work.rng.randrange(10, 99)}"
+        text = re.sub(rf"(?<![\w-]){re.escape(token)}(?![\w-])", new, text)
+    work.data = _plain(y.load(text))
+    work.applied.append("rename")
+
+
+# -- the workload and its pod template -------------------------------------------------------------------
+
+
+def _template(obj: Data) -> Data | None:
+    if obj.get("kind") == "Pod":
+        return obj.get("spec")
+    return ((obj.get("spec") or {}).get("template") or {}).get("spec")
+
+
+def _containers(obj: Data) -> list[Data]:
+    template = _template(obj) or {}
+    return list(template.get("containers") or []) + list(template.get("initContainers") or [])
+
+
+def _workload(data: Data) -> Data | None:
+    ref = data["expect"].get("resource") or {}
+    return next((o for o in data.get("objects") or [] if o.get("kind") == ref.get("kind")
+                 and o.get("metadata", {}).get("name") == ref.get("name")), None)
+
+
+def _repo_docs(data: Data, kind: str, name: str) -> list[tuple[str, list[Any], int]]:
+    """(file, its documents, index) of each repository document that declares kind/name."""
+    found = []
+    for path, text in (data.get("gitops") or {}).get("files", {}).items():
+        if not path.endswith((".yaml", ".yml")):
+            continue
+        docs = _load_docs(text)
+        for index, doc in enumerate(docs):
+            if isinstance(doc, dict) and doc.get("kind") == kind and (doc.get("metadata") or {}).get("name") == name:
+                found.append((path, docs, index))
+    return found
+
+
+def _edit_workload(work: _Work, edit: Callable[[Any], Any]) -> bool:
+    """Apply `edit` to the live workload and to its manifest in the repository; False when either is missing."""
+    ref = work.expect.get("resource") or {}
+    live = _workload(work.data)
+    docs = _repo_docs(work.data, ref.get("kind", ""), ref.get("name", ""))
+    if live is None or not docs:
+        return False
+    index = work.data["objects"].index(live)
+    work.data["objects"][index] = _plain(edit(copy.deepcopy(live)))
+    for path, file_docs, doc_index in docs:
+        file_docs[doc_index] = edit(file_docs[doc_index])
+        work.data["gitops"]["files"][path] = _dump_docs(file_docs)
+    return True
+
+
+def _reowned(obj: Any, kind: str) -> Any:
+    name = obj["metadata"]["name"]
+    template = obj["spec"]["template"]
+    if kind == "Pod":
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": dict(obj["metadata"]), "spec": template["spec"]}
+        pod["metadata"]["labels"] = {**(obj["metadata"].get("labels") or {}), **(template.get("metadata", {}).get("labels") or {})}
+        return pod
+    spec: dict[str, Any] = {"selector": obj["spec"]["selector"], "template": template}
+    if kind == "StatefulSet":
+        spec = {"serviceName": name, "replicas": obj["spec"].get("replicas", 1), **spec}
+    obj["apiVersion"], obj["kind"] = "apps/v1", kind
+    obj["spec"] = spec
+    return obj
+
+
+def change_owner(work: _Work) -> None:
+    ref = work.expect.get("resource") or {}
+    if ref.get("kind") != "Deployment" or work.expect.get("category") not in OWNER_CATEGORIES \
+            or (work.data.get("world") or {}).get("previous_revisions"):
+        return
+    if any(o.get("kind") == "HorizontalPodAutoscaler" for o in work.data.get("objects") or []):
+        return
+    kind = work.rng.choice(["StatefulSet", "DaemonSet", "Pod"])
+    if not _edit_workload(work, lambda obj: _reowned(obj, kind)):
+        return
+    old_path, new_path = TEMPLATE_PATH["Deployment"], TEMPLATE_PATH[kind]
+    ref["kind"] = kind
+    fix = work.expect.get("fix")
+    if fix:
+        target = fix.get("target")
+        if target is None or (target.get("kind") == "Deployment" and target.get("name") == ref.get("name")):
+            fix.pop("target", None)
+            if fix.get("field", "").startswith(old_path):
+                fix["field"] = new_path + fix["field"][len(old_path):]
+            if (fix.get("patch") or {}).get("spec", {}).get("template") is not None and kind == "Pod":
+                fix["patch"] = {"spec": fix["patch"]["spec"]["template"].get("spec", {})}
+            if kind == "Pod":
+                fix["recreate"] = True  # a Pod's spec is immutable
+    work.data["alerts"] = [_alert_for_owner(a, kind, ref["name"]) for a in work.data.get("alerts") or []]
+    work.applied.append(f"owner={kind}")
+
+
+def _alert_for_owner(alert: Data, kind: str, name: str) -> Data:
+    labels = dict(alert.get("labels") or {})
+    if labels.get("deployment"):
+        labels.pop("deployment")
+        alerts, label = WORKLOAD_ALERTS[kind]
+        if not alerts:
+            labels["alertname"] = "KubePodNotReady"
+        else:
+            labels["alertname"] = alerts[0] if "Mismatch" in labels["alertname"] else alerts[-1]
+            labels[label] = name
+    return {**alert, "labels": labels}
+
+
+SIDECAR = {"name": "log-agent", "image": "fluent/fluent-bit:3.1.9",
+           "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}}}
+INIT = {"name": "wait-for-network", "image": "busybox:1.36", "command": ["sh", "-c", "true"],
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}}}
+
+
+def _add_container(work: _Work, group: str, spec: Data, facts: Data) -> bool:
+    def edit(obj: Any) -> Any:
+        template = obj["spec"] if obj.get("kind") == "Pod" else obj["spec"]["template"]["spec"]
+        template.setdefault(group, []).append(copy.deepcopy(spec))
+        return obj
+
+    live = _workload(work.data)
+    if live is None or live.get("kind") not in TEMPLATE_PATH or any(c.get("name") == spec["name"] for c in _containers(live)):
+        return False
+    if not _edit_workload(work, edit):
+        return False
+    world = work.data.setdefault("world", {})
+    world.setdefault("containers", []).append({"container": spec["name"], **facts})
+    return True
+
+
+def sidecar(work: _Work) -> None:
+    if _add_container(work, "containers", SIDECAR, {"memory": "20Mi", "cpu": "2m", "listens": [2020]}):
+        work.applied.append("sidecar")
+
+
+def init_container(work: _Work) -> None:
+    if _add_container(work, "initContainers", INIT, {"exit": {"code": 0, "after": "1s"}}):
+        work.applied.append("init")
+
+
+def noise(work: _Work) -> None:
+    """An unrelated, healthy workload in the namespace, with an old Warning event that is not the fault."""
+    ref = work.expect.get("resource") or {}
+    namespace = ref.get("namespace")
+    # Where the fault is the namespace's or the nodes' (a quota, taints, a lost node), any pod shares it.
+    if not namespace or work.expect.get("category") in ("quota", "unschedulable", "node_failure"):
+        return
+    name = f"{work.rng.choice(NAMES)}-metrics"
+    work.data.setdefault("objects", []).append({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": namespace},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{
+                     "name": "exporter", "image": "prom/statsd-exporter:v0.27.1", "ports": [{"containerPort": 9102}],
+                     "readinessProbe": {"httpGet": {"path": "/metrics", "port": 9102}},
+                     "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}}}]}}}})
+    world = work.data.setdefault("world", {})
+    world.setdefault("containers", []).append({"workload": name, "memory": "20Mi", "cpu": "2m", "listens": [9102]})
+    overrides = work.data.setdefault("overrides", {})
+    overrides.setdefault("events", []).append({
+        "involved": {"kind": "Pod", "namespace": namespace, "name": name}, "type": "Warning", "reason": "Unhealthy",
+        "message": "Readiness probe failed: Get \"http://10.244.1.9:9102/metrics\": context deadline exceeded",
+        "count": 1, "ago": "3h"})
+    work.applied.append("noise")
+
+
+def overlay(work: _Work) -> None:
+    """The repository as a kustomize base rendered by an overlay (the GitOps controller applies the overlay)."""
+    files = (work.data.get("gitops") or {}).get("files") or {}
+    fix = work.expect.get("fix")
+    if not files or any("kustomization" in p for p in files) and any(p.startswith("clusters/") for p in files):
+        return
+    manifests = [p for p in files if p.endswith((".yaml", ".yml")) and "kustomization" not in Path(p).name]
+    roots = sorted({str(Path(p).parent) for p in files if Path(p).name == "kustomization.yaml"})
+    moved = {p: f"base/{p}" for p in files}
+    new_files = {moved[p]: t for p, t in files.items()}
+    resources = [f"../../base/{r}" for r in roots] if roots else [f"../../base/{p}" for p in manifests]
+    new_files["overlays/prod/kustomization.yaml"] = _dump_docs([{
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": resources,
+        "commonAnnotations": {"example.com/owner": "platform-team"}}])
+    work.data["gitops"]["files"] = new_files
+    if fix and fix.get("file") in moved:
+        fix["file"] = moved[fix["file"]]
+    # The live objects carry what the overlay adds, as they would after the last sync.
+    for obj in work.data.get("objects") or []:
+        if obj.get("kind") not in ("Namespace",):
+            obj.setdefault("metadata", {}).setdefault("annotations", {})["example.com/owner"] = "platform-team"
+    work.applied.append("overlay")
+
+
+TRANSFORMS: list[Callable[[_Work], None]] = [change_owner, sidecar, init_container, noise, overlay]
+
+
+# -- binding alerts to the seeded cluster ----------------------------------------------------------------
+
+
+def _seeded(scenario: Scenario) -> ObjectStore:
+    from sim.controller import Controller
+
+    store = ObjectStore()
+    Controller(store, scenario).seed()
+    return store
+
+
+def _pods_of(store: ObjectStore, scenario: Scenario) -> list[Data]:
+    from app.eval.symptoms import _owned_by
+
+    ref = scenario.expect.resource
+    if ref is None:
+        return []
+    return [p for p in store.list("Pod", ref.namespace) if _owned_by(store, p, ref.kind, ref.name)]
+
+
+def bind_alerts(work: _Work, swap: bool) -> Scenario:
+    """Point pod-scoped alerts at a real pod of the workload, and (with `swap`) replace the first alert by
+    another one kube-prometheus fires for the same state."""
+    scenario = parse_scenario(work.data)
+    ref = scenario.expect.resource
+    if ref is None or ref.kind not in ("Deployment", "StatefulSet", "DaemonSet", "Pod"):
+        return scenario
+    store = _seeded(scenario)
+    pods = _pods_of(store, scenario)
+    failing = [p for p in pods if not any(c.get("type") == "Ready" and c.get("status") == "True"
+                                          for c in (p.get("status") or {}).get("conditions") or [])] or pods
+    alerts = work.data.get("alerts") or []
+    if failing:
+        for alert in alerts:
+            if "pod" in alert.get("labels", {}):
+                alert["labels"]["pod"] = failing[0]["metadata"]["name"]
+    if swap and alerts and failing:
+        scope = Scope(ref.namespace, ref.kind, ref.name)
+        alerts_for_kind, label = WORKLOAD_ALERTS[ref.kind]
+        holding = [name for name in (*POD_ALERTS, *alerts_for_kind) if CONDITIONS[name](store, scope)]
+        current = alerts[0]["labels"].get("alertname")
+        choices = [name for name in holding if name != current]
+        if choices:
+            name = work.rng.choice(choices)
+            labels = {k: v for k, v in alerts[0]["labels"].items() if k not in ("pod", "container", "reason",
+                                                                                 "deployment", "statefulset",
+                                                                                 "daemonset")}
+            labels["alertname"] = name
+            if name in POD_ALERTS:
+                labels["pod"] = failing[0]["metadata"]["name"]
+            elif label:
+                labels[label] = ref.name
+            alerts[0] = {"labels": labels, "annotations": {"summary": f"{name} (variant)"}}
+            work.applied.append(f"alert={name}")
+    return parse_scenario(work.data)
+
+
+# -- the suite -------------------------------------------------------------------------------------------
+
+
+def make_variant(source: Scenario, index: int, seed: int) -> Variant | None:
+    """One variant of `source`, determined by (seed, index); None when the transforms leave it invalid."""
+    rng = random.Random(f"{seed}:{source.name}:{index}")
+    data = source.model_dump(mode="json", exclude_none=True, by_alias=True)
+    work = _Work(data=data, rng=rng)
+    rename(work)
+    for transform in TRANSFORMS:
+        if rng.random() < 0.45:
+            transform(work)
+    swap = rng.random() < 0.5
+    name = f"{source.name}~{seed}-{index}"
+    work.data["name"] = name
+    try:
+        scenario = bind_alerts(work, swap)
+    except ScenarioError:
+        return None
+    return Variant(name=name, source=source.name, transforms=list(work.applied), scenario=scenario)
+
+
+def generate(count: int, seed: int, sources: list[Path] | None = None) -> list[Variant]:
+    """`count` variants spread evenly over the scenarios (the shipped ones by default), reproducible from `seed`."""
+    scenarios = [load_scenario(p) for p in (sources or shipped_scenarios())]
+    faults = [s for s in scenarios if s.alerts]
+    variants: list[Variant] = []
+    index = 0
+    while len(variants) < count and index < count * 3:
+        source = faults[index % len(faults)]
+        variant = make_variant(source, index // len(faults), seed)
+        if variant is not None:
+            variants.append(variant)
+        index += 1
+    return variants
