@@ -1,0 +1,96 @@
+"""ChatRunRunner: what a worker calls with a `chat_run` work item. It streams the run of the supervisor
+and writes every chunk as a run event, so followers (a stream, a join, a reconnect) read it from Postgres
+and a client that goes away changes nothing about the run."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from langgraph.types import Command
+
+from agents.errors import TemporaryError
+from app.chat.store import TERMINAL, ChatStore
+from app.chat.wire import to_wire
+from app.incidents.queue import RunOutcome, WorkItem
+from graphs.supervisor import run_config
+
+log = logging.getLogger(__name__)
+
+# Every mode is recorded; each follower picks the ones it asked for.
+STREAM_MODES = ["values", "updates", "messages", "custom"]
+
+
+class ChatRunRunner:
+    def __init__(self, store: ChatStore, graph: Any, context_for: Any, budgets: Any) -> None:
+        self.store = store
+        self.graph = graph
+        self.context_for = context_for  # (thread id, cluster id) -> Context | None
+        self.budgets = budgets
+
+    async def run(self, item: WorkItem, *, resume: bool) -> RunOutcome:
+        assert item.run_id is not None
+        run = await self.store.run_by_id(item.run_id)
+        if run is None:
+            return RunOutcome.failed(f"run {item.run_id} no longer exists")
+        if run["status"] in TERMINAL:
+            return RunOutcome.done(f"run {item.run_id} already {run['status']}")
+        run_id, thread_id = str(run["run_id"]), run["thread_id"]
+        context = self.context_for(thread_id, run["cluster"])
+        events = EventLog(self.store, run_id, await self.store.last_seq(run_id))
+        await events.add("metadata", "", {"run_id": run_id, "attempt": item.attempt})
+        if context is None:
+            return await self._fail(events, run_id, f"cluster {run['cluster']!r} is not configured")
+        await self.store.start_run(run_id)
+        config = run_config(thread_id, self.budgets)
+        graph_input = await self._input(run["request"], config, resume)
+        try:
+            async with asyncio.timeout(self.budgets.wall_clock_seconds * 1.5 + 30):
+                async for ns, mode, chunk in self.graph.astream(graph_input, config, context=context,
+                                                                 stream_mode=STREAM_MODES, subgraphs=True,
+                                                                 durability="sync"):
+                    if mode == "values" and "__interrupt__" in chunk:
+                        continue  # the final values below carry the interrupts, as the server's do
+                    await events.add(mode, "|".join(ns), to_wire(list(chunk) if mode == "messages" else chunk))
+        except TemporaryError as exc:
+            return RunOutcome.retry(f"run {run_id}: {exc}", exc.delay)
+        except Exception as exc:  # outside the graph: any failure ends this run with an error event, once
+            return await self._fail(events, run_id, f"{type(exc).__name__}: {exc}")
+        snapshot = await self.graph.aget_state(config)
+        values = to_wire(snapshot.values)
+        if snapshot.interrupts:
+            values["__interrupt__"] = to_wire(list(snapshot.interrupts))
+        await events.add("values", "", values)
+        await self.store.finish_run(run_id, "success", thread_status="interrupted" if snapshot.interrupts else "idle")
+        await events.add("end", "", None)
+        return RunOutcome.done(f"run {run_id} " + ("interrupted" if snapshot.interrupts else "finished"))
+
+    async def _input(self, request: dict[str, Any], config: Any, resume: bool) -> Any:
+        if resume:  # an earlier attempt checkpointed part of the run: continue it rather than repeat it
+            snapshot = await self.graph.aget_state(config)
+            if snapshot.next and not snapshot.interrupts:
+                return None
+        if request.get("command") is not None:
+            return Command(resume=request["command"]["resume"])
+        return request.get("input")
+
+    async def _fail(self, events: EventLog, run_id: str, message: str) -> RunOutcome:
+        log.warning("chat run %s failed: %s", run_id, message)
+        await events.add("error", "", {"error": "RunError", "message": message})
+        await self.store.finish_run(run_id, "error", error=message, thread_status="error")
+        await events.add("end", "", None)
+        return RunOutcome.failed(message)
+
+
+class EventLog:
+    """Appends a run's events in order from where an earlier attempt stopped."""
+
+    def __init__(self, store: ChatStore, run_id: str, last_seq: int) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.seq = last_seq
+
+    async def add(self, event: str, ns: str, data: Any) -> None:
+        await self.store.add_events(self.run_id, self.seq + 1, [(event, ns, data)])
+        self.seq += 1
