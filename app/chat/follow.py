@@ -71,9 +71,10 @@ async def _wait(conn: AsyncConnection | None, run_id: str) -> None:
 
 def sse_frame(event: RunEvent, *, subgraphs: bool) -> bytes | None:
     """One SSE frame in the server's naming (`values`, or `values|ns` for a subgraph), or None when the
-    follower did not ask for subgraph chunks. Tokens (`messages`) come from every level, as asked."""
+    follower did not ask for subgraph chunks. Tokens (`messages`) and agent steps (`custom`) come from
+    every level: they are what a person watches, wherever the agent runs."""
     name = event.event
-    if event.ns and name in ("values", "updates", "custom"):
+    if event.ns and name in ("values", "updates"):
         if not subgraphs:
             return None
         name = f"{name}|{event.ns}"

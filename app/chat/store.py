@@ -89,7 +89,7 @@ class ChatStore:
             return await (await conn.execute(SELECT_THREAD, (thread_id,))).fetchone()
 
     async def create_run(self, thread: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
-        """Record the run and queue it in one transaction; workers are woken when it commits."""
+        """`thread` as the API shows it (its cluster in metadata). Record the run and queue it in one transaction; workers are woken when it commits."""
         run_id = uuid.uuid4()
         try:
             async with self.pool.connection() as conn, conn.transaction():
@@ -97,7 +97,7 @@ class ChatStore:
                     "run_id": run_id, "thread_id": thread["thread_id"], "request": Jsonb(request),
                 })).fetchone()
                 await conn.execute(INSERT_RUN_ITEM, {
-                    "run_id": run_id, "kind": RUN_KIND, "cluster": thread["cluster"], "priority": RUN_PRIORITY,
+                    "run_id": run_id, "kind": RUN_KIND, "cluster": thread["metadata"]["cluster"], "priority": RUN_PRIORITY,
                     "max_attempts": self.policy.max_attempts, "deadline_seconds": self.policy.deadline_seconds,
                 })
                 await conn.execute(MARK_THREAD, ("busy", thread["thread_id"]))

@@ -155,7 +155,7 @@ async def create_run(thread_id: str, request: Request, threads: Threads) -> JSON
     return _json(_run_out(run), headers=_location(thread_id, run))
 
 
-@router.post("/threads/{thread_id}/runs/stream", response_class=EventSourceResponse)
+@router.post("/threads/{thread_id}/runs/stream")
 async def stream_run(thread_id: str, request: Request, threads: Threads) -> EventSourceResponse:
     run, body = await _start_run(thread_id, request, threads, with_body=True)
     headers = {**_location(thread_id, run), "Location": f"/threads/{thread_id}/runs/{run['run_id']}/stream"}
@@ -186,7 +186,7 @@ async def join_run(thread_id: str, run_id: str, threads: Threads) -> JSONRespons
     return _json(await _final_values(threads, run_id))
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}/stream", response_class=EventSourceResponse)
+@router.get("/threads/{thread_id}/runs/{run_id}/stream")
 async def join_stream(thread_id: str, run_id: str, request: Request, threads: Threads,
                       stream_mode: Annotated[list[str] | None, Query()] = None,
                       last_event_id: Annotated[str | None, Header()] = None) -> EventSourceResponse:

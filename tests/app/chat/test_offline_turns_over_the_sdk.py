@@ -1,0 +1,43 @@
+"""The chat API driven by the official `langgraph_sdk` client against the running service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from langgraph_sdk import get_client
+from pydantic import SecretStr
+
+from app.inprocess import serving
+from app.settings import Settings
+from sim.runtime import RunningSim
+
+TOKEN = "chat-token-0123456789"
+
+
+def configured(settings: Settings, sim: RunningSim, **extra: Any) -> Settings:
+    return settings.model_copy(update={"kubeconfig": sim.kubeconfig_path, "api_token": SecretStr(TOKEN),
+                                       "workers": 1, **extra})
+
+
+async def test_what_runs_streams_values_and_steps(settings: Settings, sim_cluster: Callable[..., RunningSim]) -> None:
+    sim = sim_cluster("oom_memory_hog")
+    async with serving(configured(settings, sim)) as url:
+        client = get_client(url=url, headers={"Authorization": f"Bearer {TOKEN}"})
+        assistants = await client.assistants.search()
+        assert assistants[0]["assistant_id"] == "supervisor"
+        thread = await client.threads.create()
+        parts = [p async for p in client.runs.stream(
+            thread["thread_id"], "supervisor", input={"messages": [{"role": "user", "content": "what runs in default?"}]},
+            stream_mode=["values", "updates", "custom"])]
+        events = [p.event for p in parts]
+        assert events[0] == "metadata"
+        assert "updates" in events and "custom" in events and events[-1] == "end"
+        updates = [next(iter(p.data)) for p in parts if p.event == "updates"]
+        assert updates[:2] == ["route_turn", "qa"]
+        final = [p.data for p in parts if p.event == "values"][-1]
+        assert final["answer"]["form"] == "what_runs"
+        assert "memory-hog" in final["messages"][-1]["content"]
+        state = await client.threads.get_state(thread["thread_id"])
+        assert state["values"]["answer"]["form"] == "what_runs"
+        assert state["next"] == []
