@@ -81,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", dest="json_path", help="also write the rows and figures to this file")
     evaluate.set_defaults(handler=_eval)
 
+    chat = sub.add_parser("chat", help="talk to the service: stream answers and agent steps, answer approvals")
+    chat.add_argument("--url", help="service URL (default: http://OPSGRAPH_HOST:OPSGRAPH_PORT)")
+    chat.add_argument("--token", help="API token (default: OPSGRAPH_API_TOKEN)")
+    chat.add_argument("--thread", help="continue this thread (default: a new one)")
+    chat.add_argument("--message", "-m", help="send one turn and exit (default: interactive)")
+    chat.add_argument("--approver", default="cli", help="your name on approval decisions (default: cli)")
+    chat.set_defaults(handler=_chat)
+
     toolsets = sub.add_parser("toolsets", help="which toolsets are enabled, and why the others are not")
     toolsets.set_defaults(handler=_toolsets)
 
@@ -186,6 +194,19 @@ def quiet() -> None:
     from app.observability import configure_logging
 
     configure_logging("WARNING", "text")
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from app.chat.terminal import run_terminal_chat
+
+    settings = load_settings()
+    token = args.token or (settings.api_token.get_secret_value() if settings.api_token else None)
+    if not token:
+        print("opsgraph: no API token: pass --token or set OPSGRAPH_API_TOKEN", file=sys.stderr)
+        return EXIT_CONFIG
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    return run_terminal_chat(args.url or f"http://{host}:{settings.port}", token, thread_id=args.thread,
+                             message=args.message, approver=args.approver, out=sys.stdout, ask=input)
 
 
 def _config(args: argparse.Namespace) -> int:
