@@ -41,6 +41,10 @@ class Unprocessable(ApiError):
     status_code = 422
 
 
+class Forbidden(ApiError):
+    status_code = 403
+
+
 class ThreadCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")  # the SDK sends fields a chat thread has no use for
     thread_id: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
@@ -274,7 +278,7 @@ async def _checked_resume(threads: ChatThreads, thread_id: str, value: Any) -> A
                            f"{str(request.get('diff_hash'))[:12]}")
         approvers = threads.settings.approver_list
         if approvers and decision.approver not in approvers:
-            raise ApiError(f"{decision.approver} may not decide approvals (OPSGRAPH_APPROVERS)") from None
+            raise Forbidden(f"{decision.approver} may not decide approvals (OPSGRAPH_APPROVERS)")
         return decision.model_dump(mode="json")
     return to_wire(value)
 
