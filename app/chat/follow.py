@@ -17,8 +17,8 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
 ALWAYS = frozenset({"metadata", "error", "end"})
-MODE_EVENTS = {"values": "values", "updates": "updates", "messages-tuple": "messages", "messages": "messages",
-               "custom": "custom", "events": "custom", "debug": "updates"}
+# The stream modes served, and the recorded event each one reads.
+MODE_EVENTS = {"values": "values", "updates": "updates", "messages-tuple": "messages", "custom": "custom"}
 
 
 def wanted_events(modes: Iterable[str] | None) -> frozenset[str]:

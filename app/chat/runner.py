@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from langgraph.types import Command
 
+from agents.context import Budgets, Context
 from agents.errors import TemporaryError
 from app.chat.store import TERMINAL, ChatStore
 from app.chat.wire import to_wire
@@ -22,11 +24,14 @@ log = logging.getLogger(__name__)
 STREAM_MODES = ["values", "updates", "messages", "custom"]
 
 
+ContextFor = Callable[[str, str], Context | None]  # (thread id, cluster id) -> the run's context
+
+
 class ChatRunRunner:
-    def __init__(self, store: ChatStore, graph: Any, context_for: Any, budgets: Any) -> None:
+    def __init__(self, store: ChatStore, graph: Any, context_for: ContextFor, budgets: Budgets) -> None:
         self.store = store
-        self.graph = graph
-        self.context_for = context_for  # (thread id, cluster id) -> Context | None
+        self.graph = graph  # the supervisor, compiled with the Postgres checkpointer
+        self.context_for = context_for
         self.budgets = budgets
 
     async def run(self, item: WorkItem, *, resume: bool) -> RunOutcome:

@@ -4,9 +4,12 @@ supervisor compiled with the checkpointer to read thread state (incident threads
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 
 from app.chat.store import ChatStore
 from app.incidents.store import IncidentStore
@@ -20,14 +23,15 @@ INCIDENT_THREAD_STATUS = {"diagnosing": "busy", "remediating": "busy", "awaiting
 
 
 class ChatThreads:
-    def __init__(self, store: ChatStore, incidents: IncidentStore, settings: Settings, pool: Any,
-                 known_cluster: Any, database_url: str) -> None:
+    def __init__(self, store: ChatStore, incidents: IncidentStore, settings: Settings,
+                 pool: AsyncConnectionPool[AsyncConnection[dict[str, Any]]], known_cluster: Callable[[str], bool],
+                 database_url: str) -> None:
         self.store = store
         self.database_url = database_url  # followers LISTEN on their own connection
         self.incidents = incidents
         self.settings = settings
         self.pool = pool
-        self.known_cluster = known_cluster  # (cluster id) -> bool
+        self.known_cluster = known_cluster
         self._graph: Any = None
 
     @property
@@ -39,7 +43,7 @@ class ChatThreads:
 
             toolbox = build_toolbox(self.settings, None)
             self._graph = build_supervisor_graph(toolbox, IncidentTimeline(self.incidents),
-                                                 AsyncPostgresSaver(self.pool),
+                                                 AsyncPostgresSaver(self.pool),  # type: ignore[arg-type]
                                                  remediation=remediation_setup(self.settings, toolbox),
                                                  chat=chat_setup(self.settings))
         return self._graph

@@ -3,7 +3,6 @@ unchanged. Runs execute on the durable work queue; streams follow their events i
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -18,7 +17,7 @@ from agents.remediation import ApprovalDecision
 from app.api.auth import require_chat_token
 from app.api.errors import ApiError
 from app.api.routes.alerts import read_limited_body
-from app.chat.follow import follow, sse_frame, wanted_events
+from app.chat.follow import MODE_EVENTS, follow, sse_frame, wanted_events
 from app.chat.service import ASSISTANT_ID, ChatThreads, assistant
 from app.chat.store import TERMINAL
 from app.chat.wire import to_wire
@@ -90,6 +89,16 @@ class RunCreate(BaseModel):
     checkpoint: Any = None
     checkpoint_id: Any = None
     after_seconds: Any = None
+
+    @field_validator("stream_mode")
+    @classmethod
+    def _served(cls, value: list[str] | str) -> list[str] | str:
+        unknown = sorted({value} if isinstance(value, str) else set(value)) if value else []
+        unknown = [m for m in unknown if m not in MODE_EVENTS]
+        if unknown:
+            raise ValueError(f"stream modes {unknown} are not served (served: {', '.join(MODE_EVENTS)}; agent "
+                             "steps are in custom, tokens in messages-tuple)")
+        return value
 
     def modes(self) -> list[str]:
         return [self.stream_mode] if isinstance(self.stream_mode, str) else list(self.stream_mode)
@@ -303,9 +312,9 @@ async def _final_values(threads: ChatThreads, run_id: str) -> Any:
     """Wait for the run's end; its last values (with `__interrupt__` when it paused), or its error."""
     values: Any = None
     async for event in follow(threads.store, threads.database_url, run_id):
-        if event is None:
-            await asyncio.sleep(0)
-        elif event.event == "values" and not event.ns:
+        if event is None:  # a keep-alive tick: nothing to send on a plain JSON answer
+            continue
+        if event.event == "values" and not event.ns:
             values = event.data
         elif event.event == "error":
             values = {"__error__": event.data}

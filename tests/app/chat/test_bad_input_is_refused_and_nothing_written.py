@@ -111,3 +111,12 @@ async def test_a_hostile_turn_cannot_make_the_agent_write(flow: Callable[..., Fl
     tool_messages = [m for m in values["messages"] if m["type"] == "tool"]
     assert all("refused" in m["content"] for m in tool_messages)
     assert model.calls[1].tools and "scale" not in model.calls[1].tools  # never even offered
+
+
+async def test_an_unserved_stream_mode_is_refused(flow: Callable[..., Flow]) -> None:
+    async with chat_service(flow("oom_memory_hog").settings) as (url, client):
+        thread = await client.threads.create()
+        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+            answer = await http.post(f"/threads/{thread['thread_id']}/runs/stream",
+                                     json={"input": turn("hi"), "stream_mode": ["values", "debug"]})
+    assert answer.status_code == 422 and "['debug'] are not served" in answer.json()["detail"]

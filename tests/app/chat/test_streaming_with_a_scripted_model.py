@@ -59,7 +59,10 @@ async def test_an_approval_interrupt_streams_and_a_command_resumes_it(flow: Call
         thread = await client.threads.create()
         tid = thread["thread_id"]
         parts = [p async for p in client.runs.stream(tid, "supervisor", input=turn("why is memory-hog failing?"),
-                                                     stream_mode=["updates", "values", "custom"])]
+                                                     stream_mode=["updates", "values", "custom", "messages-tuple"])]
+        # The model's chunks reach the client from inside the diagnostics subgraph too.
+        nodes = {p.data[1]["langgraph_node"] for p in parts if p.event == "messages"}
+        assert {"route_turn", "conclude"} <= nodes
         interrupts = [p.data["__interrupt__"] for p in parts if p.event == "updates" and "__interrupt__" in p.data]
         assert interrupts, [p.event for p in parts]
         request = interrupts[0][0]["value"]
