@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+
 from agents.models.scripted import ScriptedChatModel, ScriptedTurn
-from tests.support.approval_flow import Flow
+from tests.support.approval_flow import TOKEN, Flow
 from tests.support.chat import chat_service, turn
 
 NS = "default"
@@ -101,3 +103,26 @@ async def test_a_client_that_disconnects_can_join_the_finished_run(flow: Callabl
     assert run["status"] == "success"
     assert replay[0].event == "metadata" and replay[-1].event == "end"
     assert ANSWER in "".join(p.data[0]["content"] for p in replay if p.event == "messages")
+
+
+async def test_a_run_outlives_its_client_and_the_replica_that_took_it(flow: Callable[..., Flow]) -> None:
+    f = flow("oom_memory_hog")
+    async with chat_service(f.settings.model_copy(update={"workers": 0})) as (url, client):
+        thread = await client.threads.create()
+        tid = thread["thread_id"]
+        async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+            async with http.stream("POST", f"/threads/{tid}/runs/stream",
+                                   json={"input": turn("anything failing?"), "stream_mode": "values"}) as response:
+                assert response.status_code == 200
+                run_id = response.headers["content-location"].rsplit("/", 1)[1]
+            # The client hung up before any worker took the run, and this replica now stops.
+        assert (await client.runs.get(tid, run_id))["status"] == "pending"
+    model = ScriptedChatModel([route("qa", "question"), ANSWER])
+    async with chat_service(f.settings, model) as (_, client):
+        values = await client.runs.join(tid, run_id)
+        assert values["messages"][-1]["content"].startswith(ANSWER)
+        all_events = [p async for p in client.runs.join_stream(tid, run_id, stream_mode="values")]
+        later = [p async for p in client.runs.join_stream(tid, run_id, stream_mode="values", last_event_id="2")]
+    assert [p.event for p in all_events][0] == "metadata"
+    assert all(int(p.id) > 2 for p in later) and later[-1].event == "end"
+    assert len(later) < len(all_events)
