@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     bench_diag.add_argument("--scenarios", default=None, help="folder of scenario files (default: the shipped ones)")
     bench_diag.add_argument("--repeat", type=int, default=3, help="offline runs per scenario (median reported)")
     bench_diag.set_defaults(handler=_bench_diagnose)
+    bench_chat = bench_sub.add_parser("chat", help="chat turns through the service: first token, final values")
+    bench_chat.add_argument("--turns", type=int, default=20, help="turns per kind (default 20)")
+    bench_chat.add_argument("--tokens", type=int, default=200, help="tokens in each scripted answer (default 200)")
+    bench_chat.set_defaults(handler=_bench_chat)
     bench.set_defaults(handler=lambda _args: bench.print_help() or EXIT_CONFIG)
 
     diagnose = sub.add_parser("diagnose", help="diagnose a scenario, or a namespace of a real cluster, and print it")
@@ -120,6 +124,13 @@ def _bench_diagnose(args: argparse.Namespace) -> int:
 
     quiet()
     return run_bench_diagnose(Path(args.scenarios) if args.scenarios else None, max(1, args.repeat))
+
+
+def _bench_chat(args: argparse.Namespace) -> int:
+    from app.bench.chat import run_chat_bench
+
+    quiet()
+    return run_chat_bench(load_settings(), turns=max(1, args.turns), tokens=max(1, args.tokens))
 
 
 def _bench_intake(args: argparse.Namespace) -> int:

@@ -41,9 +41,16 @@ class ChatRunRunner:
             return RunOutcome.failed(f"run {item.run_id} no longer exists")
         if run["status"] in TERMINAL:
             return RunOutcome.done(f"run {item.run_id} already {run['status']}")
+        run_id = str(run["run_id"])
+        events = EventLog(self.store, run_id, await self.store.last_seq(run_id))
+        try:
+            return await self._run(run, item, events, resume)
+        finally:
+            await asyncio.shield(events.close())
+
+    async def _run(self, run: dict[str, Any], item: WorkItem, events: EventLog, resume: bool) -> RunOutcome:
         run_id, thread_id = str(run["run_id"]), run["thread_id"]
         context = self.context_for(thread_id, run["cluster"])
-        events = EventLog(self.store, run_id, await self.store.last_seq(run_id))
         await events.add("metadata", "", {"run_id": run_id, "attempt": item.attempt})
         if context is None:
             return await self._fail(events, run_id, f"cluster {run['cluster']!r} is not configured")
@@ -66,7 +73,7 @@ class ChatRunRunner:
         values = to_wire(snapshot.values)
         if snapshot.interrupts:
             values["__interrupt__"] = to_wire(list(snapshot.interrupts))
-        await events.add("values", "", values)
+        await events.add("values", "", values)  # written at once, after every token before it
         await self.store.finish_run(run_id, "success", thread_status="interrupted" if snapshot.interrupts else "idle")
         await events.add("end", "", None)
         return RunOutcome.done(f"run {run_id} " + ("interrupted" if snapshot.interrupts else "finished"))
@@ -89,13 +96,46 @@ class ChatRunRunner:
 
 
 class EventLog:
-    """Appends a run's events in order from where an earlier attempt stopped."""
+    """Appends a run's events in order from where an earlier attempt stopped.
+
+    Tokens are written in small batches (at most `BATCH` events or `FLUSH_SECONDS` old): one row and
+    one NOTIFY per token costs more than the model's own pace (`opsgraph bench chat`). Every other
+    event is written at once, after the tokens before it.
+    """
+
+    BATCH = 64
+    FLUSH_SECONDS = 0.02
 
     def __init__(self, store: ChatStore, run_id: str, last_seq: int) -> None:
         self.store = store
         self.run_id = run_id
         self.seq = last_seq
+        self._pending: list[tuple[str, str, Any]] = []
+        self._lock = asyncio.Lock()
+        self._timer: asyncio.Task[None] | None = None
 
     async def add(self, event: str, ns: str, data: Any) -> None:
-        await self.store.add_events(self.run_id, self.seq + 1, [(event, ns, data)])
-        self.seq += 1
+        self._pending.append((event, ns, data))
+        if event != "messages" or len(self._pending) >= self.BATCH:
+            await self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.create_task(self._flush_soon())
+
+    async def flush(self) -> None:
+        async with self._lock:
+            batch, self._pending = self._pending, []
+            if batch:
+                await self.store.add_events(self.run_id, self.seq + 1, batch)
+                self.seq += len(batch)
+
+    async def close(self) -> None:
+        """Stop the timer and write what is left (also when the run was cancelled)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        await self.flush()
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self.FLUSH_SECONDS)
+        self._timer = None
+        await self.flush()
