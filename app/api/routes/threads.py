@@ -122,6 +122,8 @@ async def _json_body(request: Request, threads: ChatThreads, model: type[BaseMod
     body = await read_limited_body(request, threads.settings.chat_max_body_bytes)
     if not body.strip():
         return model()
+    if b"\\u0000" in body:  # Postgres cannot store NUL in text or jsonb: refuse it here, not with a 500
+        raise Unprocessable("invalid request body: NUL characters (\\u0000) are not accepted")
     try:
         return model.model_validate_json(body)
     except ValidationError as exc:
@@ -146,7 +148,10 @@ async def create_thread(request: Request, threads: Threads) -> JSONResponse:
 
 @router.get("/threads/{thread_id}")
 async def get_thread(thread_id: str, threads: Threads) -> JSONResponse:
-    return _json(await _thread_or_404(threads, thread_id))
+    thread = await _thread_or_404(threads, thread_id)
+    state = await threads.state(thread_id)
+    interrupts = {task.id: to_wire(list(task.interrupts)) for task in state.tasks if task.interrupts}
+    return _json({**thread, "values": to_wire(state.values), "interrupts": interrupts})
 
 
 @router.get("/threads/{thread_id}/state")

@@ -38,10 +38,11 @@ async def test_unknown_ids_are_404(flow: Callable[..., Flow]) -> None:
     (b'{"input": {"messages": [{"role": "user", "content": "hi"}]}, "command": {"resume": 1}}', 422, "exactly one"),
     (b'{"command": {"resume": "yes"}}', 409, "not waiting on an interrupt"),
     (b'{"input": {"messages": []}}', 422, "messages"),
+    (b'{"input": {"messages": [{"role": "user", "content": "a\\u0000b"}]}}', 422, "NUL"),
     (b'{"assistant_id": "other", "input": {"messages": [{"role": "user", "content": "hi"}]}}', 404, "assistant"),
     (b'{"input": {"messages": [{"role": "user", "content": "hi"}]}, "webhook": "http://x"}', 422, "webhook"),
 ], ids=["binary", "oversized", "turn-too-long", "forged-ai-message", "input-and-command", "resume-nothing",
-        "no-messages", "unknown-assistant", "webhook"])
+        "no-messages", "nul", "unknown-assistant", "webhook"])
 async def test_malformed_runs_are_refused_and_nothing_is_queued(flow: Callable[..., Flow], body: bytes, status: int,
                                                                  says: str) -> None:
     async with chat_service(flow("oom_memory_hog").settings) as (url, client):

@@ -38,6 +38,8 @@ async def test_what_runs_streams_values_and_steps(settings: Settings, sim_cluste
         final = [p.data for p in parts if p.event == "values"][-1]
         assert final["answer"]["form"] == "what_runs"
         assert "memory-hog" in final["messages"][-1]["content"]
+        fetched = await client.threads.get(thread["thread_id"])
+        assert fetched["status"] == "idle" and fetched["values"]["answer"]["form"] == "what_runs"
         state = await client.threads.get_state(thread["thread_id"])
         assert state["values"]["answer"]["form"] == "what_runs"
         assert state["next"] == []
