@@ -55,7 +55,11 @@ UPDATE work_items SET status = 'cancelled', lease_owner = NULL, lease_expires_at
        last_message = %(message)s
 WHERE run_id = %(run_id)s AND status IN ('queued', 'running')"""
 LAST_SEQ = "SELECT coalesce(max(seq), 0) AS seq FROM chat_run_events WHERE run_id = %s"
-INSERT_EVENT = "INSERT INTO chat_run_events (run_id, seq, event, ns, data) VALUES (%s, %s, %s, %s, %s)"
+# A run cancelled (or given up) while its worker still streams gets its `error`/`end` from migration
+# 0010's trigger; the worker's events that collide with those, or come after them, are not wanted.
+INSERT_EVENT = """
+INSERT INTO chat_run_events (run_id, seq, event, ns, data) VALUES (%s, %s, %s, %s, %s)
+ON CONFLICT (run_id, seq) DO NOTHING"""
 SELECT_EVENTS = """
 SELECT seq, event, ns, data FROM chat_run_events WHERE run_id = %s AND seq > %s ORDER BY seq LIMIT %s"""
 
