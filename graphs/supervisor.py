@@ -3,6 +3,9 @@
     triage ──► diagnostics ──► route_after_diagnosis ──► remediation ──► report ──► END
                                                      └──────────────────────► report ──► END
 
+A chat turn (a run whose input is messages) enters at `route_turn` instead (graphs/chat.py): QA, YAML,
+or a diagnosis of the named workload that joins the path above at remediation/report, then replies.
+
 Subgraphs are compiled graphs added as nodes. The supervisor is compiled in the app's lifespan with
 the Postgres checkpointer (one thread per incident); tests compile it the same way.
 """
