@@ -66,6 +66,13 @@ class ChatThreads:
                 "metadata": {**row["metadata"], "cluster": row["cluster"]}, "status": row["status"], "values": None,
                 "interrupts": {}}
 
+    async def search(self, metadata: dict[str, Any], status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
+        """Chat threads, newest first (incidents are listed at GET /incidents)."""
+        rows = await self.store.search_threads(metadata, status, limit, offset)
+        return [{"thread_id": r["thread_id"], "created_at": r["created_at"], "updated_at": r["updated_at"],
+                 "metadata": {**r["metadata"], "cluster": r["cluster"]}, "status": r["status"], "values": None,
+                 "interrupts": {}} for r in rows]
+
     async def state(self, thread_id: str) -> Any:
         return await self.graph.aget_state(run_config(thread_id, _budgets(self.settings)))
 

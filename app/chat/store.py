@@ -28,6 +28,10 @@ ON CONFLICT (thread_id) DO NOTHING
 RETURNING thread_id, cluster, metadata, status, created_at, updated_at"""
 SELECT_THREAD = """
 SELECT thread_id, cluster, metadata, status, created_at, updated_at FROM chat_threads WHERE thread_id = %s"""
+SEARCH_THREADS = """
+SELECT thread_id, cluster, metadata, status, created_at, updated_at FROM chat_threads
+WHERE metadata @> %(metadata)s AND (%(status)s::text IS NULL OR status = %(status)s)
+ORDER BY updated_at DESC, thread_id LIMIT %(limit)s OFFSET %(offset)s"""
 INSERT_RUN = """
 INSERT INTO chat_runs (run_id, thread_id, request) VALUES (%(run_id)s, %(thread_id)s, %(request)s)
 RETURNING run_id, thread_id, status, request, error, created_at, updated_at"""
@@ -91,6 +95,12 @@ class ChatStore:
     async def thread(self, thread_id: str) -> dict[str, Any] | None:
         async with self.pool.connection() as conn:
             return await (await conn.execute(SELECT_THREAD, (thread_id,))).fetchone()
+
+    async def search_threads(self, metadata: dict[str, Any], status: str | None, limit: int,
+                             offset: int) -> list[dict[str, Any]]:
+        async with self.pool.connection() as conn:
+            return await (await conn.execute(SEARCH_THREADS, {"metadata": Jsonb(metadata), "status": status,
+                                                              "limit": limit, "offset": offset})).fetchall()
 
     async def create_run(self, thread: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
         """`thread` as the API shows it (its cluster in metadata). Record the run and queue it in one transaction; workers are woken when it commits."""

@@ -104,6 +104,14 @@ class RunCreate(BaseModel):
         return [self.stream_mode] if isinstance(self.stream_mode, str) else list(self.stream_mode)
 
 
+class ThreadSearch(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    status: Literal["idle", "busy", "interrupted", "error"] | None = None
+    limit: int = Field(default=10, ge=1, le=100)
+    offset: int = Field(default=0, ge=0, le=100_000)
+
+
 class HistoryRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
     limit: int = Field(default=10, ge=1, le=100)
@@ -144,6 +152,12 @@ async def create_thread(request: Request, threads: Threads) -> JSONResponse:
         assert body.thread_id is not None
         return _json(await threads.thread(body.thread_id))
     return _json(await threads.thread(row["thread_id"]))
+
+
+@router.post("/threads/search")
+async def search_threads(request: Request, threads: Threads) -> JSONResponse:
+    body: ThreadSearch = await _json_body(request, threads, ThreadSearch)
+    return _json(await threads.search(body.metadata, body.status, body.limit, body.offset))
 
 
 @router.get("/threads/{thread_id}")

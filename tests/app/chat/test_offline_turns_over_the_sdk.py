@@ -40,6 +40,10 @@ async def test_what_runs_streams_values_and_steps(settings: Settings, sim_cluste
         assert "memory-hog" in final["messages"][-1]["content"]
         fetched = await client.threads.get(thread["thread_id"])
         assert fetched["status"] == "idle" and fetched["values"]["answer"]["form"] == "what_runs"
+        tagged = await client.threads.create(metadata={"team": "payments"})
+        found = await client.threads.search(metadata={"team": "payments"})
+        assert [t["thread_id"] for t in found] == [tagged["thread_id"]]
+        assert thread["thread_id"] in [t["thread_id"] for t in await client.threads.search(status="idle")]
         state = await client.threads.get_state(thread["thread_id"])
         assert state["values"]["answer"]["form"] == "what_runs"
         assert state["next"] == []
