@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import urlencode
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -190,7 +191,9 @@ async def create_run(thread_id: str, request: Request, threads: Threads) -> JSON
 @router.post("/threads/{thread_id}/runs/stream")
 async def stream_run(thread_id: str, request: Request, threads: Threads) -> EventSourceResponse:
     run, body = await _start_run(thread_id, request, threads, with_body=True)
-    headers = {**_location(thread_id, run), "Location": f"/threads/{thread_id}/runs/{run['run_id']}/stream"}
+    # Where the SDK reconnects after a drop (with Last-Event-ID): the same modes, from where it stopped.
+    query = urlencode([("stream_mode", m) for m in body.modes()] + [("stream_subgraphs", str(body.stream_subgraphs))])
+    headers = {**_location(thread_id, run), "Location": f"/threads/{thread_id}/runs/{run['run_id']}/stream?{query}"}
     return EventSourceResponse(_frames(threads, request, str(run["run_id"]), body.modes(), body.stream_subgraphs, 0),
                                headers=headers)
 
@@ -220,11 +223,11 @@ async def join_run(thread_id: str, run_id: str, threads: Threads) -> JSONRespons
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream")
 async def join_stream(thread_id: str, run_id: str, request: Request, threads: Threads,
-                      stream_mode: Annotated[list[str] | None, Query()] = None,
+                      stream_mode: Annotated[list[str] | None, Query()] = None, stream_subgraphs: bool = True,
                       last_event_id: Annotated[str | None, Header()] = None) -> EventSourceResponse:
     await _run_or_404(threads, thread_id, run_id)
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
-    return EventSourceResponse(_frames(threads, request, run_id, stream_mode or [], True, after))
+    return EventSourceResponse(_frames(threads, request, run_id, stream_mode or [], stream_subgraphs, after))
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel")

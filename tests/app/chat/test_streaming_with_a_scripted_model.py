@@ -115,6 +115,8 @@ async def test_a_run_outlives_its_client_and_the_replica_that_took_it(flow: Call
                                    json={"input": turn("anything failing?"), "stream_mode": "values"}) as response:
                 assert response.status_code == 200
                 run_id = response.headers["content-location"].rsplit("/", 1)[1]
+                reconnect = response.headers["location"]
+                assert reconnect == f"/threads/{tid}/runs/{run_id}/stream?stream_mode=values&stream_subgraphs=False"
             # The client hung up before any worker took the run, and this replica now stops.
         assert (await client.runs.get(tid, run_id))["status"] == "pending"
     model = ScriptedChatModel([route("qa", "question"), ANSWER])
