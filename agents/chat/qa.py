@@ -18,12 +18,14 @@ from agents.prompts import render_prompt
 from agents.safety.guards import is_last_step, repeated_call
 from agents.toolsets.base import ToolResult
 from agents.toolsets.executor import ToolExecutor
+from agents.toolsets.kubernetes import DESCRIBE_TOOLS
 
 AGENT = "qa"
 QA_TOOLS = ("list_pods", "list_workloads", "describe_pod", "describe_deployment", "describe_replicaset",
             "describe_statefulset", "describe_daemonset", "describe_node", "describe_service", "describe_pvc",
             "get_events", "get_logs", "get_resource_yaml", "get_endpoints", "get_resource_usage",
             "get_rollout_history")
+MAX_DESCRIBED = 10  # workloads whose images and resources are looked up; the rest are listed only
 OFFLINE_FORMS = ('"why is X failing in NS"', '"what runs in NS"', '"write a deployment for IMAGE:TAG"',
                  '"check this manifest" with the YAML')
 
@@ -72,13 +74,33 @@ async def what_runs(executor: ToolExecutor, namespace: str) -> QaAnswer:
     facts = [f"{w['kind']} {w['name']}: {w.get('ready') or '?'} ready"
              + ("" if w.get("healthy", True) else f", unhealthy: {w.get('problem') or 'see its pods'}")
              for w in workloads.data or []]
+    calls = [workloads, pods]
+    for workload in (workloads.data or [])[:MAX_DESCRIBED]:
+        tool = DESCRIBE_TOOLS.get(workload["kind"])
+        if tool is None:
+            continue
+        described = await executor.call(tool, {"namespace": namespace, "name": workload["name"]})
+        calls.append(described)
+        facts += [f"{workload['kind']} {workload['name']} container {c.get('name')}: image {c.get('image')}, "
+                  f"{_resources(c.get('resources') or {})}" for c in (described.data or {}).get("containers") or []]
     failing = [p for p in (pods.data or []) if p.get("status") not in ("Running", "Succeeded", "Completed")]
     facts += [f"pod {p['name']} is {p.get('status')} ({p.get('restarts', 0)} restarts)" for p in failing]
+    if failing:
+        warnings = await executor.call("get_events", {"namespace": namespace, "type": "Warning", "limit": 5})
+        calls.append(warnings)
+        facts += [f"warning {e.get('reason')} on {e['object']['kind']}/{e['object']['name']} (x{e.get('count', 1)}): "
+                  f"{str(e.get('message'))[:160]}" for e in warnings.data or []]
     count = len(workloads.data or [])
     summary = (f"Namespace {namespace} runs {count} workload(s) and {len(pods.data or [])} pod(s)"
                + (f"; {len(failing)} pod(s) are not running." if failing else "; every pod is running.")
                if count or pods.data else f"Nothing runs in namespace {namespace}.")
-    return QaAnswer(form="what_runs", answer=summary, facts=facts, citations=[cite(workloads), cite(pods)])
+    return QaAnswer(form="what_runs", answer=summary, facts=facts, citations=[cite(c) for c in calls])
+
+
+def _resources(resources: dict[str, Any]) -> str:
+    parts = [f"{kind} " + ", ".join(f"{k} {v}" for k, v in (resources.get(kind) or {}).items())
+             for kind in ("requests", "limits") if resources.get(kind)]
+    return "; ".join(parts) or "no requests or limits"
 
 
 async def answer_with_model(toolbox: Toolbox, executor: ToolExecutor, context: Context,

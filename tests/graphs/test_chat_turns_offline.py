@@ -30,10 +30,14 @@ async def test_what_runs_lists_the_namespace_with_citations(harness: Callable[..
     result = await turn(h, "what runs in default?")
     answer = result["answer"]
     assert answer["form"] == "what_runs"
-    assert any("memory-hog" in fact for fact in answer["facts"])
-    assert [c["tool"] for c in answer["citations"]] == ["list_workloads", "list_pods"]
+    facts = answer["facts"]
+    assert "Deployment memory-hog: 0/1 ready, unhealthy: Available=False" in facts[0]
+    assert "Deployment memory-hog container memory-hog: image polinux/stress, limits memory 100Mi" in facts
+    assert any(f.startswith("warning BackOff on Pod/memory-hog-") for f in facts)
+    tools = ["list_workloads", "list_pods", "describe_deployment", "get_events"]
+    assert [c["tool"] for c in answer["citations"]] == tools
     assert "Sources: [" in reply(result)
-    assert {row.tool for row in h.audit.rows} == {"list_workloads", "list_pods"}
+    assert [row.tool for row in h.audit.rows] == tools
     assert {row.agent for row in h.audit.rows} == {"qa"}
 
 
