@@ -3,7 +3,6 @@ unchanged. Runs execute on the durable work queue; streams follow their events i
 
 from __future__ import annotations
 
-import json
 import uuid
 from urllib.parse import urlencode
 from collections.abc import AsyncIterator
@@ -378,5 +377,5 @@ def _assistant_uuid() -> str:
 
 
 def _json(content: Any, *, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(json.loads(json.dumps(to_wire(content))), status_code=status_code, headers=headers)
+    return JSONResponse(to_wire(content), status_code=status_code, headers=headers)
 
