@@ -47,3 +47,20 @@ async def test_what_runs_streams_values_and_steps(settings: Settings, sim_cluste
         state = await client.threads.get_state(thread["thread_id"])
         assert state["values"]["answer"]["form"] == "what_runs"
         assert state["next"] == []
+
+
+async def test_subgraph_updates_are_named_by_namespace_when_asked(settings: Settings,
+                                                                  sim_cluster: Callable[..., RunningSim]) -> None:
+    sim = sim_cluster("oom_memory_hog")
+    async with serving(configured(settings, sim)) as url:
+        client = get_client(url=url, headers={"Authorization": f"Bearer {TOKEN}"})
+        thread = await client.threads.create()
+        question = {"messages": [{"role": "user", "content": "why is memory-hog failing in default?"}]}
+        nested = [p.event async for p in client.runs.stream(thread["thread_id"], "supervisor", input=question,
+                                                            stream_mode="updates", stream_subgraphs=True)]
+        other = await client.threads.create()
+        flat = [p.event async for p in client.runs.stream(other["thread_id"], "supervisor", input=question,
+                                                          stream_mode="updates")]
+    assert any(e.startswith("updates|diagnose_workload:") for e in nested)
+    assert "updates" in nested
+    assert set(flat) == {"metadata", "updates", "end"}
