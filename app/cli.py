@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     bench_diag.add_argument("--scenarios", default=None, help="folder of scenario files (default: the shipped ones)")
     bench_diag.add_argument("--repeat", type=int, default=3, help="offline runs per scenario (median reported)")
     bench_diag.set_defaults(handler=_bench_diagnose)
+    bench_chat = bench_sub.add_parser("chat", help="chat turns through the service: first token, final values")
+    bench_chat.add_argument("--turns", type=int, default=20, help="turns per kind (default 20)")
+    bench_chat.add_argument("--tokens", type=int, default=200, help="tokens in each scripted answer (default 200)")
+    bench_chat.set_defaults(handler=_bench_chat)
     bench.set_defaults(handler=lambda _args: bench.print_help() or EXIT_CONFIG)
 
     diagnose = sub.add_parser("diagnose", help="diagnose a scenario, or a namespace of a real cluster, and print it")
@@ -86,6 +90,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--min-pass", type=float, default=1.0,
                           help="exit 0 when at least this share of rows passes (default 1.0: every row must pass)")
     evaluate.set_defaults(handler=_eval)
+
+    chat = sub.add_parser("chat", help="talk to the service: stream answers and agent steps, answer approvals")
+    chat.add_argument("--url", help="service URL (default: http://OPSGRAPH_HOST:OPSGRAPH_PORT)")
+    chat.add_argument("--token", help="API token (default: OPSGRAPH_API_TOKEN)")
+    chat.add_argument("--thread", help="continue this thread (default: a new one)")
+    chat.add_argument("--message", "-m", help="send one turn and exit (default: interactive)")
+    chat.add_argument("--approver", default="cli", help="your name on approval decisions (default: cli)")
+    chat.set_defaults(handler=_chat)
 
     toolsets = sub.add_parser("toolsets", help="which toolsets are enabled, and why the others are not")
     toolsets.set_defaults(handler=_toolsets)
@@ -118,6 +130,13 @@ def _bench_diagnose(args: argparse.Namespace) -> int:
 
     quiet()
     return run_bench_diagnose(Path(args.scenarios) if args.scenarios else None, max(1, args.repeat))
+
+
+def _bench_chat(args: argparse.Namespace) -> int:
+    from app.bench.chat import run_chat_bench
+
+    quiet()
+    return run_chat_bench(load_settings(), turns=max(1, args.turns), tokens=max(1, args.tokens))
 
 
 def _bench_intake(args: argparse.Namespace) -> int:
@@ -194,6 +213,19 @@ def quiet() -> None:
     from app.observability import configure_logging
 
     configure_logging("WARNING", "text")
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from app.chat.terminal import run_terminal_chat
+
+    settings = load_settings()
+    token = args.token or (settings.api_token.get_secret_value() if settings.api_token else None)
+    if not token:
+        print("opsgraph: no API token: pass --token or set OPSGRAPH_API_TOKEN", file=sys.stderr)
+        return EXIT_CONFIG
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    return run_terminal_chat(args.url or f"http://{host}:{settings.port}", token, thread_id=args.thread,
+                             message=args.message, approver=args.approver, out=sys.stdout, ask=input)
 
 
 def _config(args: argparse.Namespace) -> int:

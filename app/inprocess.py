@@ -10,15 +10,16 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 
-from app.main import create_app
+from app.main import RunnerFactory, create_app
 from app.runner import build_incident_runner
 from app.settings import Settings
 
 
 @asynccontextmanager
-async def serving(settings: Settings, *, port: int = 0) -> AsyncIterator[str]:
+async def serving(settings: Settings, *, port: int = 0,
+                  runner_factory: RunnerFactory = build_incident_runner) -> AsyncIterator[str]:
     """Start the service (lifespan, workers and all); yield its base URL; stop it on exit."""
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, runner_factory=build_incident_runner),
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, runner_factory=runner_factory),
                                            host="127.0.0.1", port=port, log_config=None, lifespan="on"))
     task = asyncio.create_task(server.serve())
     try:

@@ -13,10 +13,12 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import EXCEPTION_HANDLERS
-from app.api.routes import alerts, approvals, health, incidents
+from app.api.routes import alerts, approvals, health, incidents, threads
 from app.approvals.store import ApprovalStore
 from app.approvals.sweep import ApprovalSweep
 from app.api.routes import github as github_webhook
+from app.chat.service import ChatThreads
+from app.chat.store import ChatStore
 from app.clusters import ClusterError, ClusterRegistry
 from app.db.embedded import EmbeddedPostgresError
 from app.db.lifecycle import Database, open_database
@@ -66,6 +68,8 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
             app.state.database = database
             app.state.incidents = services.incidents
             app.state.approvals = services.approvals
+            app.state.chat = ChatThreads(ChatStore(database.pool, services.queue.policy), services.incidents, settings,
+                                         database.pool, lambda c: services.clusters.get(c) is not None, database.url)
             owners = resolver or _owner_resolver(settings, services.clusters)
             if isinstance(owners, ClusterOwnerResolver):
                 stack.callback(owners.close)
@@ -112,6 +116,7 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
     app.include_router(incidents.router)
     app.include_router(github_webhook.router)
     app.include_router(approvals.router)
+    app.include_router(threads.router)
     for error, handler in EXCEPTION_HANDLERS.items():
         app.add_exception_handler(error, handler)
     app.add_middleware(RequestContext)

@@ -12,7 +12,11 @@ import logging
 from typing import Any
 
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langchain_core.language_models import BaseChatModel
+from langgraph.config import get_stream_writer
 from langgraph.types import Command
+
+from agents.chat.turns import ChatSetup
 
 from agents.audit import AuditSink
 from agents.context import Budgets, ClusterRef, Context
@@ -40,13 +44,20 @@ TOOLSETS = frozenset({"kubernetes", "kubernetes_actions", "prometheus", "web_sea
 
 
 class IncidentTimeline:
-    """agents.timeline.Timeline over the incident store."""
+    """agents.timeline.Timeline over the incident store; every step is also a `custom` stream event, so a
+    chat stream shows the agents' steps (a chat thread's steps go only there: it has no incident)."""
 
     def __init__(self, incidents: IncidentStore) -> None:
         self.incidents = incidents
 
     async def add(self, incident_id: str, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
-        await self.incidents.add_timeline(int(incident_id), kind, message, actor=ACTOR, data=data)
+        if incident_id.isdigit():
+            await self.incidents.add_timeline(int(incident_id), kind, message, actor=ACTOR, data=data)
+        try:
+            writer = get_stream_writer()
+        except RuntimeError:  # called outside a graph run
+            return
+        writer({"step": kind, "message": message, "data": data or {}})
 
 
 def budgets_from(settings: Settings) -> Budgets:
@@ -54,9 +65,12 @@ def budgets_from(settings: Settings) -> Budgets:
                    wall_clock_seconds=settings.diagnosis_timeout_seconds)
 
 
-def build_toolbox(settings: Settings, audit: AuditSink | None) -> Toolbox:
-    model = None
-    if settings.model_configured:
+def chat_setup(settings: Settings) -> ChatSetup:
+    return ChatSetup(kubernetes_version=settings.kubernetes_version, repair_attempts=settings.chat_repair_attempts)
+
+
+def build_toolbox(settings: Settings, audit: AuditSink | None, model: BaseChatModel | None = None) -> Toolbox:
+    if model is None and settings.model_configured:
         from agents.models.factory import openai_compatible_model
 
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
@@ -104,9 +118,10 @@ class GraphRunner:
         self.graph = build_supervisor_graph(toolbox, IncidentTimeline(services.incidents),
                                             AsyncPostgresSaver(services.database.pool),  # type: ignore[arg-type]
                                             remediation=remediation_setup(
-                                                services.settings, toolbox, ChangeClaimStore(services.database.pool)))
+                                                services.settings, toolbox, ChangeClaimStore(services.database.pool)),
+                                            chat=chat_setup(services.settings))
 
-    def context_for(self, incident_id: int, cluster_id: str) -> Context | None:
+    def context_for(self, incident_id: int | str, cluster_id: str) -> Context | None:
         cluster = self.services.clusters.get(cluster_id)
         if cluster is None:
             return None
@@ -215,13 +230,19 @@ class GraphRunner:
         return RunOutcome.done(summary)
 
 
-def build_graph_runner(services: Services) -> GraphRunner:
-    return GraphRunner(services, build_toolbox(services.settings, ToolAuditStore(services.database.pool)))
+def build_graph_runner(services: Services, model: BaseChatModel | None = None) -> GraphRunner:
+    return GraphRunner(services, build_toolbox(services.settings, ToolAuditStore(services.database.pool), model))
 
 
-def build_incident_runner(services: Services) -> IncidentRunner:
-    """What the workers call: `verify` items watch a merged fix, everything else runs the graph."""
+def build_incident_runner(services: Services, model: BaseChatModel | None = None) -> IncidentRunner:
+    """What the workers call: `verify` items watch a merged fix, `chat_run` items run a chat turn, everything
+    else runs the incident's graph. `model` replaces the configured one (tests pass a scripted model)."""
+    from app.chat.runner import ChatRunRunner
+    from app.chat.store import RUN_KIND, ChatStore
     from app.dispatch import KindRouter
     from app.verification import build_verification_runner
 
-    return KindRouter({"verify": build_verification_runner(services)}, default=build_graph_runner(services))
+    graph_runner = build_graph_runner(services, model)
+    chat = ChatRunRunner(ChatStore(services.database.pool, services.queue.policy), graph_runner.graph,
+                         graph_runner.context_for, graph_runner.budgets)
+    return KindRouter({"verify": build_verification_runner(services), RUN_KIND: chat}, default=graph_runner)

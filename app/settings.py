@@ -220,6 +220,13 @@ class Settings(BaseSettings):
         default_factory=list, description="Comma-separated `cluster/namespace` entries (`*` wildcards, e.g. "
         "`prod/web,staging/*`) where an approved plan may restart or scale a workload directly instead of "
         "opening a pull request. Empty (the default): direct actions are off everywhere.")
+    # --- chat API (issue 12) --------------------------------------------------------------------
+    chat_max_body_bytes: int = Field(
+        256 * 1024, ge=1024, description="Largest request body the thread and run endpoints accept (a chat "
+        "turn, a pasted manifest); larger ones are refused with 413 before anything is stored.")
+    chat_repair_attempts: int = Field(
+        3, ge=0, le=10, description="With a model configured: how many rounds the YAML agent may ask the model "
+        "to correct a manifest that fails its schema or lint checks before it reports the remaining problems.")
 
     # --- cluster -------------------------------------------------------------------------------
     kubeconfig: Path | None = Field(

@@ -26,8 +26,9 @@ class Budget(TypedDict, total=False):
     tokens: int  # prompt + completion tokens spent on this incident
 
 
-class InputState(TypedDict):
-    incident: dict[str, Any]  # agents.diagnosis.IncidentInput, dumped
+class InputState(TypedDict, total=False):
+    incident: dict[str, Any]  # agents.diagnosis.IncidentInput, dumped (an alert's run)
+    messages: Annotated[list[AnyMessage], add_messages]  # a chat turn's run
 
 
 class State(TypedDict, total=False):
@@ -43,6 +44,9 @@ class State(TypedDict, total=False):
     actions_done: list[dict[str, Any]] | None  # {index, tool, args, status, message, data} per run action
     escalation: dict[str, Any] | None
     budget: Budget
+    # Chat turns (issue 12): the turn's route and arguments, and the QA or YAML agent's structured answer.
+    intent: dict[str, Any] | None  # agents.chat.intents.ChatIntent, dumped
+    answer: dict[str, Any] | None  # agents.chat.qa.QaAnswer or agents.manifests.agent.ManifestAnswer, dumped
 
 
 class DiagnosticsState(State, total=False):

@@ -3,6 +3,9 @@
     triage ──► diagnostics ──► route_after_diagnosis ──► remediation ──► report ──► END
                                                      └──────────────────────► report ──► END
 
+A chat turn (a run whose input is messages) enters at `route_turn` instead (graphs/chat.py): QA, YAML,
+or a diagnosis of the named workload that joins the path above at remediation/report, then replies.
+
 Subgraphs are compiled graphs added as nodes. The supervisor is compiled in the app's lifespan with
 the Postgres checkpointer (one thread per incident); tests compile it the same way.
 """
@@ -25,6 +28,8 @@ from agents.remediation import RemediationSetup
 from graphs.diagnostics import build_diagnostics_graph
 from graphs.remediation import build_remediation_graph
 from graphs.state import InputState, State
+from graphs.chat import add_chat_turns, route_after_report, route_entry
+from agents.chat.turns import ChatSetup
 
 
 
@@ -36,7 +41,7 @@ def run_config(thread_id: str, budgets: Budgets) -> RunnableConfig:
 
 def build_supervisor_graph(toolbox: Toolbox, timeline: Timeline,
                            checkpointer: BaseCheckpointSaver[Any] | None = None,
-                           remediation: RemediationSetup | None = None) -> Any:
+                           remediation: RemediationSetup | None = None, chat: ChatSetup | None = None) -> Any:
     # Subgraphs this supervisor can route to; human help lands later, until then a run that needs a
     # person ends with its report and escalation.
     available = frozenset({"diagnostics"} | ({"remediation"} if remediation is not None else set()))
@@ -68,8 +73,11 @@ def build_supervisor_graph(toolbox: Toolbox, timeline: Timeline,
         builder.add_node("remediation", build_remediation_graph(remediation, timeline, toolbox))
         builder.add_edge("remediation", "report")
     builder.add_node("report", report)
-    builder.add_edge(START, "triage")
     builder.add_conditional_edges("triage", route_after_triage)
-    builder.add_conditional_edges("diagnostics", route_after_diagnostics, sorted({"report"} | (available - {"diagnostics"})))
-    builder.add_edge("report", END)
+    after_diagnosis = sorted({"report"} | (available - {"diagnostics"}))
+    builder.add_conditional_edges("diagnostics", route_after_diagnostics, after_diagnosis)
+    # Chat turns (issue 12): a run with messages and no incident starts at route_turn instead of triage.
+    add_chat_turns(builder, toolbox, timeline, chat or ChatSetup(), route_after_diagnostics, after_diagnosis)
+    builder.add_conditional_edges(START, route_entry, ["triage", "route_turn"])
+    builder.add_conditional_edges("report", route_after_report, ["reply", END])
     return builder.compile(checkpointer=checkpointer)

@@ -42,6 +42,15 @@ async def require_webhook_token(request: Request, settings: SettingsDep) -> None
         raise AuthFailed("missing or wrong webhook credentials (Bearer token or basic-auth password)")
 
 
+async def require_chat_token(request: Request, settings: SettingsDep) -> None:
+    """The API token, as a Bearer token or as `x-api-key` (what `langgraph_sdk.get_client(api_key=...)` sends)."""
+    if settings.api_token is None:
+        raise AuthNotConfigured("the chat API is disabled: OPSGRAPH_API_TOKEN is not configured")
+    presented = _presented_secret(request, allow_basic=False) or request.headers.get("x-api-key") or None
+    if presented is None or not _matches(presented, settings.api_token):
+        raise AuthFailed("missing or wrong API token (Authorization: Bearer <OPSGRAPH_API_TOKEN>)")
+
+
 async def require_api_token(request: Request, settings: SettingsDep) -> None:
     if settings.api_token is None:
         raise AuthNotConfigured("the incident API is disabled: OPSGRAPH_API_TOKEN is not configured")

@@ -12,6 +12,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from app.approvals.store import DecisionRefused
+from app.chat.store import RunConflict
 from app.db.pool import DATABASE_DOWN
 from app.incidents.errors import IllegalTransition, IncidentNotFound
 
@@ -76,6 +77,7 @@ EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitab
     ApiError: _api_error,
     IncidentNotFound: _not_found,
     IllegalTransition: _conflict,
+    RunConflict: _conflict,
     DecisionRefused: _decision_refused,
     **{error: _database_down for error in DATABASE_DOWN},
 }

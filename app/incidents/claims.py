@@ -31,6 +31,8 @@ class ChangeClaimStore:
     async def claim(self, cluster: str, incident_id: str, objects: list[str]) -> str | None:
         """Claim every object for `incident_id`; None when it now holds them all, else the incident that
         holds one of them (and nothing is claimed)."""
+        if not incident_id.isdigit():
+            return None  # a chat thread's change: no incident, so no other incident can be proposing it
         held_by: str | None = None
         async with self.pool.connection() as conn, conn.transaction():
             for key in sorted(set(objects)):

@@ -59,11 +59,11 @@ SET status = 'running', attempts = w.attempts + 1, lease_owner = %(worker)s,
 FROM candidate
 WHERE w.id = candidate.id
 RETURNING w.id, w.incident_id, w.kind, w.cluster, w.priority, w.attempts, w.max_attempts, w.deadline,
-          candidate.lost"""
+          w.run_id, candidate.lost"""
 # Items whose worker was lost (lease expired) and that have no attempt or time left: a run that kills
 # its worker every time must end, not take down one replica after another.
 SPENT_LOST = """
-SELECT id, incident_id, kind, cluster, priority, attempts, max_attempts, deadline, lease_owner,
+SELECT id, incident_id, kind, cluster, priority, attempts, max_attempts, deadline, lease_owner, run_id,
        deadline <= now() AS late
 FROM work_items
 WHERE status = 'running' AND lease_expires_at <= now() AND (attempts >= max_attempts OR deadline <= now())"""
@@ -120,6 +120,7 @@ UPDATE work_items SET status = 'cancelled', lease_owner = NULL, lease_expires_at
        last_message = %(message)s
 WHERE incident_id = %(incident_id)s AND (status = 'queued' OR (status = 'running' AND %(running)s))"""
 LOCK_INCIDENT = "SELECT now() AS now FROM incidents WHERE id = %s FOR UPDATE"
+NOW = "SELECT now() AS now"
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class Backlog:
 @dataclass(frozen=True)
 class WorkItem:
     id: int
-    incident_id: int
+    incident_id: int | None  # None for a chat run (kind `chat_run`), which has `run_id` instead
     kind: str
     cluster: str
     priority: int
@@ -139,6 +140,7 @@ class WorkItem:
     max_attempts: int
     deadline: datetime
     worker: str
+    run_id: str | None = None
 
     @property
     def thread_id(self) -> str:
@@ -211,7 +213,7 @@ class IntakeQueue:
             if row["lost"]:
                 await conn.execute(MARK_LOST, (row["id"],))
             item = WorkItem(row["id"], row["incident_id"], row["kind"], row["cluster"], row["priority"],
-                            row["attempts"], row["max_attempts"], row["deadline"], worker)
+                            row["attempts"], row["max_attempts"], row["deadline"], worker, _run_id(row))
             resume = item.attempt > 1
             await conn.execute(START_ATTEMPT, (item.id, item.attempt, worker, resume))
         if row["lost"]:  # the attempt that held it ended without a word: counted by whoever takes it over
@@ -220,6 +222,8 @@ class IntakeQueue:
         # everywhere else, and holding the item while waiting for its incident could deadlock.
         verb = "resumed from its checkpoint" if resume else "started"
         why = " after the previous worker's lease expired" if row["lost"] else ""
+        if item.incident_id is None:  # a chat run: its runner writes its own events
+            return Claim(item, resume)
         async with self.pool.connection() as conn:
             await conn.execute(START_DIAGNOSIS, {
                 "incident_id": item.incident_id, "worker": worker,
@@ -239,7 +243,8 @@ class IntakeQueue:
         failed = 0
         for row in rows:
             item = WorkItem(row["id"], row["incident_id"], row["kind"], row["cluster"], row["priority"],
-                            row["attempts"], row["max_attempts"], row["deadline"], row["lease_owner"] or "")
+                            row["attempts"], row["max_attempts"], row["deadline"], row["lease_owner"] or "",
+                            _run_id(row))
             spent = ("its deadline passed" if row["late"]
                      else f"all {row['max_attempts']} attempts are spent")
             reason = (f"the worker running attempt {row['attempts']} was lost (killed, crashed or partitioned: "
@@ -277,7 +282,8 @@ class IntakeQueue:
         """
         async with self.pool.connection() as conn, conn.transaction():
             # Incident first, then the item: the lock order every writer keeps.
-            now = (await (await conn.execute(LOCK_INCIDENT, (item.incident_id,))).fetchone() or {})["now"]
+            locked = (LOCK_INCIDENT, (item.incident_id,)) if item.incident_id is not None else (NOW, ())
+            now = (await (await conn.execute(*locked)).fetchone() or {})["now"]
             status, retry_at, message = _decide(item, outcome, now, self.policy)
             row = await (await conn.execute(FINISH_LOST if lost else FINISH, {
                 "status": status, "retry_at": retry_at, "message": message, "id": item.id,
@@ -288,6 +294,9 @@ class IntakeQueue:
             attempt_outcome = "lost" if lost else "retry" if status == "queued" else status
             await conn.execute(FINISH_ATTEMPT, {"outcome": attempt_outcome, "retry_at": retry_at,
                                                 "message": message, "id": item.id, "attempt": item.attempt})
+            if item.incident_id is None:  # a chat run: migration 0010's trigger settles it on failure
+                WORK_ATTEMPTS.labels(item.kind, attempt_outcome).inc()
+                return status
             await conn.execute(
                 "INSERT INTO incident_events (incident_id, kind, actor, message, data) VALUES (%s, %s, %s, %s, %s)",
                 (item.incident_id, f"attempt_{attempt_outcome}", item.worker or "queue", message,
@@ -308,10 +317,15 @@ class IntakeQueue:
         await conn.execute(CANCEL_FOR_INCIDENT, {"incident_id": incident_id, "message": why, "running": running})
 
 
+def _run_id(row: dict[str, Any]) -> str | None:
+    return str(row["run_id"]) if row.get("run_id") is not None else None
+
+
 def _decide(item: WorkItem, outcome: RunOutcome, now: datetime,
             policy: QueuePolicy) -> tuple[str, datetime | None, str]:
     """The item's next status, when to retry, and the one-sentence message that says so."""
-    what = f"{item.kind} for incident {item.incident_id}"
+    what = (f"{item.kind} for incident {item.incident_id}" if item.incident_id is not None
+            else f"{item.kind} {item.run_id}")
     if outcome.status == "done":
         return "done", None, f"{what} done: {outcome.message}"
     if outcome.status == "failed":

@@ -1,0 +1,1 @@
+"""Chat turns: what a person asked (intent), and the QA agent that answers from cluster facts."""
