@@ -46,6 +46,8 @@ class Context:
     # Tavily key) is offered only when it is listed here AND its prerequisite is configured.
     enabled_toolsets: frozenset[str] = frozenset({"kubernetes"})
     prometheus_url: str | None = None
+    # (registry host or `*`, base URL) pairs: where the registry toolset asks for an image's tags.
+    registry_mirrors: tuple[tuple[str, str], ...] = ()
     tavily_api_key: str | None = field(default=None, repr=False)
     # `cluster/namespace` patterns (fnmatch `*`) where approved direct actions (restart, scale) may run;
     # empty: off everywhere, every fix goes out as a pull request.

@@ -30,7 +30,8 @@ async def diagnose(settings: Settings, incident: IncidentInput, kubeconfig: Path
     graph = build_supervisor_graph(toolbox, MemoryTimeline(), InMemorySaver())
     context = Context(incident_id="cli", cluster=ClusterRef(incident.cluster, kubeconfig, kube_context),
                       budgets=budgets_from(settings), model=settings.model if settings.model_configured else None,
-                      enabled_toolsets=TOOLSETS, prometheus_url=settings.prometheus_url)
+                      enabled_toolsets=TOOLSETS, prometheus_url=settings.prometheus_url,
+                      registry_mirrors=settings.registry_mirror_pairs)
     result: dict[str, Any] = await graph.ainvoke({"incident": incident.model_dump(mode="json")},
                                                  run_config("cli", context.budgets), context=context)
     result["audit"] = [row.model_dump(mode="json") for row in audit.rows]
@@ -50,7 +51,9 @@ async def diagnose_scenario(scenario: Scenario, settings: Settings) -> dict[str,
     namespace = (alerts[0]["labels"].get("namespace") if alerts else None) or scenario_namespace(scenario)
     with start_sim(scenario) as sim:
         incident = IncidentInput(cluster="sim", namespace=namespace, alerts=alerts)
-        return await diagnose(settings, incident, sim.kubeconfig_path)
+        # The simulated cluster is also its images' registry (the scenario's world facts).
+        local = settings.model_copy(update={"registry_mirrors": [f"*={sim.url}"]})
+        return await diagnose(local, incident, sim.kubeconfig_path)
 
 
 def parse_resource(text: str | None, namespace: str | None) -> ResourceRef | None:
@@ -94,6 +97,7 @@ def toolset_table(settings: Settings) -> str:
 
     context = Context(incident_id="-", cluster=ClusterRef(settings.default_cluster, settings.kubeconfig),
                       enabled_toolsets=TOOLSETS, prometheus_url=settings.prometheus_url,
+                      registry_mirrors=settings.registry_mirror_pairs,
                       tavily_api_key=settings.tavily_api_key.get_secret_value() if settings.tavily_api_key else None)
     rows = [f"{'toolset':<14} {'enabled':<8} reason"]
     for status in toolset_statuses(context):

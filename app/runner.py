@@ -40,7 +40,7 @@ from graphs.supervisor import build_supervisor_graph, run_config
 log = logging.getLogger(__name__)
 
 ACTOR = "opsgraph"
-TOOLSETS = frozenset({"kubernetes", "kubernetes_actions", "prometheus", "web_search"})  # each still needs its prerequisite
+TOOLSETS = frozenset({"kubernetes", "kubernetes_actions", "prometheus", "registry", "web_search"})  # each still needs its prerequisite
 
 
 class IncidentTimeline:
@@ -129,7 +129,8 @@ class GraphRunner:
         return Context(incident_id=str(incident_id), budgets=self.budgets,
                        cluster=ClusterRef(cluster.id, cluster.kubeconfig, cluster.context),
                        model=settings.model if settings.model_configured else None, enabled_toolsets=TOOLSETS,
-                       prometheus_url=settings.prometheus_url, direct_actions=frozenset(settings.direct_actions),
+                       prometheus_url=settings.prometheus_url, registry_mirrors=settings.registry_mirror_pairs,
+                       direct_actions=frozenset(settings.direct_actions),
                        tavily_api_key=settings.tavily_api_key.get_secret_value() if settings.tavily_api_key else None)
 
     async def run(self, item: WorkItem, *, resume: bool) -> RunOutcome:

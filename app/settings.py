@@ -239,6 +239,11 @@ class Settings(BaseSettings):
         None, description="`clusters.yaml` mapping cluster ids to kubeconfig/context (multi-cluster)."
     )
     prometheus_url: str | None = Field(None, description="Prometheus base URL for the query tool.")
+    registry_mirrors: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated `host=URL` entries telling the image-tag tool where a "
+        "registry answers (`docker.io=https://mirror.example.com`, `*=...` for every host). Unset: each registry "
+        "itself (`https://registry-1.docker.io` for Docker Hub). Tags are listed anonymously, so private "
+        "repositories answer 401 and their fixes go to a person.")
 
     # --- integrations --------------------------------------------------------------------------
     slack_bot_token: SecretStr | None = Field(
@@ -304,7 +309,8 @@ class Settings(BaseSettings):
             raise ValueError(f"must start with http:// or https://, got {value!r}")
         return value.rstrip("/") if value else value
 
-    @field_validator("k8s_events_clusters", "k8s_events_namespaces", "direct_actions", mode="before")
+    @field_validator("k8s_events_clusters", "k8s_events_namespaces", "direct_actions", "registry_mirrors",
+                     mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -318,6 +324,19 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"each entry must be cluster/namespace (wildcards allowed), got {', '.join(bad)}")
         return value
+
+    @field_validator("registry_mirrors")
+    @classmethod
+    def _mirror_entries(cls, value: list[str]) -> list[str]:
+        bad = [entry for entry in value if "=" not in entry
+               or not entry.split("=", 1)[1].startswith(("http://", "https://")) or not entry.split("=", 1)[0]]
+        if bad:
+            raise ValueError(f"each entry must be host=http(s)://URL, got {', '.join(bad)}")
+        return value
+
+    @property
+    def registry_mirror_pairs(self) -> tuple[tuple[str, str], ...]:
+        return tuple((entry.split("=", 1)[0], entry.split("=", 1)[1]) for entry in self.registry_mirrors)
 
     @field_validator("database_url")
     @classmethod

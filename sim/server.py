@@ -179,6 +179,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body() if self.command in ("POST", "PUT", "PATCH", "DELETE") else b""
         if self.command == "GET" and self._discovery(parts):
             return
+        if self.command == "GET" and parts[:1] == ["v2"]:
+            self._registry(parts[1:])
+            return
         if parts[:2] == ["api", "v1"]:
             route = parse_resource_path(["", "v1", *parts[2:]])
         elif len(parts) >= 3 and parts[0] == "apis":
@@ -186,6 +189,22 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             raise errors.no_route()
         self._resource(route, query, body)
+
+    def _registry(self, parts: list[str]) -> None:
+        """The image registry's tag list (`/v2/<name>/tags/list`), from the scenario's world facts."""
+        from sim.registry import tag_list
+
+        scenario = getattr(self.server.api.controller, "scenario", None)
+        if parts == []:
+            self._json(200, {})
+            return
+        answer = tag_list(scenario, "/".join(parts[:-2])) if scenario is not None and parts[-2:] == ["tags", "list"] \
+            else None
+        if answer is None:
+            self._json(404, {"errors": [{"code": "NAME_UNKNOWN", "message": "repository name not known to registry",
+                                         "detail": {"name": "/".join(parts[:-2])}}]})
+            return
+        self._json(200, answer)
 
     def _discovery(self, parts: list[str]) -> bool:
         doc: Obj | None

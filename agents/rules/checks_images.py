@@ -47,15 +47,76 @@ def image_tag_not_found(facts: Facts) -> Finding | None:
             if not _NOT_FOUND.search(message) or _AUTH.search(message):
                 continue
             image = pods.container(pod, name).get("image", "?")
+            clues = (Clue.of(f"{image}: not found", "not found", image, call_id=call_id),)
             before = previous_image(facts, pod, name)
-            fix = FixDraft(f"{pods.container_path(pod, name)}.image", before,
-                           f"roll back to {before}, the image the previous revision ran" if before
-                           else "use a tag that exists in the registry (the last good release)")
+            if before:
+                fix = FixDraft(f"{pods.container_path(pod, name)}.image", before,
+                               f"roll back to {before}, the image the previous revision ran")
+                escalate = None
+            else:
+                listed = registry_tags(facts, image)
+                chosen = choose_tag(facts, image, listed[0]) if listed else None
+                fix = FixDraft(f"{pods.container_path(pod, name)}.image", chosen[0] if chosen else None,
+                               chosen[1] if chosen else "use a tag that exists in the registry")
+                if chosen:
+                    clues += (Clue.of(chosen[2], call_id=listed[1] if listed else None),)
+                escalate = None if chosen else (
+                    "no earlier revision ran another image of this container and the registry's tag list was not read, "
+                    "so nothing shows a tag that exists; a human picks one" if not listed else
+                    f"the registry lists no release tag to move to ({', '.join(listed[0][-8:])}); a human picks one")
             return Finding("image_pull", f"the image {image} of container {name} does not exist in the registry (tag not found).",
-                           0.9, pods.ref(pod), (Clue.of(f"{image}: not found", "not found", image, call_id=call_id),), (fix,),
-                           escalate=None if before else "no earlier revision ran another image of this container, so the "
-                           "cluster does not show a tag known to work; a human picks an existing release tag")
+                           0.9, pods.ref(pod), clues, (fix,), escalate=escalate)
     return None
+
+
+_RELEASE = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
+
+
+def _repository(image: str) -> str:
+    """`registry/path` without tag or digest, Docker Hub's defaults applied (as the registry tool names it)."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name = name[: len(name) - len(last)] + last.split(":", 1)[0]
+    first = name.split("/", 1)[0]
+    if "/" not in name or ("." not in first and ":" not in first and first != "localhost"):
+        name = f"docker.io/{name if '/' in name else 'library/' + name}"
+    return name
+
+
+def registry_tags(facts: Facts, image: str) -> tuple[list[str], str | None] | None:
+    """The tags the registry lists for the image's repository, and the call that listed them."""
+    key = _repository(image)
+    for (kind, _, name), seen in facts.objects.items():
+        if kind == "ImageTags" and name == key:
+            return list(seen.obj.get("tags") or []), seen.call_id
+    return None
+
+
+def choose_tag(facts: Facts, image: str, tags: list[str]) -> tuple[str, str, str] | None:
+    """(new image, why, the listed tag to quote) from the registry's list: a tag another pod in the namespace
+    runs for this repository, else the listed tag closest to the broken one's version, else the newest release."""
+    repository = _repository(image)
+    current = image.split("@", 1)[0].rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else ""
+    base = image.split("@", 1)[0][: len(image.split("@", 1)[0]) - len(current) - 1] if current else image.split("@", 1)[0]
+    for other in facts.pods():
+        for spec in pods.containers(other):
+            ref = str(spec.get("image", ""))
+            tag = ref.rsplit(":", 1)[-1] if ":" in ref.rsplit("/", 1)[-1] else ""
+            if ref != image and _repository(ref) == repository and tag in tags and pods.is_healthy(other):
+                return f"{base}:{tag}", f"pod {pods.name(other)} runs {ref} healthily, and the registry lists {tag}", tag
+    releases = sorted((tuple(int(g or 0) for g in m.groups()), t) for t in tags if (m := _RELEASE.match(t)))
+    if not releases:
+        return None
+    if wanted := _RELEASE.match(current):
+        major_minor = tuple(int(g or 0) for g in wanted.groups())[:2]
+        same_line = [t for v, t in releases if v[:2] == major_minor]
+        if same_line:
+            return (f"{base}:{same_line[-1]}", f"{current} is not in the registry; {same_line[-1]} is the newest tag it "
+                    f"lists on the same {major_minor[0]}.{major_minor[1]} line", same_line[-1])
+    newest = releases[-1][1]
+    return (f"{base}:{newest}", f"{current or 'the tag'} is not in the registry; {newest} is the newest release it lists "
+            f"(of {len(tags)} tags)", newest)
 
 
 def _pull_secret_for(facts: Facts, namespace: str | None, missing: list[str]) -> str | None:

@@ -171,6 +171,10 @@ def objects(tool: str, data: Any, args: Obj) -> Iterator[tuple[str, Obj]]:
         yield from usage(data if isinstance(data, list) else [])
     elif tool == "get_rollout_history":
         yield from revisions(data if isinstance(data, list) else [], args.get("namespace"))
+    elif tool == "list_image_tags" and isinstance(data, dict):
+        # A registry's answer, kept like an object so checks can ask for it by repository.
+        yield "ImageTags", {"kind": "ImageTags", "metadata": {"name": f"{data.get('registry')}/{data.get('repository')}"},
+                            "tags": list(data.get("tags") or [])}
     elif tool == "get_endpoints" and isinstance(data, dict):
         yield from endpoints(data)
     elif tool == "get_events":

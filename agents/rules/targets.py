@@ -122,6 +122,11 @@ def from_pod(facts: Facts, found: dict[str, str]) -> dict[str, str]:
         added["container"] = found.get("container") or (unready or [pods.containers(pod)[0]["name"]])[0]
     if pod.get("spec", {}).get("nodeName"):
         added["node"] = pod["spec"]["nodeName"]
+    # The image a container cannot pull: a step asks its registry which tags exist.
+    pulling = [s.get("image") or pods.container(pod, s["name"]).get("image") for s in pods.statuses(pod)
+               if pods.waiting(s).get("reason") in ("ImagePullBackOff", "ErrImagePull")]
+    if pulling and pulling[0]:
+        added["unpulled_image"] = str(pulling[0])
     claims = [v["persistentVolumeClaim"]["claimName"] for v in pod.get("spec", {}).get("volumes") or []
               if v.get("persistentVolumeClaim")]
     if claims:

@@ -108,7 +108,7 @@ async def eval_loaded(scenario: Scenario, base: Settings, run: int = 0, label: s
             "kubeconfig": sim.kubeconfig_path, "default_cluster": cluster, "workers": 2,
             "webhook_token": _secret(token), "api_token": _secret(token), "k8s_events_enabled": False,
             "gitops_repo_url": repo_url, "gitops_work_dir": Path(tmp) / "clones", "approvers": "",
-            "github_token": None})
+            "github_token": None, "registry_mirrors": [f"*={sim.url}"]})
         async with serving(settings) as url, httpx.AsyncClient(
                 base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
             from app.eval.payload import webhook_payload

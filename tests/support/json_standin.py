@@ -13,13 +13,15 @@ from typing import Any
 class JsonHandler(BaseHTTPRequestHandler):
     """Subclasses say what a GET answers (`answer`); sending it and staying quiet is done here."""
 
-    def answer(self) -> tuple[int, Any]:
-        raise NotImplementedError  # every stand-in defines its own answer
+    def answer(self) -> tuple[int, Any] | tuple[int, Any, dict[str, str]]:
+        raise NotImplementedError  # every stand-in defines its own answer (and, optionally, extra headers)
 
     def do_GET(self) -> None:
-        status, payload = self.answer()
+        status, payload, *extra = self.answer()
         body = json.dumps(payload).encode()
         self.send_response(status)
+        for name, value in (extra[0] if extra else {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

@@ -60,7 +60,9 @@ async def diagnose(scenario: Scenario, skills: SkillSet, *, pod_label: str | Non
         incident = await incident_for(scenario)
         if pod_label is not None:
             incident = with_pod_label(incident, pod_label)
-        context = Context(incident_id="test", cluster=ClusterRef(id="sim", kubeconfig=sim.kubeconfig_path))
+        # The simulated cluster is also its images' registry, as in `opsgraph diagnose --scenario`.
+        context = Context(incident_id="test", cluster=ClusterRef(id="sim", kubeconfig=sim.kubeconfig_path),
+                          enabled_toolsets=frozenset({"kubernetes", "registry"}), registry_mirrors=(("*", sim.url),))
         executor = ToolExecutor(default_registry(), context, agent="rules", allowed=skills.tools())
         started = time.monotonic()
         diagnosis = await run_rules(incident, executor, skills)

@@ -81,8 +81,9 @@ def context_for(running: RunningSim, **extra: Any) -> Context:
 @pytest.fixture(scope="session")
 def full_context(planted_sim: RunningSim, prometheus_url: str, fake_tavily: type[FakeTavily]) -> Context:
     """The planted cluster with every toolset switched on and configured."""
-    return context_for(planted_sim, enabled_toolsets=frozenset({"kubernetes", "prometheus", "web_search"}),
-                       prometheus_url=prometheus_url, tavily_api_key=TAVILY_KEY)
+    return context_for(planted_sim, enabled_toolsets=frozenset({"kubernetes", "prometheus", "registry", "web_search"}),
+                       prometheus_url=prometheus_url, tavily_api_key=TAVILY_KEY,
+                       registry_mirrors=(("*", planted_sim.url),))
 
 
 @pytest.fixture(scope="session")

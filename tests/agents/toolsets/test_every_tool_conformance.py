@@ -42,6 +42,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "get_rollout_history": {"namespace": "payments", "name": "payments-api"},
     "prometheus_query": {"query": "container_memory_working_set_bytes{namespace=\"payments\"}"},
     "web_search": {"query": "payments-api exits with code 1"},
+    "list_image_tags": {"image": "registry.example.com/payments/api:2.0.0"},
 }
 # More calls that surface planted secrets the examples alone do not reach.
 PROBES: list[tuple[str, dict[str, Any]]] = [

@@ -14,9 +14,10 @@ from agents.toolsets import ToolOutput, ToolRegistry, ToolRegistryError, Toolset
 READ_ONLY_TOOLS = [
     "list_pods", "list_workloads", "describe_pod", "describe_deployment", "describe_replicaset",
     "describe_statefulset", "describe_daemonset", "describe_node", "describe_service", "describe_pvc", "get_events", "get_logs",
-    "get_resource_yaml", "get_endpoints", "get_resource_usage", "get_rollout_history", "prometheus_query",
-    "web_search",
+    "get_resource_yaml", "get_endpoints", "get_resource_usage", "get_rollout_history", "list_image_tags",
+    "prometheus_query", "web_search",
 ]
+OPTIONAL = 3  # the last three: registry tags (enabled), prometheus and web search (enabled and configured)
 CONTEXT = Context("inc", ClusterRef("sim", None, None))
 
 
@@ -56,11 +57,12 @@ def test_specs_by_unknown_name_is_a_load_error() -> None:
     ({"enabled_toolsets": frozenset({"kubernetes", "prometheus", "web_search"})}, set()),
     ({"enabled_toolsets": frozenset({"kubernetes", "prometheus", "web_search"}), "prometheus_url": "http://p:9090",
       "tavily_api_key": "tvly-x"}, {"prometheus_query", "web_search"}),
-], ids=["defaults", "enabled but unconfigured", "enabled and configured"])
+    ({"enabled_toolsets": frozenset({"kubernetes", "registry"})}, {"list_image_tags"}),
+], ids=["defaults", "enabled but unconfigured", "enabled and configured", "registry needs no configuration"])
 def test_optional_tools_are_offered_only_when_configured(extra: dict, offered: set[str]) -> None:  # type: ignore[type-arg]
     context = dataclasses.replace(CONTEXT, **extra)
     names = {t["function"]["name"] for t in default_registry().langchain_tools(context=context)}
-    assert names - set(READ_ONLY_TOOLS[:-2]) == offered
+    assert names - set(READ_ONLY_TOOLS[:-OPTIONAL]) == offered
     assert not names & {"delete_resource", "exec_in_pod", "read_secret_values"}
 
 
