@@ -8,3 +8,4 @@ The starter runbooks (`runbooks/*.md`, one per domain skill) and the distilled e
 from pathlib import Path
 
 RUNBOOKS_DIR = Path(__file__).parent / "runbooks"
+QUESTIONS_FILE = Path(__file__).parent / "retrieval_questions.yaml"

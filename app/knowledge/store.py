@@ -57,23 +57,25 @@ AND (%(kind)s::text IS NULL OR c.kind IS NULL OR lower(c.kind) = lower(%(kind)s)
 AND (%(source)s::text IS NULL OR c.source = %(source)s)
 AND (%(skill)s::text IS NULL OR c.skill = %(skill)s)"""
 # The words of the question OR-ed (a question rarely has every word of its answer), as the lexemes
-# the english configuration made, so stemming happens once.
+# the english configuration made, so stemming happens once; chunks holding every word rank first (an
+# error message pasted whole).
 HYBRID_SEARCH = f"""
 WITH q AS (
     SELECT %(embedding)s::vector AS v,
            coalesce((SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | '))
                      FROM unnest(tsvector_to_array(to_tsvector('english', %(text)s))) AS lexeme),
-                    ''::tsquery) AS t
+                    ''::tsquery) AS t,
+           plainto_tsquery('english', %(text)s) AS every_word
 ), by_meaning AS (
     SELECT c.id, row_number() OVER (ORDER BY c.embedding <=> q.v) AS rank
     FROM kb_chunks c, q
     WHERE c.embedder = %(embedder)s AND {FILTERS}
     ORDER BY c.embedding <=> q.v LIMIT %(candidates)s
 ), by_words AS (
-    SELECT c.id, row_number() OVER (ORDER BY ts_rank_cd(c.tsv, q.t) DESC, c.id) AS rank
+    SELECT c.id, row_number() OVER (ORDER BY c.tsv @@ q.every_word DESC, ts_rank_cd(c.tsv, q.t) DESC, c.id) AS rank
     FROM kb_chunks c, q
     WHERE c.tsv @@ q.t AND {FILTERS}
-    ORDER BY ts_rank_cd(c.tsv, q.t) DESC, c.id LIMIT %(candidates)s
+    ORDER BY c.tsv @@ q.every_word DESC, ts_rank_cd(c.tsv, q.t) DESC, c.id LIMIT %(candidates)s
 ), fused AS (
     SELECT id, sum(1.0 / (%(rrf_k)s + rank)) AS rrf
     FROM (SELECT * FROM by_meaning UNION ALL SELECT * FROM by_words) ranked GROUP BY id
