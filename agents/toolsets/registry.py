@@ -137,15 +137,16 @@ class ToolRegistry:
 
 
 def default_registry() -> ToolRegistry:
-    """A registry with every shipped toolset: kubernetes, its direct actions, prometheus, web_search and the
-    forbidden tools."""
+    """A registry with every shipped toolset: kubernetes, its direct actions, prometheus, web_search, knowledge
+    and the forbidden tools."""
     from agents.toolsets.forbidden import FORBIDDEN
+    from agents.toolsets.knowledge import KNOWLEDGE
     from agents.toolsets.kubernetes import KUBERNETES
     from agents.toolsets.kubernetes.actions import KUBERNETES_ACTIONS
     from agents.toolsets.prometheus import PROMETHEUS
     from agents.toolsets.web_search import WEB_SEARCH
 
     registry = ToolRegistry()
-    for toolset in (KUBERNETES, KUBERNETES_ACTIONS, PROMETHEUS, WEB_SEARCH, FORBIDDEN):
+    for toolset in (KUBERNETES, KUBERNETES_ACTIONS, PROMETHEUS, WEB_SEARCH, KNOWLEDGE, FORBIDDEN):
         registry.add_toolset(toolset)
     return registry

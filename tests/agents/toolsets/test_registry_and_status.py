@@ -15,7 +15,7 @@ READ_ONLY_TOOLS = [
     "list_pods", "list_workloads", "describe_pod", "describe_deployment", "describe_replicaset",
     "describe_statefulset", "describe_daemonset", "describe_node", "describe_service", "describe_pvc", "get_events", "get_logs",
     "get_resource_yaml", "get_endpoints", "get_resource_usage", "get_rollout_history", "prometheus_query",
-    "web_search",
+    "web_search", "search_knowledge",
 ]
 CONTEXT = Context("inc", ClusterRef("sim", None, None))
 
@@ -60,7 +60,7 @@ def test_specs_by_unknown_name_is_a_load_error() -> None:
 def test_optional_tools_are_offered_only_when_configured(extra: dict, offered: set[str]) -> None:  # type: ignore[type-arg]
     context = dataclasses.replace(CONTEXT, **extra)
     names = {t["function"]["name"] for t in default_registry().langchain_tools(context=context)}
-    assert names - set(READ_ONLY_TOOLS[:-2]) == offered
+    assert names - set(READ_ONLY_TOOLS[:-3]) == offered
     assert not names & {"delete_resource", "exec_in_pod", "read_secret_values"}
 
 
@@ -91,3 +91,21 @@ def test_registry_can_hold_test_variants() -> None:
     assert kubernetes is not None
     registry.add_toolset(kubernetes, [dataclasses.replace(s, output_cap=100) for s in kubernetes.specs])
     assert {s.output_cap for s in registry.specs()} == {100}
+
+
+def test_a_toolset_no_agent_can_use_is_not_called_enabled() -> None:
+    from agents.skills.loader import load_skills
+    from agents.toolsets.status import agent_tools
+
+    context = dataclasses.replace(CONTEXT, enabled_toolsets=frozenset({"kubernetes", "prometheus", "web_search",
+                                                                        "knowledge"}),
+                                  prometheus_url="http://p:9090", tavily_api_key="tvly-x")
+    shipped = {s.name: (s.enabled, s.reason) for s in toolset_statuses(context, used_by=agent_tools(load_skills().tools()))}
+    assert shipped["prometheus"] == (True, "prerequisites met; used by diagnostics; tools: prometheus_query")
+    assert shipped["web_search"] == (True, "prerequisites met; used by diagnostics; tools: web_search")
+    assert shipped["knowledge"] == (True, "prerequisites met; used by diagnostics, qa; tools: search_knowledge")
+    # The same configuration with skills that list neither tool: configured, yet nobody can call them.
+    unused = {s.name: (s.enabled, s.reason) for s in toolset_statuses(context, used_by={"diagnostics": {"get_logs"}})}
+    assert unused["prometheus"] == (False, "no agent can use it: no skill or agent lists its tools (prometheus_query)")
+    assert unused["web_search"] == (False, "no agent can use it: no skill or agent lists its tools (web_search)")
+    assert unused["kubernetes"][0] is True
