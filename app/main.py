@@ -71,6 +71,8 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
                 stack.callback(owners.close)
             app.state.classifier = AlertClassifier(ClusterNaming(settings.cluster_label, settings.default_cluster),
                                                    owners)
+            if settings.kb_starter_pack:  # issue 13: the shipped runbooks; unchanged ones are skipped by hash
+                await _ingest_starter_pack(settings, database)
             app.state.pull_requests = PullRequestStore(database.pool, services.queue,
                                                        acquire_timeout=settings.request_db_timeout_seconds)
             poller = pr_poller(settings, app.state.pull_requests)
@@ -133,6 +135,20 @@ def _services(settings: Settings, database: Database) -> Services:
                           cluster_error=clusters.unknown_reason,
                           acquire_timeout=settings.request_db_timeout_seconds)
     return Services(settings, database, store, queue, clusters, ApprovalStore(database.pool, queue))
+
+
+async def _ingest_starter_pack(settings: Settings, database: Database) -> None:
+    """The starter runbooks into the knowledge base; an embeddings endpoint that is down costs the
+    runbooks (searched again from the next start), never the start-up."""
+    from app.knowledge.ingest import ingest_starter_pack
+    from app.knowledge.setup import knowledge_base
+
+    outcomes = await ingest_starter_pack(knowledge_base(settings, database.pool))
+    stored = [o.line for o in outcomes if o.stored is not None and o.stored.outcome in ("added", "replaced")]
+    if stored:
+        log.info("starter runbooks ingested", extra={"runbooks": stored})
+    for failed in (o for o in outcomes if o.stored is None):
+        log.warning("starter runbook not ingested (tried again at the next start): %s", failed.line)
 
 
 def _owner_resolver(settings: Settings, clusters: ClusterRegistry) -> WorkloadResolver:

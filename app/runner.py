@@ -19,6 +19,8 @@ from agents.context import Budgets, ClusterRef, Context
 from agents.diagnosis import IncidentInput, ResourceRef
 from agents.errors import PermanentError, TemporaryError
 from agents.investigation import Toolbox
+from agents.knowledge.history import IncidentHistory
+from agents.knowledge.search import KnowledgeSearch
 from agents.remediation import RemediationSetup
 from agents.skills.loader import load_skills
 from agents.toolsets.kubernetes.clients import ClusterClients
@@ -53,7 +55,8 @@ def budgets_from(settings: Settings) -> Budgets:
                    wall_clock_seconds=settings.diagnosis_timeout_seconds)
 
 
-def build_toolbox(settings: Settings, audit: AuditSink | None) -> Toolbox:
+def build_toolbox(settings: Settings, audit: AuditSink | None, *, knowledge: KnowledgeSearch | None = None,
+                  history: IncidentHistory | None = None) -> Toolbox:
     model = None
     if settings.model_configured:
         from agents.models.factory import openai_compatible_model
@@ -61,7 +64,8 @@ def build_toolbox(settings: Settings, audit: AuditSink | None) -> Toolbox:
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
         model = openai_compatible_model(settings.model, api_key=key, base_url=settings.openai_base_url)
     registry = default_registry()
-    return Toolbox(registry, load_skills(tool_names=registry.names()), ClusterClients(), audit, model)
+    return Toolbox(registry, load_skills(tool_names=registry.names()), ClusterClients(), audit, model,
+                   knowledge=knowledge, history=history)
 
 
 def incident_input(row: dict[str, Any]) -> IncidentInput:
@@ -70,7 +74,8 @@ def incident_input(row: dict[str, Any]) -> IncidentInput:
     if row.get("resource_kind") and row.get("resource_name"):
         resource = ResourceRef(kind=row["resource_kind"], namespace=row.get("namespace"), name=row["resource_name"])
     alerts = [{"labels": a.get("labels") or {}, "annotations": a.get("annotations") or {},
-               "status": a.get("status", "firing"), "startsAt": str(a.get("starts_at") or "")}
+               "status": a.get("status", "firing"), "startsAt": str(a.get("starts_at") or ""),
+               "fingerprint": a.get("fingerprint")}
               for a in row.get("alerts") or []]
     return IncidentInput(cluster=row["cluster"], namespace=row.get("namespace"), resource=resource, alerts=alerts)
 
@@ -99,6 +104,7 @@ class GraphRunner:
         self.incidents = services.incidents
         self.approvals = services.approvals
         self.budgets = budgets_from(services.settings)
+        self.toolsets = TOOLSETS | ({"knowledge"} if toolbox.knowledge is not None else set())
         self.graph = build_supervisor_graph(toolbox, IncidentTimeline(services.incidents),
                                             AsyncPostgresSaver(services.database.pool),  # type: ignore[arg-type]
                                             remediation=remediation_setup(services.settings, toolbox))
@@ -110,7 +116,7 @@ class GraphRunner:
         settings = self.services.settings
         return Context(incident_id=str(incident_id), budgets=self.budgets,
                        cluster=ClusterRef(cluster.id, cluster.kubeconfig, cluster.context),
-                       model=settings.model if settings.model_configured else None, enabled_toolsets=TOOLSETS,
+                       model=settings.model if settings.model_configured else None, enabled_toolsets=self.toolsets,
                        prometheus_url=settings.prometheus_url, direct_actions=frozenset(settings.direct_actions),
                        tavily_api_key=settings.tavily_api_key.get_secret_value() if settings.tavily_api_key else None)
 
@@ -213,7 +219,13 @@ class GraphRunner:
 
 
 def build_graph_runner(services: Services) -> GraphRunner:
-    return GraphRunner(services, build_toolbox(services.settings, ToolAuditStore(services.database.pool)))
+    from app.knowledge.memory import IncidentMemory
+    from app.knowledge.setup import knowledge_base
+
+    knowledge = knowledge_base(services.settings, services.database.pool)
+    return GraphRunner(services, build_toolbox(services.settings, ToolAuditStore(services.database.pool),
+                                               knowledge=knowledge,
+                                               history=IncidentMemory(services.database.pool, knowledge)))
 
 
 def build_incident_runner(services: Services) -> IncidentRunner:

@@ -2,8 +2,9 @@
 
 Every file is checked before anything is stored: empty, oversized, binary and non-UTF-8 files, and
 files with a broken front matter, are refused with one sentence each, and nothing of them is stored.
-Each accepted file is stored in one transaction (all its chunks or none); the same content again is
-a no-op, and the same content under another path is reported as a duplicate and skipped.
+Each accepted file is stored in one transaction (all its chunks or none; an embeddings endpoint that
+fails stores nothing of the file); the same content again is a no-op, and the same content under
+another path is reported as a duplicate and skipped.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agents.knowledge import RUNBOOKS_DIR
+from agents.knowledge.embeddings import EmbeddingError
 from agents.knowledge.markdown import chunk_markdown, title_of
 from app.knowledge.store import KnowledgeBase, KnowledgeDocument, Stored
 
@@ -27,6 +29,10 @@ _SNIFF_BYTES = 8192
 
 class IngestRejected(ValueError):
     """A file that cannot be ingested; the message names the file and why."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
 
 
 class FrontMatter(BaseModel):
@@ -58,29 +64,29 @@ def markdown_files(path: Path) -> list[Path]:
         return [path]
     if path.is_dir():
         return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MARKDOWN_SUFFIXES)
-    raise IngestRejected(f"{path}: no such file or folder")
+    raise IngestRejected(path, "no such file or folder")
 
 
 def read_runbook(path: Path, *, doc_key: str, max_bytes: int = DEFAULT_MAX_BYTES) -> KnowledgeDocument:
     """Check and parse one file; IngestRejected says what is wrong with it."""
     size = path.stat().st_size
     if size == 0:
-        raise IngestRejected(f"{path}: empty file")
+        raise IngestRejected(path, "empty file")
     if size > max_bytes:
-        raise IngestRejected(f"{path}: {size} bytes is over the {max_bytes}-byte limit (OPSGRAPH_KB_MAX_FILE_BYTES)")
+        raise IngestRejected(path, f"{size} bytes is over the {max_bytes}-byte limit (OPSGRAPH_KB_MAX_FILE_BYTES)")
     raw = path.read_bytes()
     if b"\x00" in raw[:_SNIFF_BYTES]:
-        raise IngestRejected(f"{path}: binary file (NUL bytes); only UTF-8 Markdown is ingested")
+        raise IngestRejected(path, "binary file (NUL bytes); only UTF-8 Markdown is ingested")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise IngestRejected(f"{path}: not UTF-8 (invalid byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+        raise IngestRejected(path, f"not UTF-8 (invalid byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
                              "convert it to UTF-8 first") from None
     meta, body = _front_matter(path, text.lstrip("\ufeff"))
     title = meta.title or title_of(body, path.stem.replace("_", " "))
     chunks = chunk_markdown(body, title)
     if not chunks:
-        raise IngestRejected(f"{path}: no text to ingest (only headings or whitespace)")
+        raise IngestRejected(path, "no text to ingest (only headings or whitespace)")
     return KnowledgeDocument(source="runbook", doc_key=doc_key, title=title, chunks=chunks, skill=meta.skill,
                              cluster=meta.cluster, namespace=meta.namespace, kind=meta.kind)
 
@@ -90,18 +96,18 @@ def _front_matter(path: Path, text: str) -> tuple[FrontMatter, str]:
         return FrontMatter(), text
     end = text.find("\n---", 4)
     if end < 0:
-        raise IngestRejected(f"{path}: front matter opened with --- is never closed")
+        raise IngestRejected(path, "front matter opened with --- is never closed")
     try:
         data = yaml.safe_load(text[4:end]) or {}
         if not isinstance(data, dict):
-            raise IngestRejected(f"{path}: front matter must be a mapping of keys to values")
+            raise IngestRejected(path, "front matter must be a mapping of keys to values")
         meta = FrontMatter.model_validate(data)
     except yaml.YAMLError as exc:
-        raise IngestRejected(f"{path}: front matter is not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise IngestRejected(path, f"front matter is not valid YAML: {str(exc).splitlines()[0]}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise IngestRejected(f"{path}: front matter: {where}: {first['msg']}") from None
+        raise IngestRejected(path, f"front matter: {where}: {first['msg']}") from None
     return meta, text[end + 4:].lstrip("\n")
 
 
@@ -115,10 +121,13 @@ async def ingest_paths(kb: KnowledgeBase, paths: Iterable[Path], *, max_bytes: i
         try:
             document = read_runbook(path, doc_key=key if not key_root else f"starter:{key}", max_bytes=max_bytes)
         except (IngestRejected, OSError) as exc:
-            outcomes.append(FileOutcome(path, None, str(exc).split(": ", 1)[-1] if isinstance(exc, IngestRejected)
+            outcomes.append(FileOutcome(path, None, exc.reason if isinstance(exc, IngestRejected)
                                         else f"cannot read: {exc.strerror or exc}"))
             continue
-        outcomes.append(FileOutcome(path, await kb.store(document)))
+        try:
+            outcomes.append(FileOutcome(path, await kb.store(document)))
+        except EmbeddingError as exc:  # nothing of this file was stored; the next may fare better
+            outcomes.append(FileOutcome(path, None, f"not stored: {exc}"))
     return outcomes
 
 
