@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import yaml
 
@@ -16,6 +17,7 @@ from agents.knowledge.search import SearchFilters
 from app.knowledge.store import KnowledgeBase
 
 DEPTH = 10
+RUNBOOKS_ONLY = SearchFilters(source="runbook")
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,12 @@ def load_questions(path: Path = QUESTIONS_FILE) -> list[Question]:
     return [Question(skill, text, i == 0) for skill, texts in data.items() for i, text in enumerate(texts)]
 
 
-async def evaluate_retrieval(kb: KnowledgeBase, questions: list[Question]) -> RetrievalReport:
+async def evaluate_retrieval(kb: KnowledgeBase, questions: list[Question], *,
+                             filters: SearchFilters | None = RUNBOOKS_ONLY,
+                             mode: Literal["hybrid", "meaning", "words"] = "hybrid") -> RetrievalReport:
     report = RetrievalReport()
     for question in questions:
-        hits = await kb.search(question.text, filters=SearchFilters(source="runbook"), limit=DEPTH)
+        hits = await kb.search(question.text, filters=filters, limit=DEPTH, mode=mode)
         rank = next((i for i, hit in enumerate(hits, 1)
                      if hit.skill == question.skill and hit.doc_key.startswith("starter:")), None)
         report.ranks.append((question, rank))

@@ -1,7 +1,7 @@
 """KnowledgeBase: documents in, chunks with embeddings and full text, hybrid search out.
 
-A search runs two rankings in one statement, cosine distance over the current embedder's vectors and
-full-text rank over the words, and fuses them by reciprocal rank (RRF: each list contributes
+A search runs two rankings in one statement, cosine distance over the current embedder's vectors
+(half precision, an exact scan) and full-text rank over the words, and fuses them by reciprocal rank (RRF: each list contributes
 1 / (60 + rank)), so a chunk that both find beats one only one of them likes. Feedback (👍 +1 / 👎 -1 on a
 chunk) scales the fused score by a bounded factor between 0.5 and 1.5.
 
@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pgvector import HalfVector
 from pgvector.psycopg import register_vector_async
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -61,21 +62,23 @@ AND (%(skill)s::text IS NULL OR c.skill = %(skill)s)"""
 # error message pasted whole).
 HYBRID_SEARCH = f"""
 WITH q AS (
-    SELECT %(embedding)s::vector AS v,
+    SELECT %(embedding)s::halfvec AS v,
            coalesce((SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | '))
                      FROM unnest(tsvector_to_array(to_tsvector('english', %(text)s))) AS lexeme),
                     ''::tsquery) AS t,
            plainto_tsquery('english', %(text)s) AS every_word
 ), by_meaning AS (
-    SELECT c.id, row_number() OVER (ORDER BY c.embedding <=> q.v) AS rank
-    FROM kb_chunks c, q
-    WHERE c.embedder = %(embedder)s AND {FILTERS}
-    ORDER BY c.embedding <=> q.v LIMIT %(candidates)s
+    SELECT id, row_number() OVER (ORDER BY distance, id) AS rank FROM (
+        SELECT c.id, c.embedding <=> q.v AS distance
+        FROM kb_chunks c, q
+        WHERE c.embedder = %(embedder)s AND {FILTERS}
+        ORDER BY distance LIMIT %(candidates)s) nearest
 ), by_words AS (
-    SELECT c.id, row_number() OVER (ORDER BY c.tsv @@ q.every_word DESC, ts_rank_cd(c.tsv, q.t) DESC, c.id) AS rank
-    FROM kb_chunks c, q
-    WHERE c.tsv @@ q.t AND {FILTERS}
-    ORDER BY c.tsv @@ q.every_word DESC, ts_rank_cd(c.tsv, q.t) DESC, c.id LIMIT %(candidates)s
+    SELECT id, row_number() OVER (ORDER BY every_word DESC, words DESC, id) AS rank FROM (
+        SELECT c.id, c.tsv @@ q.every_word AS every_word, ts_rank(c.tsv, q.t, 1) AS words
+        FROM kb_chunks c, q
+        WHERE c.tsv @@ q.t AND {FILTERS}
+        ORDER BY every_word DESC, words DESC LIMIT %(candidates)s) matching
 ), fused AS (
     SELECT id, sum(1.0 / (%(rrf_k)s + rank)) AS rrf
     FROM (SELECT * FROM by_meaning UNION ALL SELECT * FROM by_words) ranked GROUP BY id
@@ -168,16 +171,19 @@ class KnowledgeBase:
             async with conn.cursor() as cur:
                 await cur.executemany(INSERT_CHUNK, [
                     (doc_id, i, document.source, c.heading, c.content, document.skill, document.cluster,
-                     document.namespace, document.kind, self.embedder.name, vector)
+                     document.namespace, document.kind, self.embedder.name, HalfVector(vector))
                     for i, (c, vector) in enumerate(zip(document.chunks, vectors, strict=True))])
         return Stored(outcome, document.doc_key, len(document.chunks),
                       f"{document.doc_key}: {outcome}, {len(document.chunks)} chunks")
 
-    async def search(self, query: str, *, filters: SearchFilters | None = None, limit: int = 5) -> list[KnowledgeHit]:
-        """The best `limit` chunks for `query` among those the filters allow, best first."""
+    async def search(self, query: str, *, filters: SearchFilters | None = None, limit: int = 5,
+                     mode: Literal["hybrid", "meaning", "words"] = "hybrid") -> list[KnowledgeHit]:
+        """The best `limit` chunks for `query` among those the filters allow, best first. `mode` leaves one
+        ranking out (to measure what each contributes; the tool always uses both)."""
         filters = filters or SearchFilters()
         (vector,) = await self.embedder.embed([query])
-        params = {"embedding": vector, "text": query, "embedder": self.embedder.name, "candidates": CANDIDATES,
+        params = {"embedding": HalfVector(vector), "text": query if mode != "meaning" else "",
+                  "embedder": self.embedder.name if mode != "words" else "", "candidates": CANDIDATES,
                   "rrf_k": RRF_K, "feedback_weight": FEEDBACK_WEIGHT, "limit": limit, **filters.model_dump()}
         async with self.connection() as conn:
             rows = await (await conn.execute(HYBRID_SEARCH, params)).fetchall()

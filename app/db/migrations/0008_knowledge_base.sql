@@ -2,7 +2,7 @@
 --
 -- kb_documents: one row per ingested document (a runbook file, a resolved incident, a human answer),
 -- keyed by (source, doc_key); content_hash makes a re-ingest of the same text a no-op.
--- kb_chunks: the searchable pieces: an embedding (pgvector) and a generated tsvector, searched together
+-- kb_chunks: the searchable pieces: an embedding (pgvector halfvec) and a generated tsvector, searched together
 -- and fused by reciprocal rank. The embedding column has no fixed dimension because the embedder is
 -- configurable (the shipped static model, or an OpenAI-compatible endpoint); `embedder` names the one
 -- that made it and searches only compare vectors of the current embedder.
@@ -36,7 +36,7 @@ CREATE TABLE kb_chunks (
     namespace   text,
     kind        text,
     embedder    text NOT NULL,
-    embedding   vector NOT NULL,
+    embedding   halfvec NOT NULL,
     -- Headings weigh more than body text: a question usually names the fault the heading names.
     tsv         tsvector GENERATED ALWAYS AS (
                     setweight(to_tsvector('english', heading), 'A') || to_tsvector('english', content)) STORED,
@@ -44,6 +44,10 @@ CREATE TABLE kb_chunks (
     feedback    integer NOT NULL DEFAULT 0,
     UNIQUE (document_id, position)
 );
+-- Half-precision vectors kept inside the row: an exact scan over 10k chunks then reads each vector without a
+-- TOAST lookup (about 5x faster than out-of-line float32 here). Exact, because filtered searches over an
+-- approximate index lose recall, and at this size the scan is a few milliseconds.
+ALTER TABLE kb_chunks ALTER COLUMN embedding SET STORAGE MAIN;
 CREATE INDEX kb_chunks_tsv ON kb_chunks USING gin (tsv);
 CREATE INDEX kb_chunks_filters ON kb_chunks (embedder, source, skill);
 
