@@ -40,6 +40,7 @@ INSERT_DOCUMENT = """
 INSERT INTO kb_documents (source, doc_key, title, content_hash, embedder, skill, cluster, namespace, kind)
 VALUES (%(source)s, %(doc_key)s, %(title)s, %(content_hash)s, %(embedder)s, %(skill)s, %(cluster)s, %(namespace)s,
         %(kind)s)
+ON CONFLICT (source, doc_key) DO NOTHING
 RETURNING id"""
 UPDATE_DOCUMENT = """
 UPDATE kb_documents SET title = %(title)s, content_hash = %(content_hash)s, embedder = %(embedder)s,
@@ -160,10 +161,19 @@ class KnowledgeBase:
                   "embedder": self.embedder.name}
         async with self.connection() as conn, conn.transaction():
             row = await (await conn.execute(LOCK_DOCUMENT, (document.source, document.doc_key))).fetchone()
+            inserted = None
             if row is None:
-                doc_id = (await (await conn.execute(INSERT_DOCUMENT, fields)).fetchone() or {})["id"]
-                outcome: Literal["added", "replaced"] = "added"
+                inserted = await (await conn.execute(INSERT_DOCUMENT, fields)).fetchone()
+                if inserted is None:  # another replica stored it meanwhile (both ingest the starter pack)
+                    row = await (await conn.execute(LOCK_DOCUMENT, (document.source, document.doc_key))).fetchone()
+            outcome: Literal["added", "replaced"] = "added"
+            if inserted is not None:
+                doc_id = inserted["id"]
+            elif row is not None and row["content_hash"] == content_hash and row["embedder"] == self.embedder.name:
+                return Stored("unchanged", document.doc_key, 0, f"{document.doc_key}: unchanged (same content "
+                                                                 "already ingested)")
             else:
+                assert row is not None
                 doc_id = row["id"]
                 await conn.execute(UPDATE_DOCUMENT, {**fields, "id": doc_id})
                 await conn.execute(DELETE_CHUNKS, (doc_id,))

@@ -131,3 +131,16 @@ async def test_the_command_prints_a_line_per_file_and_exits_1_when_any_was_refus
     assert lines[1] == f"{(folder / 'a.md').resolve()}: added, 1 chunks"
     assert lines[2] == f"{folder / 'b.md'}: rejected: binary file (NUL bytes); only UTF-8 Markdown is ingested"
     assert lines[3].startswith("1 ingested or unchanged, 2 rejected; the knowledge base holds 1 chunks")
+
+
+async def test_two_replicas_storing_the_same_runbook_at_once_store_it_once(
+        kb: KnowledgeBase, tmp_path: Path, database_url: str) -> None:
+    import asyncio
+
+    from app.knowledge.ingest import read_runbook
+
+    document = read_runbook(_write(tmp_path, "disk.md", GOOD), doc_key="starter:disk.md")
+    other = KnowledgeBase(kb.pool, kb.embedder)  # another process's KnowledgeBase on the same database
+    outcomes = await asyncio.gather(kb.store(document), other.store(document))
+    assert sorted(o.outcome for o in outcomes) == ["added", "unchanged"]
+    assert _rows(database_url) == {"documents": 1, "chunks": 1}
