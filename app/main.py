@@ -30,6 +30,7 @@ from app.incidents.pull_requests import PullRequestStore
 from app.incidents.queue import IntakeQueue, QueuePolicy
 from app.incidents.store import IncidentStore
 from app.workers import IncidentRunner, WorkerPool
+from app.periodic import PeriodicTask
 from app.observability import HTTP_LATENCY, HTTP_REQUESTS, request_id_var
 from app.settings import Settings
 from app.verification import pr_poller
@@ -73,6 +74,9 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
                                                    owners)
             if settings.kb_starter_pack:  # issue 13: the shipped runbooks; unchanged ones are skipped by hash
                 await _ingest_starter_pack(settings, database)
+            memory_sweep = _incident_memory_sweep(settings, database)  # ended incidents into incident memory
+            await memory_sweep.start()
+            stack.push_async_callback(memory_sweep.stop)
             app.state.pull_requests = PullRequestStore(database.pool, services.queue,
                                                        acquire_timeout=settings.request_db_timeout_seconds)
             poller = pr_poller(settings, app.state.pull_requests)
@@ -149,6 +153,14 @@ async def _ingest_starter_pack(settings: Settings, database: Database) -> None:
         log.info("starter runbooks ingested", extra={"runbooks": stored})
     for failed in (o for o in outcomes if o.stored is None):
         log.warning("starter runbook not ingested (tried again at the next start): %s", failed.line)
+
+
+def _incident_memory_sweep(settings: Settings, database: Database) -> PeriodicTask:
+    from app.knowledge.memory import SWEEP_SECONDS, IncidentMemory
+    from app.knowledge.setup import knowledge_base
+
+    memory = IncidentMemory(database.pool, knowledge_base(settings, database.pool))
+    return PeriodicTask("incident memory sweep", SWEEP_SECONDS, memory.remember_ended, wait_first=True)
 
 
 def _owner_resolver(settings: Settings, clusters: ClusterRegistry) -> WorkloadResolver:

@@ -56,7 +56,11 @@ class SeenBefore(BaseModel):
         last = self.last
         times = "1 time" if self.times == 1 else f"{self.times} times"
         text = (f"seen before: {times} (last: incident {last.incident_id}, {last.category or 'unknown'}, "
-                f"ended {last.ended_at[:16].replace('T', ' ')}); last fix {last.fix_words} {last.held_words}")
+                f"ended {last.ended_at[:16].replace('T', ' ')}); ")
+        if last.pr_number is not None or last.held is not None:
+            text += f"last fix {last.fix_words} {last.held_words}"
+        else:
+            text += f"no fix was verified ({last.outcome or 'it ended'})"
         failed = [p for p in self.items if p.held is False]
         if failed and failed[0] is not last:
             text += f"; {failed[0].fix_words} (incident {failed[0].incident_id}) did not hold"

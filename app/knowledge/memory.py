@@ -1,7 +1,7 @@
 """IncidentMemory: what each ended fix taught us, kept by alert fingerprint and workload.
 
 `remember(incident_id)` runs when a merged fix's verification ends (healthy: it held; still failing: it
-did not) and records the root cause, evidence, the fix, its PR and the outcome, in `incident_memory`
+did not), and a sweep (`remember_ended`, every minute) catches every other ended incident; it records the root cause, evidence, the fix, its PR and the outcome, in `incident_memory`
 and as a searchable `incident` document in the knowledge base. It is idempotent, so a retried
 verification item records the same row again. `seen_before` is the `IncidentHistory` the diagnostics
 graph asks: earlier incidents of the same workload or alert fingerprint, most recent first.
@@ -55,6 +55,14 @@ WITH matches AS (
 SELECT *, count(*) OVER () AS times FROM matches ORDER BY ended_at DESC, incident_id DESC LIMIT %(max_items)s"""
 
 
+SELECT_UNREMEMBERED = """
+SELECT i.id FROM incidents i
+WHERE i.closed_at IS NOT NULL AND i.diagnosis IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM incident_memory m WHERE m.incident_id = i.id)
+ORDER BY i.closed_at LIMIT %s"""
+SWEEP_SECONDS = 60.0  # ended incidents (their alerts cleared, cancelled, failed) are remembered within a minute
+
+
 class IncidentMemory:
     def __init__(self, pool: AsyncConnectionPool[AsyncConnection[dict[str, Any]]], knowledge: KnowledgeBase) -> None:
         self.pool, self.knowledge = pool, knowledge
@@ -103,6 +111,17 @@ class IncidentMemory:
             chunks=[Chunk(f"incident {past.incident_id}: {past.category} in {where}", text)],
             skill=diagnosis.get("skill"), cluster=row["cluster"], namespace=row["namespace"], kind=kind)
         return await self.knowledge.store(document)
+
+    async def remember_ended(self, limit: int = 50) -> list[int]:
+        """Remember incidents that ended without a verified fix (alerts cleared, cancelled, failed), and any a
+        crashed verification left out; the periodic sweep calls this. Returns the incidents remembered."""
+        async with self.pool.connection() as conn:
+            rows = await (await conn.execute(SELECT_UNREMEMBERED, (limit,))).fetchall()
+        remembered = []
+        for row in rows:
+            if await self.remember(int(row["id"])) is not None:
+                remembered.append(int(row["id"]))
+        return remembered
 
     async def seen_before(self, context: Context, incident: IncidentInput, *, lookback: timedelta,
                           max_items: int) -> SeenBefore | None:

@@ -34,7 +34,9 @@ def _past(held: bool | None, value: str = "256Mi", **extra: Any) -> PastIncident
      "hold; this proposes '256Mi' instead", "last fix PR #12 did not hold. " + FIELD),
     (_past(True), False, "Raise the limit.", "last fix PR #12 held"),
     (_past(None), False, "Raise the limit.", "last fix PR #12 outcome unknown"),
-], ids=["same fix failed", "other value failed", "held", "unknown"])
+    (_past(None).model_copy(update={"pr_number": None, "outcome": "all alerts resolved"}), False, "Raise the limit.",
+     "; no fix was verified (all alerts resolved)"),
+], ids=["same fix failed", "other value failed", "held", "unknown", "no fix"])
 def test_history_is_attached_and_a_failed_fix_is_called_out(past: PastIncident, needs_human: bool,
                                                             rationale_prefix: str, line_end: str) -> None:
     weighed = weigh_history(_diagnosis(), SeenBefore(times=1, items=[past]))

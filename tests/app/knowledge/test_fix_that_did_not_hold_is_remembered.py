@@ -155,3 +155,23 @@ async def test_no_history_for_another_workload_or_outside_the_lookback(
     assert await memory.seen_before(context, same, lookback=timedelta(hours=24), max_items=5) is None
     itself = Context(incident_id=str(incident_id), cluster=ClusterRef("default"))
     assert await memory.seen_before(itself, same, lookback=timedelta(days=7), max_items=5) is None
+
+
+async def test_incidents_that_ended_without_a_verified_fix_are_swept_into_memory(
+        db_pool: AsyncConnectionPool[Any], database_url: str) -> None:
+    memory = IncidentMemory(db_pool, KnowledgeBase(db_pool, StaticEmbedder()))
+    cleared = seed_incident(database_url, number=None)
+    open_one = seed_incident(database_url, name="web")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE incidents SET status = 'resolved', status_reason = 'all alerts resolved', "
+                     "closed_at = now() WHERE id = %s", (cleared,))
+    assert await memory.remember_ended() == [cleared]
+    assert await memory.remember_ended() == []  # remembered once; the open incident is not ended
+    (row,) = _memory(database_url)
+    assert (row["incident_id"], row["held"], row["outcome"]) == (cleared, None, "all alerts resolved")
+    context = Context(incident_id=str(open_one), cluster=ClusterRef("default"))
+    from datetime import timedelta
+
+    seen = await memory.seen_before(context, IncidentInput(cluster="default", namespace="default", resource=WORKLOAD),
+                                    lookback=timedelta(days=1), max_items=5)
+    assert seen is not None and seen.line().endswith("; no fix was verified (all alerts resolved)")
