@@ -71,7 +71,7 @@ async def _bench(settings: Settings, conninfo: str, chunks: int, queries: int) -
             await kb.store(document)
         ingest_seconds = time.perf_counter() - started
         async with kb.connection() as conn:
-            await conn.execute("ANALYZE kb_chunks")
+            await conn.execute("ANALYZE kb_chunks, kb_vectors")
         questions = load_questions()
         for question in questions[:5]:  # warm the connection and the caches
             await kb.search(question.text)

@@ -1,7 +1,7 @@
 """KnowledgeBase: documents in, chunks with embeddings and full text, hybrid search out.
 
 A search runs two rankings in one statement, cosine distance over the current embedder's vectors
-(half precision, an exact scan) and full-text rank over the words, and fuses them by reciprocal rank (RRF: each list contributes
+(half precision, an exact scan of the narrow `kb_vectors` table) and full-text rank over the words, and fuses them by reciprocal rank (RRF: each list contributes
 1 / (60 + rank)), so a chunk that both find beats one only one of them likes. Feedback (👍 +1 / 👎 -1 on a
 chunk) scales the fused score by a bounded factor between 0.5 and 1.5.
 
@@ -48,9 +48,14 @@ UPDATE kb_documents SET title = %(title)s, content_hash = %(content_hash)s, embe
 WHERE id = %(id)s"""
 DELETE_CHUNKS = "DELETE FROM kb_chunks WHERE document_id = %s"
 INSERT_CHUNK = """
-INSERT INTO kb_chunks (document_id, position, source, heading, content, skill, cluster, namespace, kind, embedder,
-                       embedding)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
+WITH chunk AS (
+    INSERT INTO kb_chunks (document_id, position, source, heading, content, skill, cluster, namespace, kind)
+    VALUES (%(document_id)s, %(position)s, %(source)s, %(heading)s, %(content)s, %(skill)s, %(cluster)s,
+            %(namespace)s, %(kind)s)
+    RETURNING id
+)
+INSERT INTO kb_vectors (chunk_id, embedder, source, skill, cluster, namespace, kind, embedding)
+SELECT id, %(embedder)s, %(source)s, %(skill)s, %(cluster)s, %(namespace)s, %(kind)s, %(embedding)s FROM chunk"""
 # Filters: a chunk without cluster/namespace/kind (a runbook) is general knowledge and matches any value.
 FILTERS = """
     (%(cluster)s::text IS NULL OR c.cluster IS NULL OR c.cluster = %(cluster)s)
@@ -70,16 +75,16 @@ WITH q AS (
            plainto_tsquery('english', %(text)s) AS every_word
 ), by_meaning AS (
     SELECT id, row_number() OVER (ORDER BY distance, id) AS rank FROM (
-        SELECT c.id, c.embedding <=> q.v AS distance
-        FROM kb_chunks c, q
+        SELECT c.chunk_id AS id, c.embedding <=> q.v AS distance
+        FROM kb_vectors c, q
         WHERE c.embedder = %(embedder)s AND {FILTERS}
-        ORDER BY distance LIMIT %(candidates)s) nearest
+        ORDER BY distance, c.chunk_id LIMIT %(candidates)s) nearest
 ), by_words AS (
     SELECT id, row_number() OVER (ORDER BY every_word DESC, words DESC, id) AS rank FROM (
         SELECT c.id, c.tsv @@ q.every_word AS every_word, ts_rank(c.tsv, q.t, 1) AS words
         FROM kb_chunks c, q
         WHERE c.tsv @@ q.t AND {FILTERS}
-        ORDER BY every_word DESC, words DESC LIMIT %(candidates)s) matching
+        ORDER BY every_word DESC, words DESC, c.id LIMIT %(candidates)s) matching
 ), fused AS (
     SELECT id, sum(1.0 / (%(rrf_k)s + rank)) AS rrf
     FROM (SELECT * FROM by_meaning UNION ALL SELECT * FROM by_words) ranked GROUP BY id
@@ -180,8 +185,10 @@ class KnowledgeBase:
                 outcome = "replaced"
             async with conn.cursor() as cur:
                 await cur.executemany(INSERT_CHUNK, [
-                    (doc_id, i, document.source, c.heading, c.content, document.skill, document.cluster,
-                     document.namespace, document.kind, self.embedder.name, HalfVector(vector))
+                    {"document_id": doc_id, "position": i, "heading": c.heading, "content": c.content,
+                     "embedding": HalfVector(vector), "embedder": self.embedder.name, "source": document.source,
+                     "skill": document.skill, "cluster": document.cluster, "namespace": document.namespace,
+                     "kind": document.kind}
                     for i, (c, vector) in enumerate(zip(document.chunks, vectors, strict=True))])
         return Stored(outcome, document.doc_key, len(document.chunks),
                       f"{document.doc_key}: {outcome}, {len(document.chunks)} chunks")

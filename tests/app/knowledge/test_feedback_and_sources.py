@@ -121,5 +121,5 @@ async def test_a_configured_endpoint_embeds_and_its_vectors_are_kept_apart(
     hits = await remote.search("Readiness probe failed with HTTP status code 404", limit=3)
     assert hits and hits[0].skill == "probes"
     with psycopg.connect(database_url) as conn:
-        embedders = {r[0] for r in conn.execute("SELECT DISTINCT embedder FROM kb_chunks")}
+        embedders = {r[0] for r in conn.execute("SELECT DISTINCT embedder FROM kb_vectors")}
     assert embedders == {"openai:nomic-embed-text"} and STATIC_NAME not in embedders
