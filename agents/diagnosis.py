@@ -11,6 +11,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agents.knowledge.history import SeenBefore
 from agents.taxonomy import CATEGORIES
 
 
@@ -56,6 +57,8 @@ class Diagnosis(BaseModel):
     skill: str | None = None
     checks: list[str] = Field(default_factory=list, description="Checks that produced the finding.")
     errors: list[str] = Field(default_factory=list, description="One sentence per failed tool call or check.")
+    # Added by the knowledge base (issue 13): earlier incidents of this workload and how their fixes did.
+    history: SeenBefore | None = None
 
     @field_validator("category")
     @classmethod

@@ -7,6 +7,7 @@ a run resumed on another replica must see exactly what the first one saw.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from pydantic import BaseModel, Field
 from agents.audit import AuditSink
 from agents.context import Context
 from agents.diagnosis import Diagnosis, Evidence, IncidentInput, ResourceRef, SuggestedFix, check_evidence
+from agents.knowledge.history import IncidentHistory, SeenBefore, lookback
+from agents.knowledge.search import KnowledgeSearch
 from agents.prompts import render_prompt
 from agents.rules.engine import CALL_ID_PREFIX, run_rules
 from agents.safety.guards import (
@@ -37,6 +40,8 @@ from agents.toolsets.kubernetes import DESCRIBE_TOOLS
 from agents.toolsets.registry import ToolRegistry
 from agents.taxonomy import CATEGORIES, CONFIDENT, NEEDS_HUMAN_BELOW
 
+log = logging.getLogger(__name__)
+
 AGENT = "diagnostics"
 EVIDENCE_PENALTY = 0.5  # confidence is multiplied by this when quoted evidence is not in the output
 
@@ -50,10 +55,12 @@ class Toolbox:
     clients: ClusterClients
     audit: AuditSink | None = None
     model: BaseChatModel | None = None
+    knowledge: KnowledgeSearch | None = None  # what search_knowledge reads
+    history: IncidentHistory | None = None  # incident memory: "seen before", and fixes that did not hold
 
     def executor(self, context: Context, allowed: Sequence[str]) -> ToolExecutor:
         return ToolExecutor(self.registry, context, agent=AGENT, allowed=allowed, audit=self.audit,
-                            clients=self.clients)
+                            clients=self.clients, knowledge=self.knowledge)
 
 
 # --- the rule path ---------------------------------------------------------------------------------
@@ -90,6 +97,34 @@ async def diagnose_with_rules(toolbox: Toolbox, context: Context, incident: Inci
     return diagnosis, executor.calls, executor.cluster_unreachable
 
 
+async def recall_history(toolbox: Toolbox, context: Context, incident: IncidentInput,
+                         skill: Skill) -> SeenBefore | None:
+    """Earlier incidents of this workload or alert, as far back as the skill's memory policy looks. An
+    unreachable memory costs the history, never the diagnosis."""
+    if toolbox.history is None or skill.memory.max_items == 0:
+        return None
+    try:
+        return await toolbox.history.seen_before(context, incident, lookback=lookback(skill.memory.lookback),
+                                                 max_items=skill.memory.max_items)
+    except Exception:  # a memory outage is logged and the diagnosis goes on without it
+        log.warning("incident %s: incident memory unavailable; diagnosing without it", context.incident_id,
+                    exc_info=True)
+        return None
+
+
+def history_for_model(history: SeenBefore | None) -> dict[str, str] | None:
+    """The history as one quoted tool-output block for the prompt: past root causes are text others wrote."""
+    if history is None:
+        return None
+    lines = [history.line()]
+    for past in history.items:
+        fixes = "; ".join(f"{f.get('field_path')} = {f.get('new_value')!r} on {(f.get('resource') or {}).get('kind')}/"
+                          f"{(f.get('resource') or {}).get('name')}" for f in past.fixes) or "none"
+        lines.append(f"- incident {past.incident_id} ({past.ended_at[:16]}): {past.category}: {past.root_cause}. "
+                     f"Fix: {fixes} via {past.fix_words}: {past.held_words}. {past.outcome}")
+    return {"tool": "incident_memory", "call_id": "memory", "status": "ok", "text": "\n".join(lines)}
+
+
 def rules_settle_it(rules: Diagnosis, incident: IncidentInput) -> bool:
     """A confident rule finding is only explained by the model, not re-investigated. "Healthy" never
     settles an incident whose alert is still firing: something made it fire, so the model looks."""
@@ -107,11 +142,13 @@ def skill_for(toolbox: Toolbox, diagnosis: Diagnosis | None) -> Skill:
 # --- the model path --------------------------------------------------------------------------------
 
 def opening_messages(skill: Skill, incident: IncidentInput, rules: Diagnosis | None,
-                     results: Sequence[ToolResult]) -> list[AnyMessage]:
-    """The system prompt for this skill, with the rules' finding and their tool output as quoted data."""
+                     results: Sequence[ToolResult], history: SeenBefore | None = None) -> list[AnyMessage]:
+    """The system prompt for this skill, with the rules' finding, the incident memory and the tool output
+    as quoted data."""
     findings = [f"{rules.category}: {rules.root_cause} (confidence {rules.confidence:.2f})"] if rules else []
     prompt = render_prompt("diagnostics", cluster=incident.cluster, namespace=incident.namespace, skill=skill,
                            alerts=incident.alerts, findings=findings, categories=list(CATEGORIES),
+                           history=history_for_model(history),
                            results=[{"tool": r.tool, "call_id": r.call_id, "status": r.status.value,
                                      "text": r.text or r.message} for r in results])
     return [SystemMessage(prompt), HumanMessage("Investigate this incident and find its root cause.")]

@@ -112,7 +112,33 @@ def _parser() -> argparse.ArgumentParser:
     sim_list = sim_sub.add_parser("list", help="list the shipped scenarios")
     sim_list.set_defaults(handler=_sim_list)
     sim.set_defaults(handler=lambda _args: sim.print_help() or EXIT_CONFIG)
+
+    # The knowledge base (issue 13): handlers live in app/knowledge/setup.py.
+    kb = sub.add_parser("kb", help="the knowledge base: ingest runbooks, search")
+    kb_sub = kb.add_subparsers(metavar="KBCOMMAND")
+    kb_ingest = kb_sub.add_parser("ingest", help="ingest Markdown runbooks (files or folders), chunked by headings")
+    kb_ingest.add_argument("paths", nargs="+", metavar="PATH")
+    kb_ingest.set_defaults(handler=lambda args: _kb(args, "ingest"))
+    kb_search = kb_sub.add_parser("search", help="hybrid search, ranked as the search_knowledge tool ranks")
+    kb_search.add_argument("query")
+    kb_search.add_argument("--source", choices=["runbook", "incident", "human_help"])
+    kb_search.add_argument("--skill")
+    kb_search.add_argument("--limit", type=int, default=5)
+    kb_search.set_defaults(handler=lambda args: _kb(args, "search"))
+    kb.set_defaults(handler=lambda _args: kb.print_help() or EXIT_CONFIG)
+    bench_kb = bench_sub.add_parser("kb", help="knowledge base: ingest rate and hybrid search p50/p95")
+    bench_kb.add_argument("--chunks", type=int, default=10_000, help="chunks to ingest (default 10000)")
+    bench_kb.add_argument("--queries", type=int, default=200, help="searches to time (default 200)")
+    bench_kb.set_defaults(handler=lambda args: _kb(args, "bench"))
     return parser
+
+
+def _kb(args: argparse.Namespace, command: str) -> int:
+    from app.knowledge.setup import run_kb_command
+
+    settings = load_settings()
+    quiet()
+    return run_kb_command(settings, command, args)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -95,11 +95,16 @@ def toolset_table(settings: Settings) -> str:
     """`opsgraph toolsets`: each toolset, enabled or not, and why (like `holmes toolset list`)."""
     from agents.toolsets.status import toolset_statuses
 
+    from agents.skills.loader import load_skills
+    from agents.toolsets.status import agent_tools
+
+    # As the service runs: the knowledge base is always connected there.
     context = Context(incident_id="-", cluster=ClusterRef(settings.default_cluster, settings.kubeconfig),
-                      enabled_toolsets=TOOLSETS, prometheus_url=settings.prometheus_url,
+                      enabled_toolsets=TOOLSETS | {"knowledge"}, prometheus_url=settings.prometheus_url,
                       registry_mirrors=settings.registry_mirror_pairs,
+                      direct_actions=frozenset(settings.direct_actions),
                       tavily_api_key=settings.tavily_api_key.get_secret_value() if settings.tavily_api_key else None)
-    rows = [f"{'toolset':<14} {'enabled':<8} reason"]
-    for status in toolset_statuses(context):
-        rows.append(f"{status.name:<14} {'yes' if status.enabled else 'no':<8} {status.reason}")
+    rows = [f"{'toolset':<18} {'enabled':<8} reason"]
+    for status in toolset_statuses(context, used_by=agent_tools(load_skills().tools())):
+        rows.append(f"{status.name:<18} {'yes' if status.enabled else 'no':<8} {status.reason}")
     return "\n".join(rows)

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import EXCEPTION_HANDLERS
-from app.api.routes import alerts, approvals, health, incidents, threads
+from app.api.routes import alerts, approvals, health, incidents, knowledge, threads
 from app.approvals.store import ApprovalStore
 from app.approvals.sweep import ApprovalSweep
 from app.api.routes import github as github_webhook
@@ -32,6 +32,11 @@ from app.incidents.pull_requests import PullRequestStore
 from app.incidents.queue import IntakeQueue, QueuePolicy
 from app.incidents.store import IncidentStore
 from app.workers import IncidentRunner, WorkerPool
+from app.knowledge.ingest import ingest_starter_pack
+from app.knowledge.memory import SWEEP_SECONDS, IncidentMemory
+from app.knowledge.setup import knowledge_base
+from app.knowledge.store import KnowledgeBase
+from app.periodic import PeriodicTask
 from app.observability import HTTP_LATENCY, HTTP_REQUESTS, request_id_var
 from app.settings import Settings
 from app.verification import pr_poller
@@ -75,6 +80,15 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
                 stack.callback(owners.close)
             app.state.classifier = AlertClassifier(ClusterNaming(settings.cluster_label, settings.default_cluster),
                                                    owners)
+            # Issue 13: the knowledge base, its starter runbooks (unchanged ones skipped by hash) and the sweep
+            # that remembers ended incidents.
+            app.state.knowledge = knowledge_base(settings, database.pool)
+            if settings.kb_starter_pack:
+                await _ingest_starter_pack(app.state.knowledge)
+            memory_sweep = PeriodicTask("incident memory sweep", SWEEP_SECONDS, IncidentMemory(
+                database.pool, app.state.knowledge).remember_ended, wait_first=True)
+            await memory_sweep.start()
+            stack.push_async_callback(memory_sweep.stop)
             app.state.pull_requests = PullRequestStore(database.pool, services.queue,
                                                        acquire_timeout=settings.request_db_timeout_seconds)
             poller = pr_poller(settings, app.state.pull_requests)
@@ -117,6 +131,7 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
     app.include_router(github_webhook.router)
     app.include_router(approvals.router)
     app.include_router(threads.router)
+    app.include_router(knowledge.router)
     for error, handler in EXCEPTION_HANDLERS.items():
         app.add_exception_handler(error, handler)
     app.add_middleware(RequestContext)
@@ -138,6 +153,17 @@ def _services(settings: Settings, database: Database) -> Services:
                           cluster_error=clusters.unknown_reason,
                           acquire_timeout=settings.request_db_timeout_seconds)
     return Services(settings, database, store, queue, clusters, ApprovalStore(database.pool, queue))
+
+
+async def _ingest_starter_pack(knowledge: KnowledgeBase) -> None:
+    """The starter runbooks into the knowledge base; one that fails (an embeddings endpoint that is down)
+    costs that runbook until the next start, never the start-up."""
+    outcomes = await ingest_starter_pack(knowledge)
+    stored = [o.line for o in outcomes if o.stored is not None and o.stored.outcome in ("added", "replaced")]
+    if stored:
+        log.info("starter runbooks ingested", extra={"runbooks": stored})
+    for failed in (o for o in outcomes if o.stored is None):
+        log.warning("starter runbook not ingested (tried again at the next start): %s", failed.line)
 
 
 def _owner_resolver(settings: Settings, clusters: ClusterRegistry) -> WorkloadResolver:

@@ -23,6 +23,8 @@ from agents.context import Budgets, ClusterRef, Context
 from agents.diagnosis import IncidentInput, ResourceRef
 from agents.errors import PermanentError, TemporaryError
 from agents.investigation import Toolbox
+from agents.knowledge.history import IncidentHistory
+from agents.knowledge.search import KnowledgeSearch
 from agents.remediation import ChangeClaims, RemediationSetup
 from agents.skills.loader import load_skills
 from agents.toolsets.kubernetes.clients import ClusterClients
@@ -69,14 +71,16 @@ def chat_setup(settings: Settings) -> ChatSetup:
     return ChatSetup(kubernetes_version=settings.kubernetes_version, repair_attempts=settings.chat_repair_attempts)
 
 
-def build_toolbox(settings: Settings, audit: AuditSink | None, model: BaseChatModel | None = None) -> Toolbox:
+def build_toolbox(settings: Settings, audit: AuditSink | None, model: BaseChatModel | None = None, *,
+                  knowledge: KnowledgeSearch | None = None, history: IncidentHistory | None = None) -> Toolbox:
     if model is None and settings.model_configured:
         from agents.models.factory import openai_compatible_model
 
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
         model = openai_compatible_model(settings.model, api_key=key, base_url=settings.openai_base_url)
     registry = default_registry()
-    return Toolbox(registry, load_skills(tool_names=registry.names()), ClusterClients(), audit, model)
+    return Toolbox(registry, load_skills(tool_names=registry.names()), ClusterClients(), audit, model,
+                   knowledge=knowledge, history=history)
 
 
 def incident_input(row: dict[str, Any]) -> IncidentInput:
@@ -85,7 +89,8 @@ def incident_input(row: dict[str, Any]) -> IncidentInput:
     if row.get("resource_kind") and row.get("resource_name"):
         resource = ResourceRef(kind=row["resource_kind"], namespace=row.get("namespace"), name=row["resource_name"])
     alerts = [{"labels": a.get("labels") or {}, "annotations": a.get("annotations") or {},
-               "status": a.get("status", "firing"), "startsAt": str(a.get("starts_at") or "")}
+               "status": a.get("status", "firing"), "startsAt": str(a.get("starts_at") or ""),
+               "fingerprint": a.get("fingerprint")}
               for a in row.get("alerts") or []]
     return IncidentInput(cluster=row["cluster"], namespace=row.get("namespace"), resource=resource, alerts=alerts)
 
@@ -115,6 +120,7 @@ class GraphRunner:
         self.incidents = services.incidents
         self.approvals = services.approvals
         self.budgets = budgets_from(services.settings)
+        self.toolsets = TOOLSETS | ({"knowledge"} if toolbox.knowledge is not None else set())
         self.graph = build_supervisor_graph(toolbox, IncidentTimeline(services.incidents),
                                             AsyncPostgresSaver(services.database.pool),  # type: ignore[arg-type]
                                             remediation=remediation_setup(
@@ -128,7 +134,7 @@ class GraphRunner:
         settings = self.services.settings
         return Context(incident_id=str(incident_id), budgets=self.budgets,
                        cluster=ClusterRef(cluster.id, cluster.kubeconfig, cluster.context),
-                       model=settings.model if settings.model_configured else None, enabled_toolsets=TOOLSETS,
+                       model=settings.model if settings.model_configured else None, enabled_toolsets=self.toolsets,
                        prometheus_url=settings.prometheus_url, registry_mirrors=settings.registry_mirror_pairs,
                        direct_actions=frozenset(settings.direct_actions),
                        tavily_api_key=settings.tavily_api_key.get_secret_value() if settings.tavily_api_key else None)
@@ -232,7 +238,13 @@ class GraphRunner:
 
 
 def build_graph_runner(services: Services, model: BaseChatModel | None = None) -> GraphRunner:
-    return GraphRunner(services, build_toolbox(services.settings, ToolAuditStore(services.database.pool), model))
+    from app.knowledge.memory import IncidentMemory
+    from app.knowledge.setup import knowledge_base
+
+    knowledge = knowledge_base(services.settings, services.database.pool)
+    return GraphRunner(services, build_toolbox(services.settings, ToolAuditStore(services.database.pool), model,
+                                               knowledge=knowledge,
+                                               history=IncidentMemory(services.database.pool, knowledge)))
 
 
 def build_incident_runner(services: Services, model: BaseChatModel | None = None) -> IncidentRunner:

@@ -301,6 +301,32 @@ class Settings(BaseSettings):
         validation_alias=_env("tavily_api_key", "TAVILY_API_KEY"),
         description="Tavily key; enables the web search tool.",
     )
+    # --- knowledge base (issue 13) ---
+    kb_starter_pack: bool = Field(
+        True, description="Ingest the shipped runbooks (one per domain skill) at start-up. Idempotent: "
+        "unchanged runbooks are skipped by content hash."
+    )
+    kb_max_file_bytes: int = Field(
+        1_048_576, ge=1, description="Largest Markdown file `opsgraph kb ingest` accepts; larger files are "
+        "refused whole."
+    )
+    embeddings_model: str | None = Field(
+        None, description="Embedding model of an OpenAI-compatible `/embeddings` endpoint. Unset: the static "
+        "model shipped in the package embeds offline (distilled from all-MiniLM-L6-v2; nothing is downloaded)."
+    )
+    embeddings_base_url: str | None = Field(
+        None, description="Endpoint for `OPSGRAPH_EMBEDDINGS_MODEL`. Unset: `OPENAI_BASE_URL`, else OpenAI."
+    )
+    embeddings_api_key: SecretStr | None = Field(
+        None, description="Key for the embeddings endpoint. Unset: `OPENAI_API_KEY`."
+    )
+
+    @field_validator("embeddings_base_url")
+    @classmethod
+    def _embeddings_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https://, got {value!r}")
+        return value.rstrip("/") if value else value
 
     @field_validator("openai_base_url", "prometheus_url", "github_api_url", "github_web_url")
     @classmethod

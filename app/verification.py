@@ -36,6 +36,7 @@ from app.periodic import PeriodicTask
 from app.settings import Settings
 
 if TYPE_CHECKING:
+    from app.knowledge.memory import IncidentMemory
     from app.main import Services
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,10 @@ class VerificationRunner:
     def __init__(self, incidents: IncidentStore, pull_requests: PullRequestStore, clusters: ClusterRegistry,
                  policy: VerifyPolicy, *, github: GitHubFactory | None = None, github_repo: str | None = None,
                  registry: ToolRegistry | None = None, audit: AuditSink | None = None,
-                 clients: ClusterClients | None = None, clock: Clock = utcnow, sleep: Sleep = asyncio.sleep) -> None:
+                 clients: ClusterClients | None = None, clock: Clock = utcnow, sleep: Sleep = asyncio.sleep,
+                 memory: IncidentMemory | None = None) -> None:
         self.incidents, self.pull_requests, self.clusters, self.policy = incidents, pull_requests, clusters, policy
+        self.memory = memory  # incident memory: whether this fix held is remembered for the next diagnosis
         self.github, self.github_repo = github, github_repo
         self.registry = registry or default_registry()
         self.audit, self.clients = audit, clients or ClusterClients()
@@ -93,9 +96,12 @@ class VerificationRunner:
             merge = await self.pull_requests.verification(item.incident_id)
             assert merge is not None
         try:
-            return await self._finish(row, merge)
+            outcome = await self._finish(row, merge)
         except TemporaryError as exc:  # the conclusion is stored: the retry only comments and transitions
             return RunOutcome.retry(str(exc), exc.delay)
+        if self.memory is not None:  # idempotent: a retried item records the same row again
+            await self.memory.remember(item.incident_id)
+        return outcome
 
     async def _watch(self, row: dict[str, Any], merge: dict[str, Any]) -> HealthReport:
         workload = workload_of(row)
@@ -220,11 +226,15 @@ def build_verification_runner(services: Services, *, clock: Clock = utcnow,
     """The runner the lifespan registers for kind `verify` (see app.dispatch.KindRouter)."""
     from app.audit_store import ToolAuditStore
 
+    from app.knowledge.memory import IncidentMemory
+    from app.knowledge.setup import knowledge_base
+
     settings = services.settings
     store = PullRequestStore(services.database.pool, services.queue)
+    memory = IncidentMemory(services.database.pool, knowledge_base(settings, services.database.pool))
     return VerificationRunner(services.incidents, store, services.clusters, VerifyPolicy.from_settings(settings),
                               github=github_factory(settings), github_repo=settings.github_repo,
-                              audit=ToolAuditStore(services.database.pool), clock=clock, sleep=sleep)
+                              audit=ToolAuditStore(services.database.pool), clock=clock, sleep=sleep, memory=memory)
 
 
 def pr_poller(settings: Settings, store: PullRequestStore) -> PullRequestPoller | None:

@@ -19,6 +19,8 @@ from langgraph.runtime import Runtime
 
 from agents.context import Context
 from agents.diagnosis import Diagnosis, IncidentInput
+from agents.knowledge.history import SeenBefore
+from agents.knowledge.recall import weigh_history
 from agents.investigation import (
     Toolbox,
     budget_trip,
@@ -28,6 +30,7 @@ from agents.investigation import (
     finalize,
     model_step,
     opening_messages,
+    recall_history,
     rules_settle_it,
     run_tool_calls,
     skill_for,
@@ -49,6 +52,10 @@ def _rules(state: DiagnosticsState) -> Diagnosis | None:
     return Diagnosis.model_validate(state["rules"]) if state.get("rules") else None
 
 
+def _history(state: DiagnosticsState) -> SeenBefore | None:
+    return SeenBefore.model_validate(state["history"]) if state.get("history") else None
+
+
 def _forced(state: DiagnosticsState) -> GuardTrip | None:
     forced = state.get("forced")
     return GuardTrip(forced["guard"], forced["reason"]) if forced else None
@@ -58,6 +65,7 @@ def build_diagnostics_graph(toolbox: Toolbox, timeline: Timeline) -> Any:
     async def check_rules(state: DiagnosticsState, runtime: Runtime[Context]) -> dict[str, Any]:
         incident = IncidentInput.model_validate(state["incident"])
         diagnosis, calls, unreachable = await diagnose_with_rules(toolbox, runtime.context, incident)
+        history = await recall_history(toolbox, runtime.context, incident, skill_for(toolbox, diagnosis))
         await timeline.add(runtime.context.incident_id, "rules", f"rules: {diagnosis.category} "
                            f"({diagnosis.confidence:.2f}): {diagnosis.root_cause}",
                            {"calls": len(calls), "skill": diagnosis.skill})
@@ -65,13 +73,14 @@ def build_diagnostics_graph(toolbox: Toolbox, timeline: Timeline) -> Any:
         budget["tool_calls"] = budget.get("tool_calls", 0) + len(calls)
         return {"rules": diagnosis.model_dump(mode="json"), "findings": [c.model_dump(mode="json") for c in calls],
                 "started_at": state.get("started_at") or time.time(), "budget": budget,
-                "unreachable": diagnosis.failure_reason if unreachable else None}
+                "unreachable": diagnosis.failure_reason if unreachable else None,
+                "history": history.model_dump(mode="json") if history else None}
 
     async def investigate(state: DiagnosticsState, runtime: Runtime[Context]) -> dict[str, Any]:
         assert toolbox.model is not None
         skill = skill_for(toolbox, _rules(state))
         opening = [] if state.get("messages") else opening_messages(
-            skill, IncidentInput.model_validate(state["incident"]), _rules(state), _results(state))
+            skill, IncidentInput.model_validate(state["incident"]), _rules(state), _results(state), _history(state))
         budget = dict(state.get("budget") or {})
         tools = tools_offered(toolbox, runtime.context, skill, budget.get("steps", 0))
         reply = await model_step(toolbox.model, [*(state.get("messages") or []), *opening], tools)
@@ -103,7 +112,7 @@ def build_diagnostics_graph(toolbox: Toolbox, timeline: Timeline) -> Any:
         if not messages:  # the rules were confident: the model only explains and extends them
             messages = opening_messages(skill_for(toolbox, _rules(state)),
                                         IncidentInput.model_validate(state["incident"]), _rules(state),
-                                        _results(state))
+                                        _results(state), _history(state))
         diagnosis = await conclude_with_model(toolbox.model, messages, _rules(state), _forced(state),
                                               state.get("problems") or [])
         return {"diagnosis": diagnosis.model_dump(mode="json"), "problems": []}
@@ -120,11 +129,13 @@ def build_diagnostics_graph(toolbox: Toolbox, timeline: Timeline) -> Any:
     async def conclude_run(state: DiagnosticsState, runtime: Runtime[Context]) -> dict[str, Any]:
         chosen = state.get("diagnosis") or state.get("rules")
         assert chosen is not None
-        diagnosis = finalize(Diagnosis.model_validate(chosen), unreachable=state.get("unreachable"),
-                             alert_firing=IncidentInput.model_validate(state["incident"]).firing())
+        diagnosis = weigh_history(finalize(Diagnosis.model_validate(chosen), unreachable=state.get("unreachable"),
+                                           alert_firing=IncidentInput.model_validate(state["incident"]).firing()),
+                                  _history(state))
+        seen = f" ({diagnosis.history.line()})" if diagnosis.history else ""
         await timeline.add(runtime.context.incident_id, "diagnosis",
                            f"{diagnosis.category} ({diagnosis.confidence:.2f}, {diagnosis.source}): "
-                           f"{diagnosis.root_cause}", {"needs_human": diagnosis.needs_human,
+                           f"{diagnosis.root_cause}{seen}", {"needs_human": diagnosis.needs_human,
                                                        "status": diagnosis.status, "budget": state.get("budget")})
         escalation = ({"reason": diagnosis.reason_for_human, "from": "diagnostics"}
                       if diagnosis.needs_human else None)

@@ -56,6 +56,7 @@ class DiagnosticsState(State, total=False):
     evidence_retries: int
     started_at: float  # wall-clock seconds; a resumed run keeps its original start
     unreachable: str | None
+    history: dict[str, Any] | None  # agents.knowledge.history.SeenBefore, dumped: earlier incidents (issue 13)
 
 
 class DiagnosticsOutput(TypedDict, total=False):

@@ -21,6 +21,7 @@ from agents.safety.levels import SafetyLevel
 if TYPE_CHECKING:
     from langchain_core.messages import ToolMessage
 
+    from agents.knowledge.search import KnowledgeSearch
     from agents.toolsets.kubernetes.clients import ClusterClients
 
 __all__ = ["SafetyLevel", "ToolEnv", "ToolFailure", "ToolOutput", "ToolResult", "ToolSpec", "ToolStatus"]
@@ -36,11 +37,12 @@ class ToolStatus(StrEnum):
 
 @dataclass(frozen=True)
 class ToolEnv:
-    """What a tool function may use: the run's context and the cluster client factory."""
+    """What a tool function may use: the run's context, the cluster client factory and the knowledge base."""
 
     context: Context
     clients: ClusterClients
     timeout_seconds: float
+    knowledge: KnowledgeSearch | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from agents.audit import AuditRow, AuditSink
 from agents.context import Context
+from agents.knowledge.search import KnowledgeSearch
 from agents.safety.policy import decide, decide_scope
 from agents.safety.redaction import redact, redact_obj
 from agents.safety.validation import describe_validation_error, validate_args
@@ -36,8 +37,9 @@ class ToolExecutor:
 
     def __init__(self, registry: ToolRegistry, context: Context, *, agent: str, allowed: Iterable[str],
                  audit: AuditSink | None = None, clients: ClusterClients | None = None,
-                 approval: str | None = None) -> None:
+                 approval: str | None = None, knowledge: KnowledgeSearch | None = None) -> None:
         self.registry, self.context, self.agent = registry, context, agent
+        self.knowledge = knowledge  # the knowledge base search_knowledge reads (None: not connected)
         self.approval = approval  # the diff hash of the approved plan: direct actions run only with one
         self.allowed = frozenset(allowed)
         self.audit = audit
@@ -85,7 +87,7 @@ class ToolExecutor:
                              enabled=self.context.allows_direct_action(namespace))
         if scope.verdict == "refuse":
             return fail(ToolStatus.REFUSED, scope.message, shown_args)
-        env = ToolEnv(self.context, self.clients, spec.timeout_seconds)
+        env = ToolEnv(self.context, self.clients, spec.timeout_seconds, self.knowledge)
         try:
             output = await asyncio.wait_for(self._checked_run(spec, env, params), spec.timeout_seconds)
         except TimeoutError:

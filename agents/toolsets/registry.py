@@ -138,8 +138,9 @@ class ToolRegistry:
 
 def default_registry() -> ToolRegistry:
     """A registry with every shipped toolset: kubernetes, its direct actions, prometheus, the image registries,
-    web_search and the forbidden tools."""
+    web_search, knowledge and the forbidden tools."""
     from agents.toolsets.forbidden import FORBIDDEN
+    from agents.toolsets.knowledge import KNOWLEDGE
     from agents.toolsets.kubernetes import KUBERNETES
     from agents.toolsets.kubernetes.actions import KUBERNETES_ACTIONS
     from agents.toolsets.prometheus import PROMETHEUS
@@ -147,6 +148,6 @@ def default_registry() -> ToolRegistry:
     from agents.toolsets.web_search import WEB_SEARCH
 
     registry = ToolRegistry()
-    for toolset in (KUBERNETES, KUBERNETES_ACTIONS, PROMETHEUS, REGISTRY, WEB_SEARCH, FORBIDDEN):
+    for toolset in (KUBERNETES, KUBERNETES_ACTIONS, PROMETHEUS, REGISTRY, WEB_SEARCH, KNOWLEDGE, FORBIDDEN):
         registry.add_toolset(toolset)
     return registry

@@ -44,6 +44,8 @@ def render_pull_request_body(diagnosis: Diagnosis, plan: Plan, incident_id: str,
         "A human approved this exact diff before it was pushed.",
         "## Root cause", escape_markdown(diagnosis.root_cause),
     ]
+    if diagnosis.history is not None:  # incident memory: earlier incidents and whether their fixes held
+        parts += ["## Seen before", escape_markdown(diagnosis.history.line())]
     if diagnosis.evidence:
         parts.append("## Evidence")
         for item in diagnosis.evidence:

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from psycopg.conninfo import make_conninfo
+from psycopg_pool import AsyncConnectionPool
 
 from agents.audit import MemoryAuditSink
 from agents.context import ClusterRef, Context
+from agents.knowledge.embeddings import StaticEmbedder
+from agents.knowledge.search import KnowledgeSearch
 from agents.toolsets import ClusterClients, ToolExecutor, ToolRegistry, default_registry, web_search
+from app.db.pool import connection_kwargs
+from app.knowledge.ingest import ingest_paths
+from app.knowledge.store import KnowledgeBase
 from sim.runtime import RunningSim, start_sim
 from sim.scenario import load_scenario
+from tests.conftest import _create_database, _drop_database
 from tests.support.json_standin import JsonHandler, serving
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -79,9 +87,26 @@ def context_for(running: RunningSim, **extra: Any) -> Context:
 
 
 @pytest.fixture(scope="session")
+async def planted_kb(postgres_url: str, template_database: str) -> AsyncIterator[KnowledgeBase]:
+    """A real knowledge base (its own migrated database) holding a runbook with planted secrets and an
+    injection, for the knowledge toolset's share of the conformance spec."""
+    name = _create_database(postgres_url, template_database)
+    try:
+        async with AsyncConnectionPool(make_conninfo(postgres_url, dbname=name), kwargs=connection_kwargs(False),
+                                       open=False) as pool:
+            kb = KnowledgeBase(pool, StaticEmbedder())
+            (outcome,) = await ingest_paths(kb, [SCENARIOS / "planted_runbook.md"])
+            assert outcome.stored is not None, outcome.line
+            yield kb
+    finally:
+        _drop_database(postgres_url, name)
+
+
+@pytest.fixture(scope="session")
 def full_context(planted_sim: RunningSim, prometheus_url: str, fake_tavily: type[FakeTavily]) -> Context:
     """The planted cluster with every toolset switched on and configured."""
-    return context_for(planted_sim, enabled_toolsets=frozenset({"kubernetes", "prometheus", "registry", "web_search"}),
+    return context_for(planted_sim, enabled_toolsets=frozenset({"kubernetes", "prometheus", "registry", "web_search",
+                                                                "knowledge"}),
                        prometheus_url=prometheus_url, tavily_api_key=TAVILY_KEY,
                        registry_mirrors=(("*", planted_sim.url),))
 
@@ -94,10 +119,12 @@ def clients() -> Iterator[ClusterClients]:
 
 
 def executor_for(context: Context, registry: ToolRegistry | None = None, *, clients: ClusterClients | None = None,
-                 agent: str = "diagnostics") -> tuple[ToolExecutor, MemoryAuditSink]:
+                 agent: str = "diagnostics", knowledge: KnowledgeSearch | None = None
+                 ) -> tuple[ToolExecutor, MemoryAuditSink]:
     registry = registry or default_registry()
     audit = MemoryAuditSink()
-    executor = ToolExecutor(registry, context, agent=agent, allowed=registry.names(), audit=audit, clients=clients)
+    executor = ToolExecutor(registry, context, agent=agent, allowed=registry.names(), audit=audit, clients=clients,
+                            knowledge=knowledge)
     return executor, audit
 
 

@@ -13,6 +13,7 @@ import pytest
 from agents.context import Context
 from agents.safety.levels import SafetyLevel
 from agents.toolsets import ToolRegistry, ToolResult, ToolStatus, default_registry
+from app.knowledge.store import KnowledgeBase
 from sim.runtime import RunningSim
 from tests.agents.toolsets.conftest import INJECTION, PROMETHEUS_SECRET, SCENARIOS, WEB_SECRET, executor_for, pod_named
 
@@ -43,6 +44,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "prometheus_query": {"query": "container_memory_working_set_bytes{namespace=\"payments\"}"},
     "web_search": {"query": "payments-api exits with code 1"},
     "list_image_tags": {"image": "registry.example.com/payments/api:2.0.0"},
+    "search_knowledge": {"query": "payments-api crash loop database password"},
 }
 # More calls that surface planted secrets the examples alone do not reach.
 PROBES: list[tuple[str, dict[str, Any]]] = [
@@ -114,8 +116,9 @@ def _hostile_cases(tool: str) -> list[tuple[str, Any]]:
 
 
 @pytest.mark.parametrize("tool", TOOLS)
-async def test_hostile_arguments_are_errors_with_a_clear_message(tool: str, full_context: Context) -> None:
-    executor, audit = executor_for(full_context)
+async def test_hostile_arguments_are_errors_with_a_clear_message(tool: str, full_context: Context,
+                                                                planted_kb: KnowledgeBase) -> None:
+    executor, audit = executor_for(full_context, knowledge=planted_kb)
     for case, args in _hostile_cases(tool):
         result = await executor.call(tool, args)
         assert result.status is ToolStatus.ERROR, f"{tool} accepted {case}: {result.message}"
@@ -125,8 +128,9 @@ async def test_hostile_arguments_are_errors_with_a_clear_message(tool: str, full
 
 
 @pytest.mark.parametrize("tool", TOOLS)
-async def test_planted_secrets_never_come_back(tool: str, full_context: Context, planted_sim: RunningSim) -> None:
-    executor, audit = executor_for(full_context)
+async def test_planted_secrets_never_come_back(tool: str, full_context: Context, planted_sim: RunningSim,
+                                               planted_kb: KnowledgeBase) -> None:
+    executor, audit = executor_for(full_context, knowledge=planted_kb)
     names = _names(planted_sim)
     calls = [(tool, EXAMPLES[tool])] + [(name, args) for name, args in PROBES if name == tool]
     for name, args in calls:
@@ -139,13 +143,14 @@ async def test_planted_secrets_never_come_back(tool: str, full_context: Context,
 
 @pytest.mark.parametrize("tool", TOOLS)
 async def test_oversized_output_is_capped_and_says_what_was_cut(tool: str, full_context: Context,
-                                                                planted_sim: RunningSim) -> None:
+                                                                planted_sim: RunningSim,
+                                                                planted_kb: KnowledgeBase) -> None:
     cap = 200
     small = ToolRegistry()
     for toolset in REGISTRY.toolsets():
         small.add_toolset(toolset, [dataclasses.replace(s, output_cap=cap) for s in REGISTRY.specs()
                                     if s.toolset == toolset.name])
-    executor, _ = executor_for(full_context, small)
+    executor, _ = executor_for(full_context, small, knowledge=planted_kb)
     result = await executor.call(tool, _fill(EXAMPLES[tool], _names(planted_sim)))
     assert result.status is ToolStatus.OK, result.message
     assert result.bytes > cap, "the example must produce more than the cap for this check to bite"
@@ -155,8 +160,9 @@ async def test_oversized_output_is_capped_and_says_what_was_cut(tool: str, full_
 
 
 async def test_prompt_injection_stays_quoted_data_and_triggers_nothing(full_context: Context,
-                                                                       planted_sim: RunningSim) -> None:
-    executor, audit = executor_for(full_context)
+                                                                       planted_sim: RunningSim,
+                                                                       planted_kb: KnowledgeBase) -> None:
+    executor, audit = executor_for(full_context, knowledge=planted_kb)
     names = _names(planted_sim)
     seen_in = set()
     calls = [(tool, EXAMPLES[tool]) for tool in TOOLS] + PROBES
@@ -167,9 +173,9 @@ async def test_prompt_injection_stays_quoted_data_and_triggers_nothing(full_cont
         assert content.startswith(f'<tool_output tool="{name}"') and content.endswith("</tool_output>")
         if INJECTION in result.text or "IGNORE_PREVIOUS_INSTRUCTIONS" in result.text:
             seen_in.add(name)
-    # Planted in a label, annotations, a log line, an event, a ConfigMap, Prometheus and the web.
+    # Planted in a label, annotations, a log line, an event, a ConfigMap, Prometheus, the web and a runbook.
     assert {"describe_pod", "get_logs", "get_events", "get_resource_yaml", "prometheus_query",
-            "web_search"} <= seen_in
+            "web_search", "search_knowledge"} <= seen_in
     # Nothing acted on it: exactly the calls made, and no write or forbidden tool anywhere.
     assert [r.tool for r in executor.calls] == [name for name, _ in calls]
     assert [row.tool for row in audit.rows] == [name for name, _ in calls]

@@ -15,9 +15,9 @@ READ_ONLY_TOOLS = [
     "list_pods", "list_workloads", "describe_pod", "describe_deployment", "describe_replicaset",
     "describe_statefulset", "describe_daemonset", "describe_node", "describe_service", "describe_pvc", "get_events", "get_logs",
     "get_resource_yaml", "get_endpoints", "get_resource_usage", "get_rollout_history", "list_image_tags",
-    "prometheus_query", "web_search",
+    "prometheus_query", "web_search", "search_knowledge",
 ]
-OPTIONAL = 3  # the last three: registry tags (enabled), prometheus and web search (enabled and configured)
+OPTIONAL = 4  # the last four: registry tags and knowledge (enabled), prometheus and web search (and configured)
 CONTEXT = Context("inc", ClusterRef("sim", None, None))
 
 
@@ -93,3 +93,21 @@ def test_registry_can_hold_test_variants() -> None:
     assert kubernetes is not None
     registry.add_toolset(kubernetes, [dataclasses.replace(s, output_cap=100) for s in kubernetes.specs])
     assert {s.output_cap for s in registry.specs()} == {100}
+
+
+def test_a_toolset_no_agent_can_use_is_not_called_enabled() -> None:
+    from agents.skills.loader import load_skills
+    from agents.toolsets.status import agent_tools
+
+    context = dataclasses.replace(CONTEXT, enabled_toolsets=frozenset({"kubernetes", "prometheus", "web_search",
+                                                                        "knowledge"}),
+                                  prometheus_url="http://p:9090", tavily_api_key="tvly-x")
+    shipped = {s.name: (s.enabled, s.reason) for s in toolset_statuses(context, used_by=agent_tools(load_skills().tools()))}
+    assert shipped["prometheus"] == (True, "prerequisites met; used by diagnostics; tools: prometheus_query")
+    assert shipped["web_search"] == (True, "prerequisites met; used by diagnostics; tools: web_search")
+    assert shipped["knowledge"] == (True, "prerequisites met; used by diagnostics, qa; tools: search_knowledge")
+    # The same configuration with skills that list neither tool: configured, yet nobody can call them.
+    unused = {s.name: (s.enabled, s.reason) for s in toolset_statuses(context, used_by={"diagnostics": {"get_logs"}})}
+    assert unused["prometheus"] == (False, "no agent can use it: no skill or agent lists its tools (prometheus_query)")
+    assert unused["web_search"] == (False, "no agent can use it: no skill or agent lists its tools (web_search)")
+    assert unused["kubernetes"][0] is True

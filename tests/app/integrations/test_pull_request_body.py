@@ -46,3 +46,17 @@ def test_an_excerpt_cannot_break_out_of_its_fence() -> None:
 def test_escape_markdown_keeps_text_readable() -> None:
     assert escape_markdown("pod web-1 (ns shop) OOMKilled 3x") == "pod web-1 \\(ns shop\\) OOMKilled 3x"
     assert escape_markdown("<img src=x>") == "\\<img src=x\\>"
+
+
+def test_a_diagnosis_seen_before_says_so_in_the_body() -> None:
+    from agents.knowledge.history import PastIncident, SeenBefore
+
+    past = PastIncident(incident_id=41, ended_at="2026-12-03T10:15:00+00:00", category="oom_killed",
+                        root_cause="limit *too* low", pr_number=12, held=True, outcome="1/1 ready")
+    diagnosis = _diagnosis("Reason: OOMKilled").model_copy(update={"history": SeenBefore(times=2, items=[past])})
+    body = render_pull_request_body(diagnosis, plan_changes(
+        diagnosis, load_scenario(find_scenario("oom_memory_hog")).gitops.files), "42")
+    assert ("## Seen before\n\nseen before: 2 times \\(last: incident 41, oom\\_killed, ended 2026-12-03 10:15\\); "
+            "last fix PR \\#12 held") in body
+    assert "## Seen before" not in render_pull_request_body(_diagnosis("x"), plan_changes(
+        _diagnosis("x"), load_scenario(find_scenario("oom_memory_hog")).gitops.files), "42")
