@@ -105,6 +105,37 @@ def backend_pod(facts: Facts, found: dict[str, str]) -> dict[str, str]:
     return {"backend_pod": matching[0]} if matching and "backend_pod" not in found else {}
 
 
+# A client's own words for a request its dependency refused or could not resolve (Go's net/http, curl,
+# Node, Python): the host named is the dependency to look at next.
+_UPSTREAM = (
+    re.compile(r'(?:Get|Post|Put|Delete|Patch|Head) \\?"https?://([^/:"\\]+)[^ ]*: dial tcp'),
+    re.compile(r"lookup ([a-z0-9.-]+) on [^:]+:\d+: no such host"),
+    re.compile(r"Could not resolve host: ([a-z0-9.-]+)"),
+    re.compile(r"(?:connect to|Failed to connect to) ([a-z0-9.-]+) port \d+"),
+    re.compile(r"ECONNREFUSED|ENOTFOUND ([a-z0-9.-]+)"),
+)
+
+
+def upstream(facts: Facts, found: dict[str, str]) -> dict[str, str]:
+    """`upstream_service`/`upstream_namespace`: the in-cluster Service the focus pod's requests fail against,
+    read from its own log (the alerting workload may be healthy; the cause is what it depends on)."""
+    caller = found.get("pod") or found.get("backend_pod")
+    if "upstream_service" in found or not caller:
+        return {}
+    for log in facts.logs_for(caller):
+        for line in log.text.splitlines()[-200:]:
+            host = next((m.group(1) for pattern in _UPSTREAM if (m := pattern.search(line)) and m.lastindex), None)
+            if not host:
+                continue
+            parts = host.lower().removesuffix(".cluster.local").removesuffix(".svc").split(".")
+            if len(parts) > 2 or not parts[0]:
+                continue  # outside the cluster
+            namespace = parts[1] if len(parts) == 2 else found.get("namespace", "default")
+            if parts[0] != found.get("service") or namespace != found.get("namespace"):
+                return {"upstream_service": parts[0], "upstream_namespace": namespace}
+    return {}
+
+
 def from_pod(facts: Facts, found: dict[str, str]) -> dict[str, str]:
     """Variables the focus pod adds: its crashed container, node, claim and owners."""
     pod = facts.get("Pod", found.get("namespace"), found.get("pod", ""))
