@@ -345,6 +345,8 @@ class Scenario(_Model):
     alerts: list[Alert] = []
     gitops: GitOps = GitOps()
     expect: Expect
+    # Further faults in the same scenario (two broken workloads in one namespace), each judged like `expect`.
+    more_faults: list[Expect] = []
     _path: Path | None = PrivateAttr(default=None)
 
     @field_validator("objects")

@@ -35,15 +35,21 @@ def _ref(obj: dict[str, Any]) -> ResourceRef:
 
 
 def _candidates(facts: Facts, service: dict[str, Any]) -> list[dict[str, Any]]:
-    """Pods the Service was probably meant for: they carry the selector's keys, or its name as a label value."""
+    """Pods the Service was probably meant for: they carry the selector's values (under any key) or the Service's
+    name as a label value, and serve its target port; merely sharing a label key (`app`) counts for little."""
     selector = service.get("spec", {}).get("selector") or {}
     name = service["metadata"]["name"]
+    ports = {p.get("targetPort", p.get("port")) for p in service.get("spec", {}).get("ports") or []}
 
     def score(pod: dict[str, Any]) -> int:
         labels = pod["metadata"].get("labels", {})
-        return sum(2 for k in selector if k in labels) + sum(1 for v in labels.values() if v == name)
+        values = set(labels.values())
+        served = {port.get(field) for c in pods.containers(pod) for port in c.get("ports") or []
+                  for field in ("name", "containerPort")}
+        return (3 * sum(1 for v in selector.values() if v in values) + 2 * (name in values)
+                + sum(1 for k in selector if k in labels) + (1 if ports & served else 0))
 
-    ranked = sorted((p for p in facts.pods() if score(p) > 0), key=score, reverse=True)
+    ranked = sorted((p for p in facts.pods() if score(p) > 1), key=score, reverse=True)
     return [p for p in ranked if score(p) == score(ranked[0])] if ranked else []
 
 
@@ -63,7 +69,10 @@ def service_selector_mismatch(facts: Facts) -> Finding | None:
             return Finding("service_unreachable", f"Service {service['metadata']['name']} selects {wanted}, which no pod carries, "
                            "so it has no endpoints.", 0.7, _ref(service), (Clue.of(*selector.values(), call_id=None),))
         labels = candidates[0]["metadata"].get("labels", {})
-        new = {k: labels[k] for k in selector if k in labels} or {k: v for k, v in labels.items() if v == service["metadata"]["name"]}
+        # The candidate's labels that carry the selector's values (or the Service's name); else its labels under the
+        # selector's keys.
+        wanted_values = set(selector.values()) | {service["metadata"]["name"]}
+        new = {k: v for k, v in labels.items() if v in wanted_values} or {k: labels[k] for k in selector if k in labels}
         have = ", ".join(f"{k}={v}" for k, v in new.items())
         cause = (f"Service {service['metadata']['name']} selects {wanted} but the pods are labelled {have}, "
                  "so it has no endpoints.")

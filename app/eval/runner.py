@@ -129,10 +129,18 @@ async def eval_loaded(scenario: Scenario, base: Settings, run: int = 0, label: s
             incidents = [await _approved(client, incident) for incident in incidents]
             outcomes = []
             if repo_url is not None:
+                # Every pull request is merged (in turn, as a person merging them would), then the cluster is
+                # looked at once: with two faults, the first fix alone cannot clear the second's alerts.
                 scopes_before = alert_scopes(sim, scenario)
+                warnings_before = warning_counts(sim.store)
                 for incident in incidents:
                     if incident.get("pr"):
-                        outcomes.append(await pull_request_outcome(sim, scenario, incident, Path(tmp), scopes_before))
+                        outcomes.append(await pull_request_outcome(sim, scenario, incident, Path(tmp), scopes_before,
+                                                                   observe=False))
+                observed = observe_after_sync(sim, scenario, scopes_before, warnings_before)
+                for outcome in outcomes:
+                    if not outcome.refused:
+                        outcome.symptoms, outcome.problems = observed
             row.take(judge(scenario, incidents, outcomes))
             row.details["pull_requests"] = [o.branch for o in outcomes]
     return row
@@ -214,8 +222,9 @@ def _changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
 
 
 async def pull_request_outcome(sim: RunningSim, scenario: Scenario, incident: dict[str, Any], tmp: Path,
-                                scopes: list[Scope]) -> PullRequestOutcome:
-    """Merge the pull request's branch as a GitOps controller would sync it, and observe what it did."""
+                               scopes: list[Scope], *, observe: bool = True) -> PullRequestOutcome:
+    """Merge the pull request's branch as a GitOps controller would sync it, and (with `observe`) look at the
+    cluster afterwards."""
     branch = incident["pr"]["branch"]
     outcome = PullRequestOutcome(incident=incident["id"], branch=branch)
     repo = GitOpsRepo(str(tmp / "gitops.git"), tmp / f"verify-{incident['id']}", base_branch=incident["pr"]["base"])
@@ -241,18 +250,24 @@ async def pull_request_outcome(sim: RunningSim, scenario: Scenario, incident: di
     warnings_before = warning_counts(sim.store)
     result = await asyncio.to_thread(sim.sync, list(after.values()), list(before.values()))
     outcome.refused.extend(result.refused)
-    if outcome.refused:
-        return outcome
+    if observe and not outcome.refused:
+        outcome.symptoms, outcome.problems = observe_after_sync(sim, scenario, scopes, warnings_before)
+    return outcome
+
+
+def observe_after_sync(sim: RunningSim, scenario: Scenario, scopes: list[Scope],
+                       warnings_before: dict[str, int]) -> tuple[list[str], list[str]]:
+    """(alert conditions still true, namespace problems and new warnings) once the fixes are synced."""
     with sim.store.lock:
-        outcome.symptoms = remaining_symptoms(sim.store, sim.controller.read_log,
-                                              firing([a.model_dump() for a in scenario.alerts]), scopes)
-        namespace = scenario.expect.resource.namespace if scenario.expect.resource else None
-        outcome.problems = namespace_problems(sim.store, namespace)
+        symptoms = remaining_symptoms(sim.store, sim.controller.read_log,
+                                      firing([a.model_dump() for a in scenario.alerts]), scopes)
+        namespaces = {f.resource.namespace for f in [scenario.expect, *scenario.more_faults] if f.resource}
+        problems = [p for namespace in sorted(namespaces, key=str) for p in namespace_problems(sim.store, namespace)]
         after_warnings = warning_counts(sim.store)
     new = sorted(name for name, count in after_warnings.items() if warnings_before.get(name) != count)
     if new:
-        outcome.problems.append(f"new warnings after the fix: {', '.join(new[:3])}")
-    return outcome
+        problems.append(f"new warnings after the fix: {', '.join(new[:3])}")
+    return symptoms, problems
 
 
 def _secret(value: str) -> Any:

@@ -66,6 +66,7 @@ class _Work:
     data: Data
     rng: random.Random
     applied: list[str] = field(default_factory=list)
+    alert_faults: list[int] = field(default_factory=list)  # which fault each alert is about (0: `expect`)
 
     @property
     def expect(self) -> Data:
@@ -342,6 +343,12 @@ def _pods_of(store: ObjectStore, scenario: Scenario) -> list[Data]:
     return [p for p in store.list("Pod", ref.namespace) if _owned_by(store, p, ref.kind, ref.name)]
 
 
+def _failing(pods: list[Data]) -> list[Data]:
+    """The pods that are not Ready (all of them when every one is)."""
+    return [p for p in pods if not any(c.get("type") == "Ready" and c.get("status") == "True"
+                                       for c in (p.get("status") or {}).get("conditions") or [])] or pods
+
+
 def bind_alerts(work: _Work, swap: bool) -> Scenario:
     """Point pod-scoped alerts at a real pod of the workload, and (with `swap`) replace the first alert by
     another one kube-prometheus fires for the same state."""
@@ -351,13 +358,17 @@ def bind_alerts(work: _Work, swap: bool) -> Scenario:
         return scenario
     store = _seeded(scenario)
     pods = _pods_of(store, scenario)
-    failing = [p for p in pods if not any(c.get("type") == "Ready" and c.get("status") == "True"
-                                          for c in (p.get("status") or {}).get("conditions") or [])] or pods
+    failing = _failing(pods)
     alerts = work.data.get("alerts") or []
-    if failing:
-        for alert in alerts:
-            if "pod" in alert.get("labels", {}):
-                alert["labels"]["pod"] = failing[0]["metadata"]["name"]
+    faults = [f for f in [scenario.expect, *scenario.more_faults] if f.resource is not None]
+    for index, alert in enumerate(alerts):
+        if alert.get("labels", {}).get("pod") is None or not faults:
+            continue
+        which = work.alert_faults[index] if index < len(work.alert_faults) else 0
+        fault = faults[which] if which < len(faults) else faults[0]
+        mine = _failing(_pods_of(store, scenario.model_copy(update={"expect": fault})))
+        if mine:
+            alert["labels"]["pod"] = mine[0]["metadata"]["name"]
     if swap and alerts and failing:
         scope = Scope(ref.namespace, ref.kind, ref.name)
         alerts_for_kind, label = WORKLOAD_ALERTS[ref.kind]
@@ -387,6 +398,11 @@ def make_variant(source: Scenario, index: int, seed: int) -> Variant | None:
     rng = random.Random(f"{seed}:{source.name}:{index}")
     data = source.model_dump(mode="json", exclude_none=True, by_alias=True)
     work = _Work(data=data, rng=rng)
+    # Before any renaming: which fault each alert is about, by the workload its pod label names.
+    faults = [f for f in [source.expect, *source.more_faults] if f.resource is not None]
+    work.alert_faults = [next((n for n, f in enumerate(faults) if f.resource and
+                               str(a.labels.get("pod", "")).startswith(f"{f.resource.name}-")), 0)
+                         for a in source.alerts]
     rename(work)
     for transform in TRANSFORMS:
         if rng.random() < 0.45:

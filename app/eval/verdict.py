@@ -146,6 +146,45 @@ def judge_fix(scenario: Scenario, outcomes: list[PullRequestOutcome]) -> list[st
 
 def judge(scenario: Scenario, incidents: list[dict[str, Any]], outcomes: list[PullRequestOutcome]) -> Verdict:
     """The row's verdict from every incident the scenario opened and every pull request they led to."""
+    if scenario.more_faults:
+        return _judge_each_fault(scenario, incidents, outcomes)
+    return _judge_one_fault(scenario, incidents, outcomes)
+
+
+def _judge_each_fault(scenario: Scenario, incidents: list[dict[str, Any]],
+                      outcomes: list[PullRequestOutcome]) -> Verdict:
+    """Several faults: each incident belongs to the fault whose resource it names (else to none, and fails),
+    each fault must be diagnosed by at least one incident, and each is judged on its own incidents and pull
+    requests."""
+    faults = [scenario.expect, *scenario.more_faults]
+    owned: list[list[dict[str, Any]]] = [[] for _ in faults]
+    verdict = Verdict(ok=True, diagnosis_ok=True, category_ok=True, resource_ok=True, cause_ok=True,
+                      escalation_ok=True)
+    for incident in (i for i in incidents if i.get("diagnosis")):
+        affected = (incident["diagnosis"].get("affected") or [None])[0]
+        index = next((n for n, fault in enumerate(faults)
+                      if fault.resource is not None and _same(affected, fault.resource.model_dump())), None)
+        if index is None:
+            verdict.ok = verdict.diagnosis_ok = verdict.resource_ok = False
+            verdict.reasons.append(f"incident {incident.get('id')}: {_key(affected)} is none of the scenario's faults")
+            continue
+        owned[index].append(incident)
+    fixes = []
+    for fault, mine in zip(faults, owned, strict=True):
+        ids = {i.get("id") for i in mine}
+        part = _judge_one_fault(scenario.model_copy(update={"expect": fault, "more_faults": []}), mine,
+                                [o for o in outcomes if o.incident in ids])
+        for name in ("ok", "diagnosis_ok", "category_ok", "resource_ok", "cause_ok", "escalation_ok"):
+            setattr(verdict, name, getattr(verdict, name) and getattr(part, name))
+        fixes.append(part.fix)
+        verdict.reasons.extend(f"{_key(fault.resource.model_dump() if fault.resource else None)}: {r}"
+                               for r in part.reasons)
+    verdict.fix = "FAIL" if "FAIL" in fixes else "ok" if "ok" in fixes else "-"
+    return verdict
+
+
+def _judge_one_fault(scenario: Scenario, incidents: list[dict[str, Any]],
+                     outcomes: list[PullRequestOutcome]) -> Verdict:
     verdict = Verdict()
     expect = scenario.expect
     if expect.category not in CATEGORIES:

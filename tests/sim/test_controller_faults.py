@@ -44,7 +44,13 @@ def ready(pod: dict[str, Any]) -> bool:
 
 
 def apply_fix(store: ObjectStore, controller: Controller, scenario: Scenario) -> None:
-    fix, resource = scenario.expect.fix, scenario.expect.resource
+    """Every fault's known fix (a scenario may hold more than one fault)."""
+    for expect in [scenario.expect, *scenario.more_faults]:
+        _apply_one_fix(store, controller, expect)
+
+
+def _apply_one_fix(store: ObjectStore, controller: Controller, expect: Any) -> None:
+    fix, resource = expect.fix, expect.resource
     assert fix is not None and resource is not None
     target = fix.target or resource
     if fix.patch is not None:

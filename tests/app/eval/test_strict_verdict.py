@@ -159,3 +159,22 @@ def test_a_second_pull_request_for_the_same_fault_fails() -> None:
     assert judge(scenario, incidents[:1], [one]).ok
     verdict = judge(scenario, incidents, [one, two])
     assert not verdict.ok and any("2 pull requests for one fault" in r for r in verdict.reasons)
+
+
+def test_with_two_faults_each_needs_its_own_right_incident() -> None:
+    scenario = _scenario("two_faults_one_namespace")
+    second = scenario.more_faults[0]
+    assert second.resource is not None and scenario.expect.resource is not None
+    oom = {"id": 1, "status": "remediating", "diagnosis": _right_diagnosis(scenario)}
+    pull = {"id": 2, "status": "remediating", "diagnosis": {
+        **_right_diagnosis(scenario), "category": second.category, "affected": [second.resource.model_dump()]}}
+    outcomes = [PullRequestOutcome(1, "opsgraph/1", changed={"Deployment/analytics/report-builder": [
+                    "spec.template.spec.containers[builder].resources.limits.memory"]}),
+                PullRequestOutcome(2, "opsgraph/2", changed={"Deployment/analytics/query-gateway": [
+                    "spec.template.spec.containers[gateway].image"]})]
+    assert judge(scenario, [oom, pull], outcomes).ok
+    only_one = judge(scenario, [oom], outcomes[:1])
+    assert not only_one.ok and any("query-gateway: no diagnosis recorded" in r for r in only_one.reasons)
+    blamed = {**pull, "diagnosis": {**pull["diagnosis"], "affected": [{"kind": "Deployment", "namespace": "analytics",
+                                                                       "name": "other"}]}}
+    assert not judge(scenario, [oom, blamed], outcomes).ok
