@@ -68,7 +68,11 @@ def canonical_changes(scenario: Scenario) -> list[tuple[ResourceRef, str, Any]]:
     if fix.field and not fix.field.startswith("images["):
         from_patch = resolve(fix.patch, parse_path(fix.field)) if fix.patch else MISSING
         value = fix.value if from_patch is MISSING else from_patch
-        changes = [(fix.field, value)]
+        if isinstance(value, dict) and None in value.values():
+            # A merge patch's null removes a key: one change per key, the removals as REMOVE.
+            changes = [(f'{fix.field}["{key}"]', item) for key, item in value.items()]
+        else:
+            changes = [(fix.field, value)]
     else:
         changes = list(_leaves(fix.patch or {}))
     return [(ref, field, REMOVE if value is None else value) for field, value in changes]

@@ -38,7 +38,9 @@ CHANGED_LINES = {
     "secret_ref_missing": (1, 1),
     "service_selector_mismatch": (1, 1),         # a map value merged key by key, not rewritten
     "service_targetport_mismatch": (1, 1),       # document 1 of a multi-document file
+    "two_faults_one_namespace": (1, 1),          # the first fault's limit; the second has its own PR
     "untolerated_taint": (0, 5),                 # a new list of one toleration
+    "upstream_service_selects_nothing": (1, 1),  # the selector's key and value, one line
 }
 
 
