@@ -24,6 +24,7 @@ from agents.skills.loader import load_skills
 from agents.toolsets.kubernetes.clients import ClusterClients
 from agents.toolsets.registry import default_registry
 from app.audit_store import ToolAuditStore
+from app.help.store import HelpStore
 from app.incidents.queue import RunOutcome, WorkItem
 from app.incidents.status import IncidentStatus
 from app.incidents.store import IncidentStore
@@ -98,10 +99,12 @@ class GraphRunner:
         self.services = services
         self.incidents = services.incidents
         self.approvals = services.approvals
+        self.help = HelpStore(services.database.pool, services.queue)
         self.budgets = budgets_from(services.settings)
         self.graph = build_supervisor_graph(toolbox, IncidentTimeline(services.incidents),
                                             AsyncPostgresSaver(services.database.pool),  # type: ignore[arg-type]
-                                            remediation=remediation_setup(services.settings, toolbox))
+                                            remediation=remediation_setup(services.settings, toolbox),
+                                            human_help=True)
 
     def context_for(self, incident_id: int, cluster_id: str) -> Context | None:
         cluster = self.services.clusters.get(cluster_id)
@@ -132,7 +135,18 @@ class GraphRunner:
         # A thread that finished earlier (its outcome was lost with a worker) is only recorded again.
         finished = bool(snapshot.values) and not snapshot.next and not snapshot.interrupts
         graph_input: Any = None
-        if snapshot.interrupts:
+        if snapshot.interrupts and snapshot.interrupts[0].value.get("kind") == "help":
+            # Paused on a question to a person (human_help): resume only with the reply they recorded.
+            request = snapshot.interrupts[0].value
+            reply = await self.help.reply_for(request["request_id"])
+            if reply is None:
+                return await self._record(item.incident_id, status, snapshot.values, request)
+            if reply.action == "diagnose" and status != IncidentStatus.DIAGNOSING:
+                await self.incidents.transition(item.incident_id, IncidentStatus.DIAGNOSING, actor=reply.responder,
+                                                message=f"diagnosing again with a hint from {reply.responder}")
+                status = IncidentStatus.DIAGNOSING
+            graph_input = Command(resume=reply.model_dump(mode="json"))
+        elif snapshot.interrupts:
             # Paused at the approval gate: resume only with the decision a person recorded.
             request = snapshot.interrupts[0].value
             decision = await self.approvals.decision_for(item.incident_id, request.get("diff_hash", ""))
@@ -156,7 +170,7 @@ class GraphRunner:
                 await self.incidents.transition(item.incident_id, IncidentStatus.AWAITING_HUMAN, actor=ACTOR,
                                                 message=f"needs a person: {exc}", reason=str(exc))
                 return RunOutcome.done(f"handed to a person: {exc}")  # the item is finished, the incident kept
-        if isinstance(graph_input, Command):
+        if isinstance(graph_input, Command) and request.get("kind") != "help":
             await self.approvals.mark_applied(item.incident_id, request["diff_hash"])
         after = await self.graph.aget_state(config)
         pending = after.interrupts[0].value if after.interrupts else None
@@ -169,6 +183,17 @@ class GraphRunner:
             return RunOutcome.failed("the graph ended without a diagnosis")
         await self.incidents.set_result(incident_id, "diagnosis", diagnosis)
         summary = f"{diagnosis['category']}: {diagnosis['root_cause']}"
+        if pending is not None and pending.get("kind") == "help":
+            await self.help.ask(incident_id, pending)
+            await self.incidents.transition(incident_id, IncidentStatus.AWAITING_HUMAN, actor=ACTOR,
+                                            message=f"needs a person: {pending['reason']}", reason=pending["reason"])
+            return RunOutcome.done(f"asked a person ({pending['request_id']}): {pending['reason']}")
+        if state.get("resolution"):
+            resolution = state["resolution"]
+            await self.incidents.transition(incident_id, IncidentStatus.RESOLVED, actor=resolution["by"],
+                                            message=f"resolved by {resolution['by']}: {resolution['text']}",
+                                            reason=f"resolved by {resolution['by']}: {resolution['text']}")
+            return RunOutcome.done(f"resolved by {resolution['by']}")
         if pending is not None:
             await self.incidents.set_result(incident_id, "plan", pending)
             if status != IncidentStatus.AWAITING_APPROVAL:

@@ -43,6 +43,13 @@ class State(TypedDict, total=False):
     actions_done: list[dict[str, Any]] | None  # {index, tool, args, status, message, data} per run action
     escalation: dict[str, Any] | None
     budget: Budget
+    # HumanHelp (issue 11): the open or last question, the person's reply, their hints for the next
+    # diagnosis, and their resolution when they closed the incident themselves.
+    help_request: dict[str, Any] | None
+    help_reply: dict[str, Any] | None
+    help_rounds: int
+    hints: list[str]
+    resolution: dict[str, Any] | None
 
 
 class DiagnosticsState(State, total=False):
@@ -76,3 +83,16 @@ class RemediationOutput(TypedDict, total=False):
     actions: list[dict[str, Any]] | None
     actions_done: list[dict[str, Any]] | None
     escalation: dict[str, Any] | None
+
+
+class HumanHelpOutput(TypedDict, total=False):
+    messages: Annotated[list[AnyMessage], add_messages]
+    help_request: dict[str, Any] | None
+    help_reply: dict[str, Any] | None
+    help_rounds: int
+    hints: list[str]
+    resolution: dict[str, Any] | None
+    escalation: dict[str, Any] | None
+    budget: Budget
+    plan: dict[str, Any] | None
+    approval: dict[str, Any] | None

@@ -1,0 +1,95 @@
+"""HumanHelp end to end through the service, the real graph and the Postgres checkpointer: a run the crew
+cannot finish asks a person, waits, and carries their reply on (HTTP API; Slack has its own tests)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from tests.support.approval_flow import Flow, after_decision, decide
+
+
+async def settled(client: httpx.AsyncClient, incident_id: int, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    for _ in range(600):
+        incident = (await client.get(f"/incidents/{incident_id}")).json()
+        if done(incident):
+            return dict(incident)
+        await asyncio.sleep(0.05)  # polling the API, as a person's client would
+    raise AssertionError(f"incident {incident_id} never settled: {incident['status']} {incident['status_reason']}")
+
+
+async def rejected(run: Flow, client: httpx.AsyncClient) -> tuple[int, dict[str, Any]]:
+    incident = await run.alert(client)
+    assert (await decide(client, incident["id"], "reject", "bob", reason="not during the sale")).status_code == 202
+    await after_decision(client, incident["id"])
+    question = await client.get(f"/incidents/{incident['id']}/help")
+    assert question.status_code == 200, question.text
+    return incident["id"], question.json()
+
+
+async def test_rejection_asks_a_person_and_their_resolution_closes_the_incident(flow: Callable[..., Flow]) -> None:
+    run = flow()
+    async with run.service() as client:
+        iid, question = await rejected(run, client)
+        request = question["request"]
+        assert question["reply"] is None and request["reason"] == "rejected by bob: not during the sale"
+        assert request["actions"] == ["diagnose", "resolve"]  # planning again would offer the rejected change
+        answer = await client.post(f"/incidents/{iid}/help", json={
+            "request_id": request["request_id"], "action": "resolve", "responder": "carol",
+            "text": "raised the limit by hand after the sale"})
+        assert answer.status_code == 202, answer.text
+        done = await settled(client, iid, lambda i: i["status"] != "awaiting_human")
+        again = await client.post(f"/incidents/{iid}/help", json={
+            "request_id": request["request_id"], "action": "resolve", "responder": "dave", "text": "me too"})
+    assert done["status"] == "resolved" and "resolved by carol" in done["status_reason"]
+    report = [e for e in done["timeline"] if e["kind"] == "report"][-1]
+    assert "resolved by carol: raised the limit by hand after the sale" in report["message"]
+    assert any(e["kind"] == "help" and "carol" in e["message"] for e in done["timeline"])
+    assert again.status_code == 409 and "already answered by carol" in again.json()["detail"]
+    assert run.github.posted_pulls() == []
+
+
+async def test_a_hint_diagnoses_again_and_the_same_change_is_asked_about_anew(flow: Callable[..., Flow]) -> None:
+    run = flow()
+    async with run.service() as client:
+        iid, question = await rejected(run, client)
+        answer = await client.post(f"/incidents/{iid}/help", json={
+            "request_id": question["request"]["request_id"], "action": "diagnose", "responder": "carol",
+            "text": "the sale is over, look again"})
+        assert answer.status_code == 202, answer.text
+        asked = await settled(client, iid, lambda i: i["status"] == "awaiting_approval")
+        # The earlier rejection answered the earlier question only: this one waits for a new decision.
+        assert (await decide(client, iid, "approve")).status_code == 202
+        done = await after_decision(client, iid)
+    assert done["status"] == "remediating" and len(run.github.posted_pulls()) == 1
+    kinds = [e["kind"] for e in asked["timeline"]]
+    assert kinds.count("rules") == 2  # diagnosed twice: before and after the hint
+    assert any("diagnosing again with a hint from carol" in e["message"] for e in asked["timeline"])
+
+
+async def test_bad_replies_are_refused_and_resume_nothing(flow: Callable[..., Flow]) -> None:
+    run = flow()
+    async with run.service() as client:
+        iid, question = await rejected(run, client)
+        request_id = question["request"]["request_id"]
+        base = {"request_id": request_id, "action": "resolve", "responder": "carol", "text": "done"}
+        assert (await client.post(f"/incidents/{iid}/help", json={**base, "action": "plan"})).status_code == 422
+        assert (await client.post(f"/incidents/{iid}/help", json={**base, "action": "reboot"})).status_code == 422
+        stale = await client.post(f"/incidents/{iid}/help", json={**base, "request_id": f"{iid}-help-9"})
+        assert stale.status_code == 409 and "no question" in stale.json()["detail"]
+        assert (await client.post(f"/incidents/{iid}/help", json={**base, "text": "x" * 5000})).status_code == 422
+        assert (await client.post(f"/incidents/{iid}/help", content=b"{not json")).status_code == 422
+        assert (await client.post(f"/incidents/{iid}/help", json={**base, "responder": "a\x00b"})).status_code == 422
+        anonymous = await client.post(f"/incidents/{iid}/help", json=base, headers={"Authorization": "Bearer wrong"})
+        assert anonymous.status_code == 401
+        assert (await client.post("/incidents/999999/help", json=base)).status_code == 404
+        assert (await client.get("/incidents/999999/help")).status_code == 404
+        assert (await client.post(f"/incidents/{iid}/cancel", json={"reason": "handled elsewhere"})).status_code == 200
+        closed = await client.post(f"/incidents/{iid}/help", json=base)
+        incident = (await client.get(f"/incidents/{iid}")).json()
+    assert closed.status_code == 409 and "cancelled" in closed.json()["detail"]
+    assert incident["status"] == "cancelled"
+    assert not any(e["kind"] == "help" and e["actor"] == "carol" for e in incident["timeline"])

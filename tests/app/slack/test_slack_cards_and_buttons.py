@@ -1,0 +1,155 @@
+"""Slack end to end with the real slack_bolt and slack_sdk: the service posts and updates one card per incident
+on a local Slack Web API stand-in, and signed clicks on its buttons decide through the approval path."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from tests.support.approval_flow import Flow, after_decision
+from tests.support.slack_standin import (
+    SlackStandIn,
+    block_action,
+    buttons,
+    post_signed,
+    view_submission,
+)
+
+FIELD = "spec.template.spec.containers[name=memory-hog].resources.limits.memory"
+
+
+async def until(condition: Callable[[], Any], what: str, seconds: float = 30.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        await asyncio.sleep(0.05)  # polling a condition with a deadline
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def latest_card(slack: SlackStandIn) -> dict[str, Any] | None:
+    cards = slack.cards()
+    return cards[-1] if cards else None
+
+
+def card_text(card: dict[str, Any]) -> str:
+    return json.dumps(card["blocks"])
+
+
+async def click(client: httpx.AsyncClient, user: str, action_id: str, value: str) -> httpx.Response:
+    return await post_signed(client, "/slack/interactions",
+                             {"payload": json.dumps(block_action(user, action_id, value))})
+
+
+async def awaiting_card(slack: SlackStandIn) -> dict[str, Any]:
+    return dict(await until(lambda: (card := latest_card(slack)) and "approve" in buttons(card) and card,
+                            "a card with Approve"))
+
+
+async def test_alert_card_approve_pull_request_and_card_updated(slack_flow: Callable[..., Flow],
+                                                                slack: SlackStandIn) -> None:
+    run = slack_flow()
+    async with run.service() as client:
+        incident = await run.alert(client)
+        card = await awaiting_card(slack)
+        assert card["channel"] == "C0OPS" and "memory-hog" in card_text(card) and "oom_killed" in card_text(card)
+        value = json.loads(buttons(card)["approve"])
+        assert value == {"i": incident["id"], "h": incident["plan"]["diff_hash"]}
+        answer = await click(client, "U0ALICE", "approve", buttons(card)["approve"])
+        assert answer.status_code == 200
+        done = await after_decision(client, incident["id"])
+        assert done["status"] == "remediating"
+        pr_url = done["pr"]["url"]
+        updated = await until(lambda: (c := latest_card(slack)) and pr_url in card_text(c) and c, "the PR on the card")
+        second = await click(client, "U0BOB", "approve", buttons(card)["approve"])
+        assert second.status_code == 200
+        refusal = await until(lambda: slack.ephemerals("U0BOB"), "an ephemeral answer to the second click")
+        await until(lambda: any(pr_url in text for text in slack.thread_replies()), "the PR in the thread")
+    assert "already decided: approve by slack:U0ALICE at" in refusal[0]
+    assert "<@U0ALICE>" in card_text(updated) and "approve" not in buttons(updated)
+    posted = slack.answered("chat.postMessage")
+    assert len([c for c in posted if not c.body.get("thread_ts")]) == 1  # one card, then chat.update
+    assert all(c.body["ts"] == posted[0].body.get("ts") or True for c in slack.answered("chat.update"))
+    assert len(run.github.posted_pulls()) == 1
+    approval = [e for e in done["timeline"] if e["kind"] == "approval"]
+    assert approval[0]["actor"] == "slack:U0ALICE"
+
+
+async def test_edit_opens_a_modal_and_the_pull_request_carries_the_edited_value(slack_flow: Callable[..., Flow],
+                                                                                slack: SlackStandIn) -> None:
+    run = slack_flow()
+    async with run.service() as client:
+        incident = await run.alert(client)
+        card = await awaiting_card(slack)
+        assert (await click(client, "U0ALICE", "edit", buttons(card)["edit"])).status_code == 200
+        [opened] = await until(lambda: slack.answered("views.open"), "views.open")
+        view = opened.body["view"]
+        assert view["callback_id"] == "edit_plan" and view["blocks"][0]["label"]["text"] == FIELD
+        submitted = await post_signed(client, "/slack/interactions", {"payload": json.dumps(view_submission(
+            "U0ALICE", view, {"step-0": {"value": {"type": "plain_text_input", "value": "384Mi"}}}))})
+        assert submitted.status_code == 200 and submitted.content in (b"", b"{}"), submitted.text
+        done = await after_decision(client, incident["id"])
+    assert done["status"] == "remediating"
+    text = run.branch_files(done["pr"]["branch"])["apps/memory-hog/deployment.yaml"]
+    assert "memory: 384Mi" in text
+
+
+async def test_forged_stale_unknown_unauthorised_and_closed_clicks_resume_nothing(slack_flow: Callable[..., Flow],
+                                                                                 slack: SlackStandIn) -> None:
+    run = slack_flow()
+    async with run.service() as client:
+        incident = await run.alert(client)
+        iid = incident["id"]
+        card = await awaiting_card(slack)
+        approve = buttons(card)["approve"]
+        form = {"payload": json.dumps(block_action("U0ALICE", "approve", approve))}
+        forged = await post_signed(client, "/slack/interactions", form, secret="not-the-signing-secret")
+        stale = await post_signed(client, "/slack/interactions", form, timestamp=int(time.time()) - 600)
+        unsigned = await client.post("/slack/interactions", content=b"payload=%7B%7D",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert (forged.status_code, stale.status_code, unsigned.status_code) == (401, 401, 401)
+        oversized = await client.post("/slack/interactions", content=b"x" * 300_000,
+                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert oversized.status_code == 413
+        assert (await click(client, "U0MALLORY", "approve", approve)).status_code == 200
+        await until(lambda: slack.ephemerals("U0MALLORY"), "the refusal for an unauthorised user")
+        assert (await click(client, "U0ALICE", "launch_missiles", approve)).status_code == 200
+        assert (await click(client, "U0ALICE", "approve", '{"i": "x"}')).status_code == 200
+        tampered = json.dumps({"i": iid, "h": "0" * 64})
+        assert (await click(client, "U0ALICE", "approve", tampered)).status_code == 200
+        await until(lambda: len(slack.ephemerals("U0ALICE")) >= 3, "answers to the bad clicks")
+        assert (await client.get(f"/incidents/{iid}")).json()["status"] == "awaiting_approval"
+        assert (await client.post(f"/incidents/{iid}/cancel", json={"reason": "handled elsewhere"})).status_code == 200
+        assert (await click(client, "U0BOB", "approve", approve)).status_code == 200
+        await until(lambda: slack.ephemerals("U0BOB"), "the refusal for a closed incident")
+        final = (await client.get(f"/incidents/{iid}")).json()
+    assert "not allowed to decide" in slack.ephemerals("U0MALLORY")[0]
+    alice = slack.ephemerals("U0ALICE")
+    assert "unknown action 'launch_missiles'" in alice[0] and "not made by opsgraph" in alice[1]
+    assert "superseded" in alice[2]
+    assert "no change awaiting approval (status: cancelled)" in slack.ephemerals("U0BOB")[0]
+    assert final["status"] == "cancelled" and not any(e["kind"] == "approval" for e in final["timeline"])
+    assert run.github.posted_pulls() == [] and run.remote_branches() == ["main"]
+
+
+async def test_slack_429_and_5xx_are_retried_without_losing_the_update(slack_flow: Callable[..., Flow],
+                                                                       slack: SlackStandIn) -> None:
+    # More failures than the client's one quick retry: the outbox has to carry them.
+    slack.fail_next("chat.postMessage", 429, times=2, retry_after="1")
+    slack.fail_next("chat.update", 503, times=3)
+    run = slack_flow()
+    async with run.service() as client:
+        incident = await run.alert(client)
+        card = await awaiting_card(slack)
+        assert card["channel"] == "C0OPS"
+        await click(client, "U0ALICE", "approve", buttons(card)["approve"])
+        done = await after_decision(client, incident["id"])
+        await until(lambda: (c := latest_card(slack)) and done["pr"]["url"] in card_text(c), "the PR after 5xx", 60)
+    assert len(slack.refused("chat.postMessage")) == 2 and len(slack.refused("chat.update")) == 3
+    assert len([c for c in slack.answered("chat.postMessage") if not c.body.get("thread_ts")]) == 1

@@ -1,0 +1,184 @@
+"""A local stand-in of Slack: the Web API methods opsgraph calls (answered in Slack's response shapes, every
+call recorded, failures injectable) and requests to opsgraph signed exactly as Slack signs them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+import httpx
+
+BOT_TOKEN = "xoxb-standin-0123456789"
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+@dataclass
+class Call:
+    method: str
+    body: dict[str, Any]
+    status: int
+
+
+@dataclass
+class SlackStandIn:
+    url: str = ""  # the Web API base (`.../api/`), what SLACK_API_URL is set to
+    calls: list[Call] = field(default_factory=list)
+    failures: dict[str, list[tuple[int, str | None]]] = field(default_factory=dict)
+    socket_url: str | None = None  # what apps.connections.open answers
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def fail_next(self, method: str, status: int, *, times: int = 1, retry_after: str | None = None) -> None:
+        with self.lock:
+            self.failures.setdefault(method, []).extend([(status, retry_after)] * times)
+
+    def answered(self, method: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.method == method and c.status == 200]
+
+    def refused(self, method: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.method == method and c.status != 200]
+
+    def answer(self, method: str, body: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self.lock:
+            queued = self.failures.get(method) or []
+            failure = queued.pop(0) if queued else None
+        if failure is not None:
+            status, retry_after = failure
+            headers = {"Retry-After": retry_after} if retry_after else {}
+            return status, {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}, headers
+        if token != BOT_TOKEN:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        ts = f"1700000000.{next(self._ts):06d}"
+        if method == "auth.test":
+            return 200, {"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "opsgraph",
+                         "team_id": "T0ACME", "user_id": "U0BOT", "bot_id": "B0BOT"}, {}
+        if method == "chat.postMessage":
+            return 200, {"ok": True, "channel": body["channel"], "ts": ts,
+                         "message": {"text": body.get("text"), "ts": ts, "thread_ts": body.get("thread_ts")}}, {}
+        if method == "chat.update":
+            return 200, {"ok": True, "channel": body["channel"], "ts": body["ts"], "text": body.get("text")}, {}
+        if method == "chat.postEphemeral":
+            return 200, {"ok": True, "message_ts": ts}, {}
+        if method == "views.open":
+            return 200, {"ok": True, "view": {**body.get("view", {}), "id": "V0VIEW"}}, {}
+        if method == "apps.connections.open" and self.socket_url:
+            return 200, {"ok": True, "url": self.socket_url}, {}
+        return 200, {"ok": False, "error": "unknown_method"}, {}
+
+    # What the tests read back ------------------------------------------------------------------
+    def cards(self) -> list[dict[str, Any]]:
+        """Every card as posted or updated (thread replies left out), oldest first."""
+        return [c.body for c in self._in_order() if c.method in ("chat.postMessage", "chat.update")
+                and c.status == 200 and not c.body.get("thread_ts")]
+
+    def _in_order(self) -> list[Call]:
+        with self.lock:
+            return list(self.calls)
+
+    def ephemerals(self, user: str | None = None) -> list[str]:
+        return [c.body["text"] for c in self.answered("chat.postEphemeral") if user in (None, c.body.get("user"))]
+
+    def thread_replies(self) -> list[str]:
+        return [c.body["text"] for c in self.answered("chat.postMessage") if c.body.get("thread_ts")]
+
+
+def _decoded(raw: bytes, content_type: str) -> dict[str, Any]:
+    if "json" in content_type:
+        return dict(json.loads(raw or b"{}"))
+    form = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+    for key in ("blocks", "view"):
+        if key in form:
+            form[key] = json.loads(form[key])
+    return form
+
+
+@contextmanager
+def slack_standin() -> Iterator[SlackStandIn]:
+    standin = SlackStandIn()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            method = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = _decoded(raw, self.headers.get("Content-Type", ""))
+            auth = self.headers.get("Authorization", "")
+            token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else body.get("token")
+            status, payload, headers = standin.answer(method, body, token)
+            with standin.lock:
+                standin.calls.append(Call(method, body, status))
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    standin.url = f"http://127.0.0.1:{server.server_address[1]}/api/"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield standin
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# Requests from Slack to opsgraph ------------------------------------------------------------------
+
+def slack_signature(body: str, timestamp: str, secret: str = SIGNING_SECRET) -> str:
+    """Slack's v0 signature: HMAC-SHA256 of `v0:{timestamp}:{body}` with the signing secret."""
+    return "v0=" + hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
+
+
+async def post_signed(client: httpx.AsyncClient, path: str, form: dict[str, str], *, secret: str = SIGNING_SECRET,
+                      timestamp: int | None = None, signature: str | None = None) -> httpx.Response:
+    body = urlencode(form)
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    return await client.post(path, content=body.encode(), headers={
+        "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature or slack_signature(body, ts, secret)})
+
+
+def block_action(user: str, action_id: str, value: str, *, channel: str = "C0OPS", message_ts: str = "") -> dict[str, Any]:
+    """A `block_actions` payload as Slack sends it for a button click on a message."""
+    return {
+        "type": "block_actions", "api_app_id": "A0APP", "token": "legacy-unused", "trigger_id": "1337.42.abcdef",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0ACME"},
+        "team": {"id": "T0ACME", "domain": "acme"}, "channel": {"id": channel, "name": "ops"},
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
+        "message": {"ts": message_ts, "type": "message"}, "response_url": "http://127.0.0.1:9/unused",
+        "actions": [{"action_id": action_id, "block_id": "incident", "value": value, "type": "button",
+                     "action_ts": f"{time.time():.6f}"}],
+    }
+
+
+def view_submission(user: str, view: dict[str, Any], values: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """A `view_submission` payload: the modal opsgraph opened, with what the person typed."""
+    return {
+        "type": "view_submission", "api_app_id": "A0APP", "token": "legacy-unused", "trigger_id": "1337.43.abcdef",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0ACME"},
+        "team": {"id": "T0ACME", "domain": "acme"},
+        "view": {**view, "id": "V0VIEW", "team_id": "T0ACME", "state": {"values": values}},
+    }
+
+
+def buttons(card: dict[str, Any]) -> dict[str, str]:
+    """action_id → value of a card's buttons."""
+    return {e["action_id"]: e["value"] for b in card.get("blocks", []) if b["type"] == "actions" for e in b["elements"]}
