@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -51,6 +53,13 @@ def slack_problem(settings: Settings) -> str | None:
     return None
 
 
+async def _close_socket(socket: Any, connecting: asyncio.Task[None]) -> None:
+    connecting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await connecting
+    await socket.close_async()
+
+
 async def start_slack(settings: Settings, stack: AsyncExitStack, *, pool: Any, approvals: ApprovalStore,
                       help_store: HelpStore, feedback: FeedbackStore, incidents: IncidentStore) -> SlackSide | None:
     """The running Slack side, or None (with a log line saying why) when Slack is not configured."""
@@ -79,7 +88,8 @@ async def start_slack(settings: Settings, stack: AsyncExitStack, *, pool: Any, a
 
         assert settings.slack_app_token is not None
         socket = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value(), web_client=client)
-        await socket.connect_async()
-        stack.push_async_callback(socket.close_async)
+        # Connecting retries until Slack answers; the service starts meanwhile (cards wait in the outbox).
+        connecting = asyncio.create_task(socket.connect_async(), name="opsgraph-slack-socket-mode")
+        stack.push_async_callback(_close_socket, socket, connecting)
     log.info("Slack is on (%s mode): cards go to %s", settings.slack_mode, settings.slack_channel)
     return SlackSide(app, AsyncSlackRequestHandler(app), outbox)

@@ -3,22 +3,25 @@ call recorded, failures injectable) and requests to opsgraph signed exactly as S
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
 import json
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import httpx
+from websockets.asyncio.server import ServerConnection, serve
 
 BOT_TOKEN = "xoxb-standin-0123456789"
+APP_TOKEN = "xapp-standin-0123456789"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 
@@ -58,6 +61,10 @@ class SlackStandIn:
             status, retry_after = failure
             headers = {"Retry-After": retry_after} if retry_after else {}
             return status, {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}, headers
+        if method == "apps.connections.open":
+            if token != APP_TOKEN or not self.socket_url:
+                return 200, {"ok": False, "error": "invalid_auth"}, {}
+            return 200, {"ok": True, "url": self.socket_url}, {}
         if token != BOT_TOKEN:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         ts = f"1700000000.{next(self._ts):06d}"
@@ -73,8 +80,6 @@ class SlackStandIn:
             return 200, {"ok": True, "message_ts": ts}, {}
         if method == "views.open":
             return 200, {"ok": True, "view": {**body.get("view", {}), "id": "V0VIEW"}}, {}
-        if method == "apps.connections.open" and self.socket_url:
-            return 200, {"ok": True, "url": self.socket_url}, {}
         return 200, {"ok": False, "error": "unknown_method"}, {}
 
     # What the tests read back ------------------------------------------------------------------
@@ -182,3 +187,37 @@ def view_submission(user: str, view: dict[str, Any], values: dict[str, dict[str,
 def buttons(card: dict[str, Any]) -> dict[str, str]:
     """action_id → value of a card's buttons."""
     return {e["action_id"]: e["value"] for b in card.get("blocks", []) if b["type"] == "actions" for e in b["elements"]}
+
+
+@dataclass
+class SocketModeStandIn:
+    """Slack's Socket Mode end: opsgraph connects out to it; it pushes envelopes and collects the acks."""
+
+    connection: ServerConnection | None = None
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    async def push(self, envelope_type: str, payload: dict[str, Any], envelope_id: str) -> None:
+        await self.connected.wait()
+        assert self.connection is not None
+        await self.connection.send(json.dumps({"envelope_id": envelope_id, "type": envelope_type,
+                                               "payload": payload, "accepts_response_payload": False}))
+
+
+@asynccontextmanager
+async def socket_mode_standin(standin: SlackStandIn) -> AsyncIterator[SocketModeStandIn]:
+    end = SocketModeStandIn()
+
+    async def session(connection: ServerConnection) -> None:
+        end.connection = connection
+        await connection.send(json.dumps({"type": "hello", "num_connections": 1,
+                                          "connection_info": {"app_id": "A0APP"}}))
+        end.connected.set()
+        async for message in connection:
+            data = json.loads(message)
+            end.acks[data["envelope_id"]] = data
+
+    async with serve(session, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        standin.socket_url = f"ws://127.0.0.1:{port}/link/?ticket=standin"
+        yield end

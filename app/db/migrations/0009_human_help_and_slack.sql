@@ -55,6 +55,10 @@ CREATE TRIGGER incidents_card_on_change AFTER UPDATE OF status, status_reason, d
                        OR OLD.diagnosis IS DISTINCT FROM NEW.diagnosis OR OLD.plan IS DISTINCT FROM NEW.plan
                        OR OLD.pr IS DISTINCT FROM NEW.pr)
     EXECUTE FUNCTION queue_slack_card();
+-- A new alert for a parked incident (waiting for a person) is shown on its card.
+CREATE TRIGGER incidents_card_on_parked_alert AFTER UPDATE OF last_alert_at ON incidents
+    FOR EACH ROW WHEN (NEW.status IN ('awaiting_human', 'reopened') AND OLD.last_alert_at IS DISTINCT FROM NEW.last_alert_at)
+    EXECUTE FUNCTION queue_slack_card();
 
 -- 👍/👎 per incident and person (a second vote replaces the first).
 CREATE TABLE incident_feedback (

@@ -3,22 +3,12 @@ cannot finish asks a person, waits, and carries their reply on (HTTP API; Slack 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from tests.support.approval_flow import Flow, after_decision, decide
-
-
-async def settled(client: httpx.AsyncClient, incident_id: int, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-    for _ in range(600):
-        incident = (await client.get(f"/incidents/{incident_id}")).json()
-        if done(incident):
-            return dict(incident)
-        await asyncio.sleep(0.05)  # polling the API, as a person's client would
-    raise AssertionError(f"incident {incident_id} never settled: {incident['status']} {incident['status_reason']}")
+from tests.support.approval_flow import Flow, after_decision, decide, settled
 
 
 async def rejected(run: Flow, client: httpx.AsyncClient) -> tuple[int, dict[str, Any]]:
@@ -93,3 +83,23 @@ async def test_bad_replies_are_refused_and_resume_nothing(flow: Callable[..., Fl
     assert closed.status_code == 409 and "cancelled" in closed.json()["detail"]
     assert incident["status"] == "cancelled"
     assert not any(e["kind"] == "help" and e["actor"] == "carol" for e in incident["timeline"])
+
+
+async def test_reminder_then_timeout_keep_everything_and_a_late_reply_still_resumes(flow: Callable[..., Flow]) -> None:
+    run = flow(help_reminder_seconds=0.3, help_timeout_seconds=0.8, help_sweep_seconds=0.1)
+    async with run.service() as client:
+        iid, question = await rejected(run, client)
+        timed_out = await settled(client, iid, lambda i: "no reply in time" in (i["status_reason"] or ""))
+        answer = await client.post(f"/incidents/{iid}/help", json={
+            "request_id": question["request"]["request_id"], "action": "resolve", "responder": "carol",
+            "text": "late, but handled"})
+        assert answer.status_code == 202, answer.text
+        done = await settled(client, iid, lambda i: i["status"] == "resolved")
+    help_lines = [e["message"] for e in timed_out["timeline"] if e["kind"] == "help"]
+    assert any(line.startswith("reminder: still waiting for a person") for line in help_lines)
+    assert any(line.startswith("no reply in time: needs a person") for line in help_lines)
+    assert help_lines.index(next(x for x in help_lines if x.startswith("reminder"))) < \
+           help_lines.index(next(x for x in help_lines if x.startswith("no reply")))
+    assert sum(line.startswith("reminder") for line in help_lines) == 1  # once, however many passes ran
+    assert timed_out["status"] == "awaiting_human" and timed_out["diagnosis"]["category"] == "oom_killed"
+    assert "resolved by carol: late, but handled" in done["status_reason"]

@@ -10,13 +10,16 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
-from tests.support.approval_flow import Flow, after_decision
+from tests.support.approval_flow import Flow, after_decision, settled
 from tests.support.slack_standin import (
+    APP_TOKEN,
     SlackStandIn,
     block_action,
     buttons,
     post_signed,
+    socket_mode_standin,
     view_submission,
 )
 
@@ -45,6 +48,10 @@ def card_text(card: dict[str, Any]) -> str:
 async def click(client: httpx.AsyncClient, user: str, action_id: str, value: str) -> httpx.Response:
     return await post_signed(client, "/slack/interactions",
                              {"payload": json.dumps(block_action(user, action_id, value))})
+
+
+async def after_help(client: httpx.AsyncClient, incident_id: int) -> dict[str, Any]:
+    return await settled(client, incident_id, lambda i: i["status"] != "awaiting_human")
 
 
 async def awaiting_card(slack: SlackStandIn) -> dict[str, Any]:
@@ -153,3 +160,54 @@ async def test_slack_429_and_5xx_are_retried_without_losing_the_update(slack_flo
         await until(lambda: (c := latest_card(slack)) and done["pr"]["url"] in card_text(c), "the PR after 5xx", 60)
     assert len(slack.refused("chat.postMessage")) == 2 and len(slack.refused("chat.update")) == 3
     assert len([c for c in slack.answered("chat.postMessage") if not c.body.get("thread_ts")]) == 1
+
+
+async def test_an_incident_the_crew_cannot_solve_asks_in_slack_and_a_signed_reply_resumes_it(
+        slack_flow: Callable[..., Flow], slack: SlackStandIn) -> None:
+    run = slack_flow("node_not_ready")
+    async with run.service() as client:
+        incident = await run.alert(client)
+        assert incident["status"] == "awaiting_human", incident["status_reason"]
+        card = await until(lambda: (c := latest_card(slack)) and "help_reply" in buttons(c) and c, "a Reply button")
+        assert "A person is needed" in card_text(card)
+        assert (await click(client, "U0ALICE", "help_reply", buttons(card)["help_reply"])).status_code == 200
+        [opened] = await until(lambda: slack.answered("views.open"), "the Reply modal")
+        view = opened.body["view"]
+        options = [o["value"] for o in view["blocks"][1]["element"]["options"]]
+        assert view["callback_id"] == "help_reply" and options[0] == "diagnose" and "resolve" in options
+        values = {"action": {"value": {"type": "static_select", "selected_option": {"value": "resolve"}}},
+                  "text": {"value": {"type": "plain_text_input", "value": "cordoned the node, kubelet restarted"}}}
+        unauthorised = await post_signed(client, "/slack/interactions",
+                                         {"payload": json.dumps(view_submission("U0MALLORY", view, values))})
+        assert unauthorised.status_code == 200 and "not allowed" in unauthorised.json()["errors"]["text"]
+        submitted = await post_signed(client, "/slack/interactions",
+                                      {"payload": json.dumps(view_submission("U0ALICE", view, values))})
+        assert submitted.status_code == 200 and submitted.content in (b"", b"{}"), submitted.text
+        replayed = await post_signed(client, "/slack/interactions",
+                                     {"payload": json.dumps(view_submission("U0BOB", view, values))})
+        assert "already answered by slack:U0ALICE" in replayed.json()["errors"]["text"]
+        done = await after_help(client, incident["id"])
+        final_card = await until(lambda: (c := latest_card(slack)) and "resolved" in c["text"] and c, "a resolved card")
+    report = [e for e in done["timeline"] if e["kind"] == "report"][-1]
+    assert "resolved by slack:U0ALICE: cordoned the node, kubelet restarted" in report["message"]
+    assert any(e["kind"] == "help" and e["actor"] == "slack:U0ALICE" for e in done["timeline"])
+    assert "help_reply" not in buttons(final_card)
+
+
+async def test_socket_mode_click_approves_with_no_public_endpoint(slack_flow: Callable[..., Flow],
+                                                                  slack: SlackStandIn) -> None:
+    run = slack_flow(slack_mode="socket", slack_app_token=SecretStr(APP_TOKEN), slack_signing_secret=None)
+    async with socket_mode_standin(slack) as socket, run.service() as client:
+        await asyncio.wait_for(socket.connected.wait(), 30)
+        incident = await run.alert(client)
+        card = await awaiting_card(slack)
+        not_here = await click(client, "U0ALICE", "approve", buttons(card)["approve"])
+        assert not_here.status_code == 404  # socket mode: no HTTP endpoint takes clicks
+        assert (await client.get(f"/incidents/{incident['id']}")).json()["status"] == "awaiting_approval"
+        await socket.push("interactive", block_action("U0ALICE", "approve", buttons(card)["approve"]), "env-1")
+        await until(lambda: "env-1" in socket.acks, "the envelope's ack")
+        done = await after_decision(client, incident["id"])
+        await socket.push("interactive", block_action("U0BOB", "approve", buttons(card)["approve"]), "env-2")
+        refusal = await until(lambda: slack.ephemerals("U0BOB"), "the answer to the second click")
+    assert done["status"] == "remediating" and len(run.github.posted_pulls()) == 1
+    assert "already decided: approve by slack:U0ALICE" in refusal[0]
