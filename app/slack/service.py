@@ -22,7 +22,8 @@ from app.incidents.store import IncidentStore
 from app.settings import Settings
 from app.slack.bolt import build_slack_app
 from app.slack.outbox import SlackOutbox
-from app.slack.routing import RouteError, parse_routes
+from app.slack.cards import incident_card
+from app.slack.routing import RouteError, channel_for, parse_routes
 
 log = logging.getLogger("opsgraph")
 
@@ -51,6 +52,23 @@ def slack_problem(settings: Settings) -> str | None:
     if settings.slack_mode == "http" and settings.slack_signing_secret is None:
         return "OPSGRAPH_SLACK_MODE=http needs SLACK_SIGNING_SECRET: unsigned clicks are never accepted"
     return None
+
+
+def card_destination(settings: Settings, incident: dict[str, Any]) -> str:
+    """Where this incident's Slack card goes (or would go), in one line for a person."""
+    try:
+        routes = parse_routes(settings.slack_routes)
+    except RouteError as exc:
+        return f"nowhere: {exc}"
+    channel = channel_for(routes, settings.slack_channel, cluster=incident["cluster"],
+                          namespace=incident.get("namespace"), priority=incident["priority"])
+    text, blocks = incident_card(incident)
+    buttons = [e["text"]["text"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    card = f"card \"{text}\" with {' / '.join(buttons)}"
+    if not settings.slack_configured:
+        where = f"channel {channel}" if channel else "SLACK_CHANNEL (or a matching OPSGRAPH_SLACK_ROUTES rule)"
+        return f"Slack is not configured (SLACK_BOT_TOKEN, SLACK_CHANNEL): the {card} would go to {where}"
+    return f"the {card} goes to channel {channel}" if channel else "no channel matches: no card is posted"
 
 
 async def _close_socket(socket: Any, connecting: asyncio.Task[None]) -> None:
