@@ -268,6 +268,10 @@ class Settings(BaseSettings):
     help_timeout_seconds: float = Field(
         4 * 3600.0, gt=0, description="A question unanswered this long times out: the incident stays "
         "`awaiting_human` (needs a person) with everything kept, and a late reply still resumes it.")
+    approver_tokens: str = Field(
+        "", description="Per-approver tokens for the HTTP API, hashed: comma-separated `NAME:SHA256HEX` (make one "
+        "with `opsgraph approver-token NAME`). Set: a decision or help reply is made by the owner of the token in "
+        "`X-Approver-Token`, not by a name in the body. Empty: the body names the approver (`OPSGRAPH_APPROVERS`).")
     help_sweep_seconds: float = Field(
         60.0, ge=0, description="How often help reminders and timeouts are checked; 0 turns the sweep off.")
     github_token: SecretStr | None = Field(

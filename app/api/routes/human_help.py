@@ -13,7 +13,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from agents.human_help import HelpAction, HelpReply
+from app.api.approver_tokens import decider
 from app.api.auth import require_api_token
+from app.api.deps import SettingsDep
 from app.approvals.store import DecisionRefused
 from app.help.store import HelpStore
 
@@ -24,7 +26,8 @@ class ReplyIn(BaseModel):
     request_id: str = Field(min_length=1, max_length=200, description="The question answered, from GET .../help.")
     action: HelpAction = Field(description="diagnose (again, with `text` as a hint), plan (again) or resolve "
                                            "(close the incident with `text` as the resolution).")
-    responder: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
+    responder: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$",
+                                  description="Who replies; with OPSGRAPH_APPROVER_TOKENS the owner of X-Approver-Token.")
     text: str = Field(min_length=1, max_length=4000)
 
 
@@ -50,5 +53,6 @@ async def help_request(incident_id: int, request: Request) -> Any:
 
 
 @router.post("/{incident_id}/help", status_code=202, response_model=ReplyOut, responses={404: {}, 409: {}, 422: {}})
-async def reply(incident_id: int, body: ReplyIn, request: Request) -> Any:
-    return await _store(request).reply(incident_id, HelpReply(**body.model_dump()))
+async def reply(incident_id: int, body: ReplyIn, request: Request, settings: SettingsDep) -> Any:
+    responder = decider(request, settings, body.responder, allowlist=False)
+    return await _store(request).reply(incident_id, HelpReply(**{**body.model_dump(), "responder": responder}))
