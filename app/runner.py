@@ -49,6 +49,14 @@ class IncidentTimeline:
         await self.incidents.add_timeline(int(incident_id), kind, message, actor=ACTOR, data=data)
 
 
+def reopened_escalation(row: dict[str, Any]) -> dict[str, Any]:
+    """Why a person is asked after a failed verification, with the revert the verifier proposed."""
+    proposal = next((e["data"] for e in reversed(row.get("timeline") or []) if e["kind"] == "revert_proposed"), {})
+    revert = f"; proposed revert: `{proposal['command']}`" if proposal.get("command") else ""
+    return {"reason": f"{row.get('status_reason') or 'the merged fix did not help'}{revert}", "from": "verification",
+            "revert": proposal or None}
+
+
 def budgets_from(settings: Settings) -> Budgets:
     return Budgets(max_steps=settings.diagnosis_max_steps, max_tokens=settings.diagnosis_token_budget,
                    wall_clock_seconds=settings.diagnosis_timeout_seconds)
@@ -135,6 +143,13 @@ class GraphRunner:
         # A thread that finished earlier (its outcome was lost with a worker) is only recorded again.
         finished = bool(snapshot.values) and not snapshot.next and not snapshot.interrupts
         graph_input: Any = None
+        if status == IncidentStatus.REOPENED and (finished or not snapshot.values):
+            if not snapshot.values:  # no graph ever ran for it (e.g. made by hand): the timeline is all there is
+                return RunOutcome.done(f"incident {item.incident_id} reopened with no graph thread to ask from")
+            # The merged fix did not help: the finished thread asks a person, as after any failed remediation.
+            await self.graph.aupdate_state(config, {"escalation": reopened_escalation(row)}, as_node="remediation")
+            snapshot = await self.graph.aget_state(config)  # next: human_help, continued below with no input
+            finished = False
         if snapshot.interrupts and snapshot.interrupts[0].value.get("kind") == "help":
             # Paused on a question to a person (human_help): resume only with the reply they recorded.
             request = snapshot.interrupts[0].value
@@ -185,8 +200,10 @@ class GraphRunner:
         summary = f"{diagnosis['category']}: {diagnosis['root_cause']}"
         if pending is not None and pending.get("kind") == "help":
             await self.help.ask(incident_id, pending)
-            await self.incidents.transition(incident_id, IncidentStatus.AWAITING_HUMAN, actor=ACTOR,
-                                            message=f"needs a person: {pending['reason']}", reason=pending["reason"])
+            if status != IncidentStatus.REOPENED:  # reopened already says a person must look (and why)
+                await self.incidents.transition(incident_id, IncidentStatus.AWAITING_HUMAN, actor=ACTOR,
+                                                message=f"needs a person: {pending['reason']}",
+                                                reason=pending["reason"])
             return RunOutcome.done(f"asked a person ({pending['request_id']}): {pending['reason']}")
         if state.get("resolution"):
             resolution = state["resolution"]

@@ -76,7 +76,9 @@ def build_supervisor_graph(toolbox: Toolbox, timeline: Timeline,
         return decision.route if decision.route in ("remediation", "human_help") else "report"  # type: ignore[return-value]
 
     def route_after_remediation(state: State) -> Literal["human_help", "report"]:
-        needs_person = state.get("escalation") and not state.get("pr") and not state.get("actions_done")
+        escalation = state.get("escalation") or {}
+        needs_person = escalation and (escalation.get("from") == "verification"  # the merged fix did not help
+                                       or (not state.get("pr") and not state.get("actions_done")))
         return "human_help" if needs_person and "human_help" in available \
             and state.get("help_rounds", 0) < MAX_HELP_ROUNDS else "report"
 

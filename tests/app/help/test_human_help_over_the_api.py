@@ -3,12 +3,16 @@ cannot finish asks a person, waits, and carries their reply on (HTTP API; Slack 
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from tests.support.approval_flow import Flow, after_decision, decide, settled
+from tests.support.verification import MERGE_COMMIT, WEBHOOK_SECRET, pr_event, sign
 
 
 async def rejected(run: Flow, client: httpx.AsyncClient) -> tuple[int, dict[str, Any]]:
@@ -103,3 +107,42 @@ async def test_reminder_then_timeout_keep_everything_and_a_late_reply_still_resu
     assert sum(line.startswith("reminder") for line in help_lines) == 1  # once, however many passes ran
     assert timed_out["status"] == "awaiting_human" and timed_out["diagnosis"]["category"] == "oom_killed"
     assert "resolved by carol: late, but handled" in done["status_reason"]
+
+
+async def test_a_merged_fix_that_fails_verification_asks_a_person_with_the_revert(flow: Callable[..., Flow]) -> None:
+    run = flow(github_webhook_secret=SecretStr(WEBHOOK_SECRET), verify_window_seconds=0.5, verify_poll_seconds=0.1)
+    async with run.service() as client:
+        incident = await run.alert(client)
+        iid = incident["id"]
+        assert (await decide(client, iid, "approve")).status_code == 202
+        opened = await after_decision(client, iid)
+        # Merged, but the cluster never synced the change: memory-hog keeps crash-looping.
+        body = json.dumps(pr_event(opened["pr"]["number"], opened["pr"]["branch"], merged=True)).encode()
+        merged = await client.post("/webhooks/github", content=body, headers={
+            "X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "merge-1", "Content-Type": "application/json",
+            "X-Hub-Signature-256": sign(body)})
+        assert merged.status_code in (200, 202), merged.text
+        await settled(client, iid, lambda i: i["status"] == "reopened")
+        question = await until_asked(client, iid)
+        answer = await client.post(f"/incidents/{iid}/help", json={
+            "request_id": question["request_id"], "action": "resolve", "responder": "carol",
+            "text": f"reverted {MERGE_COMMIT[:12]} by hand; the node was short of memory"})
+        assert answer.status_code == 202, answer.text
+        done = await settled(client, iid, lambda i: i["status"] == "resolved")
+    request = question["request"]
+    assert request["from"] == "verification" and f"proposed revert: `git revert {MERGE_COMMIT}`" in request["reason"]
+    assert "resolved by carol: reverted" in done["status_reason"]
+    kinds = [e["kind"] for e in done["timeline"]]
+    last_report = len(kinds) - 1 - kinds[::-1].index("report")
+    assert kinds.index("revert_proposed") < last_report and "resolved by carol" in done["timeline"][last_report]["message"]
+
+
+async def until_asked(client: httpx.AsyncClient, incident_id: int) -> dict[str, Any]:
+    for _ in range(600):
+        answer = await client.get(f"/incidents/{incident_id}/help")
+        if answer.status_code == 200 and answer.json()["reply"] is None:
+            return dict(answer.json())
+        await asyncio.sleep(0.05)  # polling the API, as a person's client would
+    incident = (await client.get(f"/incidents/{incident_id}")).json()
+    raise AssertionError(f"incident {incident_id} never asked for help: "
+                         + "; ".join(f"{e['kind']}: {e['message']}" for e in incident["timeline"][-6:]))
