@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from langchain_core.messages import RemoveMessage
 from langgraph.graph import END, START, StateGraph
-from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
@@ -43,9 +41,9 @@ def build_human_help_graph(timeline: Timeline) -> Any:
                            {"request_id": reply.request_id, "action": reply.action})
         update: dict[str, Any] = {"help_rounds": state.get("help_rounds", 0) + 1, "escalation": None}
         if reply.action == "diagnose":
-            # A fresh investigation that starts from the person's hint, with a fresh step budget.
-            update.update(messages=[RemoveMessage(id=REMOVE_ALL_MESSAGES)], budget={},
-                          hints=[*(state.get("hints") or []), hint_message(reply)])
+            # A fresh investigation that starts from the person's hint, with a fresh step budget (the
+            # supervisor clears the conversation: a removal made in here would not reach its channel).
+            update.update(budget={}, hints=[*(state.get("hints") or []), hint_message(reply)])
         elif reply.action == "plan":
             update.update(plan=None, approval=None)
         else:

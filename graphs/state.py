@@ -86,7 +86,6 @@ class RemediationOutput(TypedDict, total=False):
 
 
 class HumanHelpOutput(TypedDict, total=False):
-    messages: Annotated[list[AnyMessage], add_messages]
     help_request: dict[str, Any] | None
     help_reply: dict[str, Any] | None
     help_rounds: int

@@ -3,7 +3,7 @@
     triage ──► diagnostics ──► route_after_diagnosis ──► remediation ──► report ──► END
                     ▲                                │   ▲       └─(escalation)─┐
                     │                                └───┼──────────────► human_help ──(resolved)──► report
-                    └──────────────(diagnose again with a hint)──────────────┤
+                    └── fresh_investigation ◄──(diagnose again with a hint)──┤
                                                          └─────(plan again)──┘
 
 Subgraphs are compiled graphs added as nodes. The supervisor is compiled in the app's lifespan with
@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from langchain_core.messages import RemoveMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from langgraph.runtime import Runtime
 
 from agents.context import Budgets, Context
@@ -82,11 +84,15 @@ def build_supervisor_graph(toolbox: Toolbox, timeline: Timeline,
         return "human_help" if needs_person and "human_help" in available \
             and state.get("help_rounds", 0) < MAX_HELP_ROUNDS else "report"
 
-    def route_after_help(state: State) -> Literal["diagnostics", "remediation", "report"]:
+    async def fresh_investigation(state: State) -> dict[str, Any]:
+        # A person's hint starts the investigation over: the old conversation goes, its findings stay.
+        return {"messages": [RemoveMessage(id=REMOVE_ALL_MESSAGES)]}
+
+    def route_after_help(state: State) -> Literal["fresh_investigation", "remediation", "report"]:
         reply = HelpReply.model_validate(state["help_reply"])
         if reply.action == "plan" and "remediation" in available:
             return "remediation"
-        return "diagnostics" if reply.action == "diagnose" else "report"
+        return "fresh_investigation" if reply.action == "diagnose" else "report"
 
     builder = StateGraph(State, context_schema=Context, input_schema=InputState)
     builder.add_node("triage", triage)
@@ -97,8 +103,10 @@ def build_supervisor_graph(toolbox: Toolbox, timeline: Timeline,
                                       sorted({"report"} | (available & {"human_help"})))
     if human_help:
         builder.add_node("human_help", build_human_help_graph(timeline))
+        builder.add_node("fresh_investigation", fresh_investigation)
+        builder.add_edge("fresh_investigation", "diagnostics")
         builder.add_conditional_edges("human_help", route_after_help,
-                                      sorted({"report", "diagnostics"} | (available & {"remediation"})))
+                                      sorted({"report", "fresh_investigation"} | (available & {"remediation"})))
     builder.add_node("report", report)
     builder.add_edge(START, "triage")
     builder.add_conditional_edges("triage", route_after_triage, sorted({"report", "diagnostics"} | (available & {"human_help"})))
