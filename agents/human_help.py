@@ -45,10 +45,9 @@ def help_request(incident_id: str, round_number: int, diagnosis: Diagnosis | Non
                  escalation: dict[str, Any] | None) -> dict[str, Any]:
     """The question: deterministic for one thread and round, since an interrupted node runs again on resume."""
     actions: list[HelpAction] = ["diagnose", "resolve"]
-    # Planning again gives the same change a person already turned down; after a rejection the way
-    # on is a hint (a new diagnosis, a new plan) or their own resolution.
-    rejected = str((escalation or {}).get("reason", "")).startswith("rejected by")
-    if diagnosis is not None and diagnosis.suggested_fixes and not rejected:
+    # No dead ends: a person may always ask for a plan again (after a rejection the change is asked
+    # about anew: the moment may have passed; with a model, a hint and `diagnose` may change it).
+    if diagnosis is not None and diagnosis.suggested_fixes:
         actions.insert(1, "plan")
     return {
         "kind": "help", "request_id": f"{incident_id}-help-{round_number}", "incident_id": incident_id,

@@ -30,7 +30,7 @@ async def test_rejection_asks_a_person_and_their_resolution_closes_the_incident(
         iid, question = await rejected(run, client)
         request = question["request"]
         assert question["reply"] is None and request["reason"] == "rejected by bob: not during the sale"
-        assert request["actions"] == ["diagnose", "resolve"]  # planning again would offer the rejected change
+        assert request["actions"] == ["diagnose", "plan", "resolve"]
         answer = await client.post(f"/incidents/{iid}/help", json={
             "request_id": request["request_id"], "action": "resolve", "responder": "carol",
             "text": "raised the limit by hand after the sale"})
@@ -70,7 +70,6 @@ async def test_bad_replies_are_refused_and_resume_nothing(flow: Callable[..., Fl
         iid, question = await rejected(run, client)
         request_id = question["request"]["request_id"]
         base = {"request_id": request_id, "action": "resolve", "responder": "carol", "text": "done"}
-        assert (await client.post(f"/incidents/{iid}/help", json={**base, "action": "plan"})).status_code == 422
         assert (await client.post(f"/incidents/{iid}/help", json={**base, "action": "reboot"})).status_code == 422
         stale = await client.post(f"/incidents/{iid}/help", json={**base, "request_id": f"{iid}-help-9"})
         assert stale.status_code == 409 and "no question" in stale.json()["detail"]
@@ -146,3 +145,21 @@ async def until_asked(client: httpx.AsyncClient, incident_id: int) -> dict[str, 
     incident = (await client.get(f"/incidents/{incident_id}")).json()
     raise AssertionError(f"incident {incident_id} never asked for help: "
                          + "; ".join(f"{e['kind']}: {e['message']}" for e in incident["timeline"][-6:]))
+
+
+async def test_after_a_rejection_a_person_asks_for_the_plan_again_and_approves_it(flow: Callable[..., Flow]) -> None:
+    run = flow()
+    async with run.service() as client:
+        iid, question = await rejected(run, client)
+        answer = await client.post(f"/incidents/{iid}/help", json={
+            "request_id": question["request"]["request_id"], "action": "plan", "responder": "carol",
+            "text": "the sale is over: propose it again"})
+        assert answer.status_code == 202, answer.text
+        asked = await settled(client, iid, lambda i: i["status"] == "awaiting_approval")
+        assert (await decide(client, iid, "approve")).status_code == 202
+        done = await after_decision(client, iid)
+    kinds = [e["kind"] for e in asked["timeline"]]
+    assert kinds.count("rules") == 1 and kinds.count("plan") == 2  # planned again, not diagnosed again
+    assert done["status"] == "remediating" and len(run.github.posted_pulls()) == 1
+    decisions = [e["message"] for e in done["timeline"] if e["kind"] == "approval"]
+    assert decisions[0].startswith("reject by bob") and decisions[-1] == "approve by alice"
