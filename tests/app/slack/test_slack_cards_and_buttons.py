@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from app.eval.payload import webhook_payload
 from tests.support.approval_flow import Flow, after_decision, settled
 from tests.support.slack_standin import (
     APP_TOKEN,
@@ -211,3 +213,43 @@ async def test_socket_mode_click_approves_with_no_public_endpoint(slack_flow: Ca
         refusal = await until(lambda: slack.ephemerals("U0BOB"), "the answer to the second click")
     assert done["status"] == "remediating" and len(run.github.posted_pulls()) == 1
     assert "already decided: approve by slack:U0ALICE" in refusal[0]
+
+
+async def test_feedback_slash_command_and_a_new_alert_on_a_parked_incident(slack_flow: Callable[..., Flow],
+                                                                           slack: SlackStandIn) -> None:
+    run = slack_flow("node_not_ready")
+    async with run.service() as client:
+        incident = await run.alert(client)
+        iid = incident["id"]
+        card = await until(lambda: (c := latest_card(slack)) and "help_reply" in buttons(c) and c, "the parked card")
+        assert (await click(client, "U0ALICE", "feedback_up", buttons(card)["feedback_up"])).status_code == 200
+        await until(lambda: slack.ephemerals("U0ALICE"), "thanks for the feedback")
+        given = await client.post(f"/incidents/{iid}/feedback",
+                                  json={"user": "dave", "vote": "down", "comment": "took too long to ask"})
+        assert given.status_code == 201
+        bad = await client.post(f"/incidents/{iid}/feedback", json={"user": "dave", "vote": "meh"})
+        missing = await client.post("/incidents/999999/feedback", json={"user": "dave", "vote": "up"})
+        feedback = (await client.get(f"/incidents/{iid}/feedback")).json()
+
+        command = await post_signed(client, "/slack/commands", {
+            "command": "/opsgraph", "text": str(iid), "user_id": "U0ALICE", "channel_id": "C0OPS",
+            "team_id": "T0ACME", "trigger_id": "1.2.3", "response_url": "http://127.0.0.1:9/unused"})
+        usage = await post_signed(client, "/slack/commands", {
+            "command": "/opsgraph", "text": "drop database", "user_id": "U0ALICE", "channel_id": "C0OPS",
+            "team_id": "T0ACME", "trigger_id": "1.2.4", "response_url": "http://127.0.0.1:9/unused"})
+
+        # The same node fails again with a new alert while the incident waits for a person.
+        alerts = [a.model_dump(mode="json", exclude_none=True) for a in run.sim.scenario.alerts]
+        alerts[0]["labels"]["alertname"] = "KubeNodeUnreachable"
+        payload = webhook_payload(alerts[:1], cluster=run.settings.default_cluster, cluster_label=run.settings.cluster_label)
+        posted = await client.post("/webhooks/alertmanager", json=payload)
+        assert posted.status_code == 202 and posted.json()["incident_ids"] == [iid], posted.text
+        flagged = await until(lambda: (c := latest_card(slack)) and "new alert(s)" in card_text(c) and c,
+                              "the new alert on the card")
+    assert bad.status_code == 422 and missing.status_code == 404
+    assert (feedback["up"], feedback["down"]) == (1, 1)
+    assert {(v["user_id"], v["vote"], v["comment"]) for v in feedback["votes"]} == {
+        ("slack:U0ALICE", "up", None), ("dave", "down", "took too long to ask")}
+    assert command.status_code == 200 and f"incident {iid}" in command.text and "awaiting_human" in command.text
+    assert "usage: /opsgraph INCIDENT_ID" in usage.text
+    assert re.findall(r":rotating_light: (\d+) new alert\(s\) since the incident was parked", card_text(flagged)) == ["1"]
