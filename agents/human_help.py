@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from agents.diagnosis import Diagnosis
 
-HelpAction = Literal["diagnose", "plan", "resolve"]
+HelpAction = Literal["diagnose", "plan", "revert", "resolve"]
 MAX_HELP_ROUNDS = 5  # after this many unanswered-by-the-crew rounds the run ends with its report
 
 
@@ -42,13 +42,15 @@ def help_reason(diagnosis: Diagnosis | None, escalation: dict[str, Any] | None) 
 
 
 def help_request(incident_id: str, round_number: int, diagnosis: Diagnosis | None,
-                 escalation: dict[str, Any] | None) -> dict[str, Any]:
+                 escalation: dict[str, Any] | None, revert_commit: str | None = None) -> dict[str, Any]:
     """The question: deterministic for one thread and round, since an interrupted node runs again on resume."""
     actions: list[HelpAction] = ["diagnose", "resolve"]
     # No dead ends: a person may always ask for a plan again (after a rejection the change is asked
     # about anew: the moment may have passed; with a model, a hint and `diagnose` may change it).
     if diagnosis is not None and diagnosis.suggested_fixes:
         actions.insert(1, "plan")
+    if revert_commit:  # the merged fix did not help: undoing it is a change behind the same approval gate
+        actions.insert(-1, "revert")
     return {
         "kind": "help", "request_id": f"{incident_id}-help-{round_number}", "incident_id": incident_id,
         "round": round_number, "reason": help_reason(diagnosis, escalation),
@@ -57,7 +59,7 @@ def help_request(incident_id: str, round_number: int, diagnosis: Diagnosis | Non
         "root_cause": diagnosis.root_cause if diagnosis else None,
         "confidence": diagnosis.confidence if diagnosis else None,
         "evidence": [e.model_dump() for e in diagnosis.evidence[:5]] if diagnosis else [],
-        "actions": actions,
+        "actions": actions, "revert_commit": revert_commit,
     }
 
 

@@ -27,8 +27,10 @@ from graphs.state import HumanHelpOutput, State
 def build_human_help_graph(timeline: Timeline) -> Any:
     async def ask(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         diagnosis = Diagnosis.model_validate(state["diagnosis"]) if state.get("diagnosis") else None
+        escalation = state.get("escalation") or {}
+        revert = (state.get("pr") or {}).get("commit") if escalation.get("from") == "verification" else None
         request = help_request(runtime.context.incident_id, state.get("help_rounds", 0) + 1, diagnosis,
-                               state.get("escalation"))
+                               escalation, revert_commit=revert)
         answer = interrupt(request)
         return {"help_request": request, "help_reply": HelpReply.model_validate(answer).model_dump(mode="json")}
 
@@ -39,13 +41,15 @@ def build_human_help_graph(timeline: Timeline) -> Any:
             return {}  # route_after_reply asks again: a reply answers only the question it was given for
         await timeline.add(runtime.context.incident_id, "help", f"{reply.action} from {reply.responder}: {reply.text}",
                            {"request_id": reply.request_id, "action": reply.action})
-        update: dict[str, Any] = {"help_rounds": state.get("help_rounds", 0) + 1, "escalation": None}
+        update: dict[str, Any] = {"help_rounds": state.get("help_rounds", 0) + 1, "escalation": None,
+                                  "revert_of": request.get("revert_commit") if reply.action == "revert" else None}
         if reply.action == "diagnose":
             # A fresh investigation that starts from the person's hint, with a fresh step budget (the
             # supervisor clears the conversation: a removal made in here would not reach its channel).
             update.update(budget={}, hints=[*(state.get("hints") or []), hint_message(reply)])
-        elif reply.action == "plan":
-            update.update(plan=None, approval=None)
+        elif reply.action in ("plan", "revert"):
+            # A new change: the earlier one's plan, decision and pull request belong to the timeline now.
+            update.update(plan=None, approval=None, pr=None, actions_done=None)
         else:
             update["resolution"] = {"by": reply.responder, "text": reply.text, "at": reply.at.isoformat()}
         return update

@@ -39,6 +39,8 @@ class State(TypedDict, total=False):
     plan: dict[str, Any] | None
     approval: dict[str, Any] | None
     pr: dict[str, Any] | None
+    actions_done: list[dict[str, Any]] | None
+    pr: dict[str, Any] | None
     actions: list[dict[str, Any]] | None  # agents.direct_actions.ActionStep dumps, bound into plan.diff_hash
     actions_done: list[dict[str, Any]] | None  # {index, tool, args, status, message, data} per run action
     escalation: dict[str, Any] | None
@@ -50,6 +52,7 @@ class State(TypedDict, total=False):
     help_rounds: int
     hints: list[str]
     resolution: dict[str, Any] | None
+    revert_of: str | None  # the fix commit a person asked to undo (after a failed verification)
 
 
 class DiagnosticsState(State, total=False):
@@ -80,6 +83,8 @@ class RemediationOutput(TypedDict, total=False):
     plan: dict[str, Any] | None
     approval: dict[str, Any] | None
     pr: dict[str, Any] | None
+    actions_done: list[dict[str, Any]] | None
+    pr: dict[str, Any] | None
     actions: list[dict[str, Any]] | None
     actions_done: list[dict[str, Any]] | None
     escalation: dict[str, Any] | None
@@ -91,7 +96,10 @@ class HumanHelpOutput(TypedDict, total=False):
     help_rounds: int
     hints: list[str]
     resolution: dict[str, Any] | None
+    revert_of: str | None
     escalation: dict[str, Any] | None
     budget: Budget
     plan: dict[str, Any] | None
     approval: dict[str, Any] | None
+    pr: dict[str, Any] | None
+    actions_done: list[dict[str, Any]] | None

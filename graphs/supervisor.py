@@ -90,7 +90,7 @@ def build_supervisor_graph(toolbox: Toolbox, timeline: Timeline,
 
     def route_after_help(state: State) -> Literal["fresh_investigation", "remediation", "report"]:
         reply = HelpReply.model_validate(state["help_reply"])
-        if reply.action == "plan" and "remediation" in available:
+        if reply.action in ("plan", "revert") and "remediation" in available:
             return "remediation"
         return "fresh_investigation" if reply.action == "diagnose" else "report"
 

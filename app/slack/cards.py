@@ -115,6 +115,7 @@ def reply_modal(incident_id: int, request: dict[str, Any], channel: str | None) 
     """The Reply modal of a help request: what to do next, and the hint or resolution."""
     options = [{"text": {"type": "plain_text", "text": {"diagnose": "Diagnose again with this hint",
                                                         "plan": "Plan a change again",
+                                                        "revert": "Revert the merged fix (asks for approval)",
                                                         "resolve": "Close with this resolution"}[a]}, "value": a}
                for a in request.get("actions", [])]
     return {"type": "modal", "callback_id": "help_reply", "title": {"type": "plain_text", "text": "Reply"},

@@ -83,7 +83,8 @@ async def settled(client: httpx.AsyncClient, incident_id: int, done: Callable[[d
         if done(incident):
             return dict(incident)
         await asyncio.sleep(0.05)  # polling the API, as a person's client would
-    raise AssertionError(f"incident {incident_id} never settled: {incident['status']} {incident['status_reason']}")
+    raise AssertionError(f"incident {incident_id} never settled: {incident['status']} {incident['status_reason']}; "
+                         + "; ".join(f"{e['kind']}: {e['message']}" for e in incident["timeline"][-8:]))
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from collections.abc import Callable
 from typing import Any
 
@@ -163,3 +164,43 @@ async def test_after_a_rejection_a_person_asks_for_the_plan_again_and_approves_i
     assert done["status"] == "remediating" and len(run.github.posted_pulls()) == 1
     decisions = [e["message"] for e in done["timeline"] if e["kind"] == "approval"]
     assert decisions[0].startswith("reject by bob") and decisions[-1] == "approve by alice"
+
+
+def merge_on_the_remote(run: Flow, branch: str) -> None:
+    """What GitHub does when the pull request is merged (a merge commit on main)."""
+    checkout = run.tmp / "merging"
+    git = ["git", "-c", "user.name=GitHub", "-c", "user.email=noreply@github.com"]
+    subprocess.run([*git, "clone", "-q", run.repo_url, str(checkout)], check=True)
+    subprocess.run([*git, "-C", str(checkout), "merge", "-q", "--no-ff", "-m", f"Merge {branch}", f"origin/{branch}"],
+                   check=True)
+    subprocess.run([*git, "-C", str(checkout), "push", "-q", "origin", "main"], check=True)
+
+
+async def test_a_person_asks_for_the_revert_and_it_goes_through_the_approval_gate(flow: Callable[..., Flow]) -> None:
+    run = flow(github_webhook_secret=SecretStr(WEBHOOK_SECRET), verify_window_seconds=0.5, verify_poll_seconds=0.1)
+    async with run.service() as client:
+        incident = await run.alert(client)
+        iid = incident["id"]
+        assert (await decide(client, iid, "approve")).status_code == 202
+        fix = (await after_decision(client, iid))["pr"]
+        merge_on_the_remote(run, fix["branch"])
+        body = json.dumps(pr_event(fix["number"], fix["branch"], merged=True)).encode()
+        await client.post("/webhooks/github", content=body, headers={
+            "X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "merge-1", "Content-Type": "application/json",
+            "X-Hub-Signature-256": sign(body)})
+        question = await until_asked(client, iid)
+        assert question["request"]["actions"] == ["diagnose", "plan", "revert", "resolve"]
+        assert question["request"]["revert_commit"] == fix["commit"]
+        answer = await client.post(f"/incidents/{iid}/help", json={
+            "request_id": question["request_id"], "action": "revert", "responder": "carol",
+            "text": "undo it, we will look tomorrow"})
+        assert answer.status_code == 202, answer.text
+        await settled(client, iid, lambda i: i["status"] == "awaiting_approval")
+        pending = (await client.get(f"/incidents/{iid}/approval")).json()
+        assert (await decide(client, iid, "approve", "bob")).status_code == 202
+        done = await after_decision(client, iid)
+    assert "+              memory: 100Mi" in pending["diff"] and pending["steps"][0]["via"] == "git revert"
+    assert done["status"] == "remediating" and done["pr"]["branch"] == fix["branch"] + "-revert"
+    assert len(run.github.posted_pulls()) == 2
+    reverted = run.branch_files(done["pr"]["branch"])["apps/memory-hog/deployment.yaml"]
+    assert reverted == run.sim.scenario.gitops.files["apps/memory-hog/deployment.yaml"]  # as before the fix
