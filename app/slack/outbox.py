@@ -50,7 +50,7 @@ SELECT id, cluster, namespace, resource_kind, resource_name, title, priority, st
 SELECT_DECISION = """
 SELECT decision, approver, decided_at AS at FROM approvals WHERE incident_id = %s AND diff_hash = %s"""
 SELECT_HELP = """
-SELECT request_id, request, reply FROM help_requests WHERE incident_id = %s ORDER BY asked_at DESC, request_id DESC
+SELECT request_id, request, reply, replied_by, reminded_at, timed_out_at FROM help_requests WHERE incident_id = %s ORDER BY asked_at DESC, request_id DESC
 LIMIT 1"""
 # Alerts that joined the incident after it was parked (awaiting a person or reopened) are shown on the card.
 COUNT_NEW_ALERTS = """
@@ -160,11 +160,26 @@ class SlackOutbox:
             posted = await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
             async with self.pool.connection() as conn:
                 await conn.execute(INSERT_MESSAGE, (incident_id, posted["channel"], posted["ts"]))
-        await self._queue_details(incident)
+        await self._queue_details(incident, help_request)
 
-    async def _queue_details(self, incident: dict[str, Any]) -> None:
-        """Thread replies for what the card only summarises: the full diff, the pull request, a person's question."""
+    async def _queue_details(self, incident: dict[str, Any], help_request: dict[str, Any] | None) -> None:
+        """Thread replies for what the card only summarises: the full diff, the pull request, a person's
+        question with its reminder, timeout and reply. Each is posted once (keyed)."""
         details: list[tuple[str, str]] = []
+        if help_request is not None:
+            rid, request = help_request["request_id"], help_request["request"]
+            details.append((f"help:{rid}", f":sos: A person is needed: {request['reason']}\nAnswer with the card's "
+                            f"Reply button, or POST /incidents/{incident['id']}/help (request `{rid}`)."))
+            if help_request["reminded_at"] and not help_request["reply"]:
+                details.append((f"remind:{rid}", f":alarm_clock: Reminder: still waiting for a person ({request['reason']})"))
+            if help_request["timed_out_at"] and not help_request["reply"]:
+                details.append((f"timeout:{rid}", ":hourglass: No reply in time: the incident stays with a person; "
+                                                  "a reply still resumes it."))
+            if help_request["reply"]:
+                reply = help_request["reply"]
+                who = reply["responder"]
+                who = f"<@{who.removeprefix('slack:')}>" if who.startswith("slack:") else who
+                details.append((f"reply:{rid}", f"{who} replied ({reply['action']}): {reply['text']}"))
         plan = incident["plan"] or {}
         if plan.get("diff") and truncated_diff(plan["diff"])[1]:
             details.append((f"diff:{plan['diff_hash']}", f"Full change `{plan['diff_hash'][:12]}`:\n```{plan['diff']}```"))

@@ -166,12 +166,14 @@ async def test_slack_429_and_5xx_are_retried_without_losing_the_update(slack_flo
 
 async def test_an_incident_the_crew_cannot_solve_asks_in_slack_and_a_signed_reply_resumes_it(
         slack_flow: Callable[..., Flow], slack: SlackStandIn) -> None:
-    run = slack_flow("node_not_ready")
+    run = slack_flow("node_not_ready", help_reminder_seconds=0.3, help_sweep_seconds=0.1)
     async with run.service() as client:
         incident = await run.alert(client)
         assert incident["status"] == "awaiting_human", incident["status_reason"]
         card = await until(lambda: (c := latest_card(slack)) and "help_reply" in buttons(c) and c, "a Reply button")
         assert "A person is needed" in card_text(card)
+        await until(lambda: any(t.startswith(":alarm_clock: Reminder") for t in slack.thread_replies()),
+                    "the reminder in the card's thread")
         assert (await click(client, "U0ALICE", "help_reply", buttons(card)["help_reply"])).status_code == 200
         [opened] = await until(lambda: slack.answered("views.open"), "the Reply modal")
         view = opened.body["view"]
@@ -190,8 +192,13 @@ async def test_an_incident_the_crew_cannot_solve_asks_in_slack_and_a_signed_repl
         assert "already answered by slack:U0ALICE" in replayed.json()["errors"]["text"]
         done = await after_help(client, incident["id"])
         final_card = await until(lambda: (c := latest_card(slack)) and "resolved" in c["text"] and c, "a resolved card")
+        await until(lambda: any("replied (resolve)" in t for t in slack.thread_replies()), "the reply in the thread")
     report = [e for e in done["timeline"] if e["kind"] == "report"][-1]
     assert "resolved by slack:U0ALICE: cordoned the node, kubelet restarted" in report["message"]
+    thread = slack.thread_replies()
+    assert thread[0].startswith(":sos: A person is needed") and f"POST /incidents/{incident['id']}/help" in thread[0]
+    assert "<@U0ALICE> replied (resolve): cordoned the node, kubelet restarted" in thread
+    assert sum(t.startswith(":alarm_clock:") for t in thread) == 1
     assert any(e["kind"] == "help" and e["actor"] == "slack:U0ALICE" for e in done["timeline"])
     assert "help_reply" not in buttons(final_card)
 
