@@ -71,6 +71,12 @@ def card_destination(settings: Settings, incident: dict[str, Any]) -> str:
     return f"the {card} goes to channel {channel}" if channel else "no channel matches: no card is posted"
 
 
+async def _switch_cards(pool: Any, *, on: bool) -> None:
+    """Tell the database whether incident changes should queue card refreshes (migration 0009)."""
+    async with pool.connection() as conn:
+        await conn.execute("UPDATE slack_switch SET enabled = %s WHERE enabled IS DISTINCT FROM %s", (on, on))
+
+
 async def _close_socket(socket: Any, connecting: asyncio.Task[None]) -> None:
     connecting.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -83,6 +89,7 @@ async def start_slack(settings: Settings, stack: AsyncExitStack, *, pool: Any, a
     """The running Slack side, or None (with a log line saying why) when Slack is not configured."""
     if not (settings.slack_bot_token or settings.slack_signing_secret or settings.slack_channel):
         log.info("Slack is not configured: incident cards are not posted; use the HTTP API")
+        await _switch_cards(pool, on=False)
         return None
     problem = slack_problem(settings)
     try:
@@ -92,6 +99,7 @@ async def start_slack(settings: Settings, stack: AsyncExitStack, *, pool: Any, a
     if problem is not None:
         log.error("opsgraph cannot start: %s", problem, extra={"step": "slack"})
         raise StartupFailed(problem)
+    await _switch_cards(pool, on=True)
     client = slack_client(settings)
     outbox = SlackOutbox(pool, client, routes=routes, default_channel=settings.slack_channel,
                          interval_seconds=settings.slack_outbox_seconds)

@@ -42,9 +42,20 @@ CREATE TABLE slack_messages (
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
 
+-- Whether cards are wanted at all: the service sets it at start-up from its Slack settings, so a
+-- deployment without Slack queues nothing (and pays one primary-key read per incident change).
+CREATE TABLE slack_switch (
+    id      boolean PRIMARY KEY DEFAULT true CHECK (id),
+    enabled boolean NOT NULL DEFAULT false
+);
+INSERT INTO slack_switch (id, enabled) VALUES (true, false);
+
 -- Every change a person can see on the card queues a refresh of it, inside the changing transaction.
 CREATE FUNCTION queue_slack_card() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF NOT (SELECT enabled FROM slack_switch) THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO slack_outbox (incident_id, kind) VALUES (NEW.id, 'card')
     ON CONFLICT (incident_id) WHERE kind = 'card' AND sent_at IS NULL DO NOTHING;
     RETURN NULL;

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import psycopg
 from pydantic import SecretStr
 
 from app.eval.payload import webhook_payload
@@ -260,3 +261,13 @@ async def test_feedback_slash_command_and_a_new_alert_on_a_parked_incident(slack
     assert command.status_code == 200 and f"incident {iid}" in command.text and "awaiting_human" in command.text
     assert "usage: /opsgraph INCIDENT_ID" in usage.text
     assert re.findall(r":rotating_light: (\d+) new alert\(s\) since the incident was parked", card_text(flagged)) == ["1"]
+
+
+async def test_without_slack_nothing_is_queued_for_it(flow: Callable[..., Flow], database_url: str) -> None:
+    run = flow()
+    async with run.service() as client:
+        incident = await run.alert(client)
+        assert (await client.post("/slack/interactions", content=b"payload=%7B%7D")).status_code == 404
+    with psycopg.connect(database_url) as conn:
+        queued = conn.execute("SELECT count(*) FROM slack_outbox").fetchone()
+    assert incident["status"] == "awaiting_approval" and queued == (0,)
