@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -78,7 +79,7 @@ def build_slack_app(*, signing_secret: str | None, client: AsyncWebClient, appro
         await approvals.decide(int(value["i"]), decision)
         return f"{kind} recorded for change `{decision.diff_hash[:12]}` of incident {value['i']}"
 
-    async def run_click(body: dict[str, Any], channel: str | None, work: Any) -> None:
+    async def run_click(body: dict[str, Any], channel: str | None, work: Callable[[], Awaitable[str]]) -> None:
         user = body["user"]["id"]
         try:
             message = await work()
@@ -118,14 +119,17 @@ def build_slack_app(*, signing_secret: str | None, client: AsyncWebClient, appro
 
     @app.view("edit_plan")
     async def on_edit_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        meta = _value(view.get("private_metadata"))
-        values = view["state"]["values"]
-        edits = [FieldEdit(object_field=field, new_value=_edit_value(values[f"step-{n}"]["value"]["value"] or ""))
-                 for n, field in enumerate(meta.get("f", [])) if f"step-{n}" in values]
         try:
+            meta = _value(view.get("private_metadata"))
+            values = view["state"]["values"]
+            edits = [FieldEdit(object_field=field, new_value=_edit_value(values[f"step-{n}"]["value"]["value"] or ""))
+                     for n, field in enumerate(meta.get("f", [])) if f"step-{n}" in values]
             message = await decide("edit", body, meta, edits)
         except (Refused, DecisionRefused, IncidentNotFound) as exc:
             await ack(response_action="errors", errors={"step-0": str(exc)[:150]})
+            return
+        except (KeyError, TypeError, ValidationError):
+            await ack(response_action="errors", errors={"step-0": "this form is not one opsgraph opened"})
             return
         await ack()
         await tell(meta.get("c"), body["user"]["id"], message)
@@ -150,10 +154,10 @@ def build_slack_app(*, signing_secret: str | None, client: AsyncWebClient, appro
 
     @app.view("help_reply")
     async def on_reply_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        meta = _value(view.get("private_metadata"))
-        values = view["state"]["values"]
         user = body["user"]["id"]
         try:
+            meta = _value(view.get("private_metadata"))
+            values = view["state"]["values"]
             check_user(user)
             reply = HelpReply(request_id=str(meta.get("r")), responder=f"slack:{user}",
                               action=(values["action"]["value"].get("selected_option") or {}).get("value"),
@@ -162,7 +166,7 @@ def build_slack_app(*, signing_secret: str | None, client: AsyncWebClient, appro
         except (Refused, DecisionRefused, IncidentNotFound) as exc:
             await ack(response_action="errors", errors={"text": str(exc)[:150]})
             return
-        except (ValidationError, KeyError):
+        except (ValidationError, KeyError, TypeError, AttributeError):
             await ack(response_action="errors", errors={"text": "choose a next step and write a hint or resolution"})
             return
         await ack()

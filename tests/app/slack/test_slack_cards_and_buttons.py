@@ -101,8 +101,15 @@ async def test_edit_opens_a_modal_and_the_pull_request_carries_the_edited_value(
         [opened] = await until(lambda: slack.answered("views.open"), "views.open")
         view = opened.body["view"]
         assert view["callback_id"] == "edit_plan" and view["blocks"][0]["label"]["text"] == FIELD
+        typed = {"step-0": {"value": {"type": "plain_text_input", "value": "384Mi"}}}
+        forged = await post_signed(client, "/slack/interactions", {"payload": json.dumps(view_submission(
+            "U0ALICE", {**view, "private_metadata": "{}"}, typed))})
+        assert "not made by opsgraph" in forged.json()["errors"]["step-0"]
+        mangled = await post_signed(client, "/slack/interactions", {"payload": json.dumps(view_submission(
+            "U0ALICE", view, {"step-0": {"other": {}}}))})
+        assert "not one opsgraph opened" in mangled.json()["errors"]["step-0"]
         submitted = await post_signed(client, "/slack/interactions", {"payload": json.dumps(view_submission(
-            "U0ALICE", view, {"step-0": {"value": {"type": "plain_text_input", "value": "384Mi"}}}))})
+            "U0ALICE", view, typed))})
         assert submitted.status_code == 200 and submitted.content in (b"", b"{}"), submitted.text
         done = await after_decision(client, incident["id"])
     assert done["status"] == "remediating"
