@@ -55,7 +55,9 @@ def slack_problem(settings: Settings) -> str | None:
 
 
 def card_destination(settings: Settings, incident: dict[str, Any]) -> str:
-    """Where this incident's Slack card goes (or would go), in one line for a person."""
+    """Where this incident's Slack card goes (or would go), in one line for a person. `incident` as the
+    API shows it (priority `P1`) or as stored (priority 1)."""
+    incident = {**incident, "priority": int(str(incident["priority"]).removeprefix("P"))}
     try:
         routes = parse_routes(settings.slack_routes)
     except RouteError as exc:

@@ -232,11 +232,12 @@ async def test_socket_mode_click_approves_with_no_public_endpoint(slack_flow: Ca
 
 async def test_feedback_slash_command_and_a_new_alert_on_a_parked_incident(slack_flow: Callable[..., Flow],
                                                                            slack: SlackStandIn) -> None:
-    run = slack_flow("node_not_ready")
+    run = slack_flow("node_not_ready", slack_routes="cluster=prod-*>C0PROD;priority=1>C0PAGE")
     async with run.service() as client:
         incident = await run.alert(client)
         iid = incident["id"]
         card = await until(lambda: (c := latest_card(slack)) and "help_reply" in buttons(c) and c, "the parked card")
+        assert incident["priority"] == "P1" and card["channel"] == "C0PAGE"  # routed by priority
         assert (await click(client, "U0ALICE", "feedback_up", buttons(card)["feedback_up"])).status_code == 200
         await until(lambda: slack.ephemerals("U0ALICE"), "thanks for the feedback")
         given = await client.post(f"/incidents/{iid}/feedback",
