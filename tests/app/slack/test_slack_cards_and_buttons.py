@@ -9,6 +9,7 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import psycopg
@@ -22,6 +23,7 @@ from tests.support.slack_standin import (
     block_action,
     buttons,
     post_signed,
+    slack_signature,
     socket_mode_standin,
     view_submission,
 )
@@ -71,10 +73,19 @@ async def test_alert_card_approve_pull_request_and_card_updated(slack_flow: Call
         assert card["channel"] == "C0OPS" and "memory-hog" in card_text(card) and "oom_killed" in card_text(card)
         value = json.loads(buttons(card)["approve"])
         assert value == {"i": incident["id"], "h": incident["plan"]["diff_hash"]}
-        answer = await click(client, "U0ALICE", "approve", buttons(card)["approve"])
+        # The click exactly as Slack signed it, kept to be replayed byte for byte later.
+        body = urlencode({"payload": json.dumps(block_action("U0ALICE", "approve", buttons(card)["approve"]))})
+        stamp = str(int(time.time()))
+        signed = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": stamp,
+                  "X-Slack-Signature": slack_signature(body, stamp)}
+        answer = await client.post("/slack/interactions", content=body.encode(), headers=signed)
         assert answer.status_code == 200
         done = await after_decision(client, incident["id"])
         assert done["status"] == "remediating"
+        replayed = await client.post("/slack/interactions", content=body.encode(), headers=signed)
+        assert replayed.status_code == 200
+        replay_answer = await until(lambda: len(slack.ephemerals("U0ALICE")) >= 2 and slack.ephemerals("U0ALICE"),
+                                    "the answer to the replayed click")
         pr_url = done["pr"]["url"]
         updated = await until(lambda: (c := latest_card(slack)) and pr_url in card_text(c) and c, "the PR on the card")
         second = await click(client, "U0BOB", "approve", buttons(card)["approve"])
@@ -82,6 +93,8 @@ async def test_alert_card_approve_pull_request_and_card_updated(slack_flow: Call
         refusal = await until(lambda: slack.ephemerals("U0BOB"), "an ephemeral answer to the second click")
         await until(lambda: any(pr_url in text for text in slack.thread_replies()), "the PR in the thread")
     assert "already decided: approve by slack:U0ALICE at" in refusal[0]
+    assert replay_answer[0].startswith("approve recorded for change")
+    assert "already decided: approve by slack:U0ALICE at" in replay_answer[1]
     assert "<@U0ALICE>" in card_text(updated) and "approve" not in buttons(updated)
     posted = slack.answered("chat.postMessage")
     assert len([c for c in posted if not c.body.get("thread_ts")]) == 1  # one card, then chat.update
