@@ -2,10 +2,11 @@
 
 Rows are written in the transaction that changed the incident (a trigger, migration 0009), so a
 card update can never be lost between the database and Slack, and a Slack outage never blocks a
-graph: the graph only writes rows. A row is claimed (marked sent) before the call, so a change that
-lands meanwhile queues a fresh row; a failed call puts the row back with a delay (Slack's
-`Retry-After` for 429, growing backoff for 5xx and network errors). A card row renders the incident
-as it is when sent, so a burst of transitions is one update and a retry always shows the newest state.
+graph: the graph only writes rows. A row is claimed with a lease and marked sent only after Slack
+took the call; a change that lands while its card is being sent bumps the row's version, and the
+card goes again. A failed call waits (Slack's `Retry-After` for 429, growing backoff for 5xx and
+network errors). A card row renders the incident as it is when sent, so a burst of transitions is
+one update and a retry always shows the newest state.
 """
 
 from __future__ import annotations
@@ -28,22 +29,21 @@ from app.slack.routing import ChannelRule, channel_for
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 20  # a call refused this many times (e.g. channel_not_found) is given up, with its error kept
+LEASE_SECONDS = 60  # a claimed row is not claimed again for this long (its sender may still be at it)
+# A row stays pending until its call succeeded: a sender that dies mid-call leaves it to be claimed
+# again when the lease runs out (at least once; a card update is idempotent).
 CLAIM = """
-UPDATE slack_outbox SET sent_at = now(), attempts = attempts + 1
+UPDATE slack_outbox SET attempts = attempts + 1, not_before = now() + make_interval(secs => %(lease)s)
 WHERE id = (SELECT id FROM slack_outbox WHERE sent_at IS NULL AND not_before <= now()
             ORDER BY not_before, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-RETURNING id, incident_id, kind, payload, attempts"""
-# A failed card goes back as the incident's pending card unless a newer change already queued one.
-REQUEUE_CARD = """
-INSERT INTO slack_outbox (incident_id, kind, attempts, not_before, last_error)
-VALUES (%(incident_id)s, 'card', %(attempts)s, now() + make_interval(secs => %(delay)s), %(error)s)
-ON CONFLICT (incident_id) WHERE kind = 'card' AND sent_at IS NULL DO UPDATE
-SET attempts = greatest(slack_outbox.attempts, excluded.attempts), last_error = excluded.last_error,
-    not_before = greatest(slack_outbox.not_before, excluded.not_before)"""
-REQUEUE_THREAD = """
-UPDATE slack_outbox SET sent_at = NULL, not_before = now() + make_interval(secs => %(delay)s), last_error = %(error)s
+RETURNING id, incident_id, kind, payload, attempts, version"""
+# Sent, unless a change was queued onto the card meanwhile (version bumped): then it goes again now.
+MARK_SENT = """
+UPDATE slack_outbox SET sent_at = CASE WHEN version = %(version)s THEN now() END, not_before = now(), last_error = NULL
 WHERE id = %(id)s"""
-GIVE_UP = "UPDATE slack_outbox SET last_error = %s WHERE id = %s"
+RETRY = """
+UPDATE slack_outbox SET not_before = now() + make_interval(secs => %(delay)s), last_error = %(error)s WHERE id = %(id)s"""
+GIVE_UP = "UPDATE slack_outbox SET sent_at = now(), last_error = %s WHERE id = %s"
 SELECT_INCIDENT = """
 SELECT id, cluster, namespace, resource_kind, resource_name, title, priority, status, status_reason, diagnosis,
        plan, pr, last_alert_at, updated_at FROM incidents WHERE id = %s"""
@@ -95,7 +95,7 @@ class SlackOutbox:
         done: list[Sent] = []
         for _ in range(limit):
             async with self.pool.connection() as conn:
-                row = await (await conn.execute(CLAIM)).fetchone()
+                row = await (await conn.execute(CLAIM, {"lease": LEASE_SECONDS})).fetchone()
             if row is None:
                 break
             done.append(await self._send(row))
@@ -107,6 +107,8 @@ class SlackOutbox:
                 await self._send_card(row["incident_id"])
             else:
                 await self._send_thread(row["incident_id"], row["payload"])
+            async with self.pool.connection() as conn:
+                await conn.execute(MARK_SENT, {"id": row["id"], "version": row["version"]})
             return Sent(row["id"], row["kind"], "sent")
         except SlackApiError as exc:
             status = exc.response.status_code
@@ -125,11 +127,7 @@ class SlackOutbox:
                       row["attempts"], error)
             return Sent(row["id"], row["kind"], f"gave up: {error}")
         async with self.pool.connection() as conn:
-            if row["kind"] == "card":
-                await conn.execute(REQUEUE_CARD, {"incident_id": row["incident_id"], "attempts": row["attempts"],
-                                                  "delay": delay, "error": error})
-            else:
-                await conn.execute(REQUEUE_THREAD, {"id": row["id"], "delay": delay, "error": error})
+            await conn.execute(RETRY, {"id": row["id"], "delay": delay, "error": error})
         log.warning("incident %s: Slack %s failed (%s); retrying in %.1f s", row["incident_id"], row["kind"], error,
                     delay)
         return Sent(row["id"], row["kind"], f"retry in {delay:g} s: {error}")

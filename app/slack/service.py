@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, AsyncServerErrorRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import AsyncServerErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.approvals.store import ApprovalStore
@@ -37,10 +37,10 @@ class SlackSide:
 
 def slack_client(settings: Settings) -> AsyncWebClient:
     assert settings.slack_bot_token is not None
-    # One quick in-process retry for a 429 or 5xx; anything longer is the outbox's job.
+    # One quick in-process retry of a 5xx. A 429 is not waited for in here (the SDK would sleep out its
+    # Retry-After, holding up every card behind it): the outbox schedules the row for then instead.
     return AsyncWebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url,
-                          timeout=10, retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1),
-                                                      AsyncServerErrorRetryHandler(max_retry_count=1)])
+                          timeout=10, retry_handlers=[AsyncServerErrorRetryHandler(max_retry_count=1)])
 
 
 def slack_problem(settings: Settings) -> str | None:

@@ -10,7 +10,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +38,7 @@ class SlackStandIn:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[tuple[int, str | None]]] = field(default_factory=dict)
     socket_url: str | None = None  # what apps.connections.open answers
+    on_call: Callable[[str, dict[str, Any]], None] | None = None  # runs before a call is answered
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -120,6 +121,8 @@ def slack_standin() -> Iterator[SlackStandIn]:
             body = _decoded(raw, self.headers.get("Content-Type", ""))
             auth = self.headers.get("Authorization", "")
             token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else body.get("token")
+            if standin.on_call is not None:
+                standin.on_call(method, body)
             status, payload, headers = standin.answer(method, body, token)
             with standin.lock:
                 standin.calls.append(Call(method, body, status))

@@ -25,6 +25,7 @@ CREATE TABLE slack_outbox (
     kind        text NOT NULL CHECK (kind IN ('card', 'thread')),
     payload     jsonb NOT NULL DEFAULT '{}',
     attempts    integer NOT NULL DEFAULT 0,
+    version     integer NOT NULL DEFAULT 0,  -- bumped by every change queued onto a pending card
     not_before  timestamptz NOT NULL DEFAULT now(),
     last_error  text,
     created_at  timestamptz NOT NULL DEFAULT now(),
@@ -56,8 +57,10 @@ BEGIN
     IF NOT (SELECT enabled FROM slack_switch) THEN
         RETURN NULL;
     END IF;
+    -- A card being sent right now is still pending: the bumped version makes the sender send it again.
     INSERT INTO slack_outbox (incident_id, kind) VALUES (NEW.id, 'card')
-    ON CONFLICT (incident_id) WHERE kind = 'card' AND sent_at IS NULL DO NOTHING;
+    ON CONFLICT (incident_id) WHERE kind = 'card' AND sent_at IS NULL
+    DO UPDATE SET version = slack_outbox.version + 1;
     RETURN NULL;
 END $$;
 CREATE TRIGGER incidents_card_on_insert AFTER INSERT ON incidents FOR EACH ROW EXECUTE FUNCTION queue_slack_card();

@@ -170,7 +170,7 @@ async def test_forged_stale_unknown_unauthorised_and_closed_clicks_resume_nothin
 
 async def test_slack_429_and_5xx_are_retried_without_losing_the_update(slack_flow: Callable[..., Flow],
                                                                        slack: SlackStandIn) -> None:
-    # More failures than the client's one quick retry: the outbox has to carry them.
+    # 429s are scheduled by the outbox; more 5xx than the client's one quick retry: the outbox carries them.
     slack.fail_next("chat.postMessage", 429, times=2, retry_after="1")
     slack.fail_next("chat.update", 503, times=3)
     run = slack_flow()
