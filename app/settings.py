@@ -258,8 +258,9 @@ class Settings(BaseSettings):
         "`cluster`, `namespace` (fnmatch `*`) and `priority` (this priority or more urgent), e.g. "
         "`cluster=prod>C0PROD;priority=1>C0PAGE`. No match: `SLACK_CHANNEL`.")
     slack_approvers: str = Field(
-        "", description="Comma-separated Slack user ids allowed to approve, reject or edit from Slack. Empty: "
-        "anyone who can click the card's buttons.")
+        "", description="Comma-separated Slack user ids (`U…`) and user group ids (`S…`, members looked up with "
+        "`usergroups.users.list`, cached 60 s) allowed to approve, reject, edit or reply from Slack. Empty: anyone "
+        "who can click the card's buttons.")
     slack_outbox_seconds: float = Field(
         1.0, gt=0, description="How often the Slack outbox is drained when no call is waiting (failed calls are "
         "retried from it, honouring `Retry-After`).")

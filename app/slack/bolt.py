@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.human_help import HelpReply
@@ -31,6 +33,7 @@ from app.slack.cards import edit_modal, reply_modal
 log = logging.getLogger(__name__)
 
 COMMAND = "/opsgraph"
+GROUP_CACHE_SECONDS = 60.0  # how long a user group's members are trusted before asking Slack again
 
 
 class Refused(Exception):
@@ -60,9 +63,31 @@ def build_slack_app(*, signing_secret: str | None, client: AsyncWebClient, appro
     app = AsyncApp(signing_secret=signing_secret, client=client,
                    request_verification_enabled=signing_secret is not None)
 
-    def check_user(user_id: str) -> None:
-        if approvers and user_id not in approvers:
-            raise Refused(f"<@{user_id}> is not allowed to decide here (OPSGRAPH_SLACK_APPROVERS)")
+    groups = frozenset(a for a in approvers if a.startswith("S"))  # user groups (subteams) are S…, users U…/W…
+    members_of: dict[str, tuple[float, frozenset[str]]] = {}
+
+    async def group_members(group: str) -> frozenset[str]:
+        cached = members_of.get(group)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        answer = await client.usergroups_users_list(usergroup=group)
+        members = frozenset(answer.get("users") or [])
+        members_of[group] = (time.monotonic() + GROUP_CACHE_SECONDS, members)
+        return members
+
+    async def check_user(user_id: str) -> None:
+        if not approvers or user_id in approvers:
+            return
+        unreadable = []
+        for group in sorted(groups):
+            try:
+                if user_id in await group_members(group):
+                    return
+            except SlackApiError as exc:  # one group gone or unreadable does not lock out the others
+                log.warning("Slack user group %s could not be read: %s", group, exc.response.get("error"))
+                unreadable.append(group)
+        note = f" (user group(s) {', '.join(unreadable)} could not be read)" if unreadable else ""
+        raise Refused(f"<@{user_id}> is not allowed to decide here (OPSGRAPH_SLACK_APPROVERS){note}")
 
     async def tell(channel: str | None, user: str, text: str) -> None:
         if channel:
@@ -73,7 +98,7 @@ def build_slack_app(*, signing_secret: str | None, client: AsyncWebClient, appro
     async def decide(kind: str, body: dict[str, Any], value: dict[str, Any],
                      edits: list[FieldEdit] | None = None) -> str:
         user = body["user"]["id"]
-        check_user(user)
+        await check_user(user)
         decision = ApprovalDecision(decision=kind, approver=f"slack:{user}", diff_hash=str(value.get("h", "")),  # type: ignore[arg-type]
                                     edits=edits or [])
         await approvals.decide(int(value["i"]), decision)
@@ -105,7 +130,7 @@ def build_slack_app(*, signing_secret: str | None, client: AsyncWebClient, appro
         await ack()
 
         async def open_modal() -> str:
-            check_user(body["user"]["id"])
+            await check_user(body["user"]["id"])
             value = _value(action.get("value"))
             pending = await approvals.pending(int(value["i"]))
             if pending.get("diff_hash") != value.get("h"):
@@ -139,7 +164,7 @@ def build_slack_app(*, signing_secret: str | None, client: AsyncWebClient, appro
         await ack()
 
         async def open_modal() -> str:
-            check_user(body["user"]["id"])
+            await check_user(body["user"]["id"])
             value = _value(action.get("value"))
             latest = await help_store.latest(int(value["i"]))
             if latest is None or latest["request_id"] != value.get("r"):
@@ -158,7 +183,7 @@ def build_slack_app(*, signing_secret: str | None, client: AsyncWebClient, appro
         try:
             meta = _value(view.get("private_metadata"))
             values = view["state"]["values"]
-            check_user(user)
+            await check_user(user)
             reply = HelpReply(request_id=str(meta.get("r")), responder=f"slack:{user}",
                               action=(values["action"]["value"].get("selected_option") or {}).get("value"),
                               text=values["text"]["value"].get("value") or "")

@@ -38,6 +38,7 @@ class SlackStandIn:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[tuple[int, str | None]]] = field(default_factory=dict)
     socket_url: str | None = None  # what apps.connections.open answers
+    groups: dict[str, list[str]] = field(default_factory=dict)  # user group id → member user ids
     on_call: Callable[[str, dict[str, Any]], None] | None = None  # runs before a call is answered
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -79,6 +80,10 @@ class SlackStandIn:
             return 200, {"ok": True, "channel": body["channel"], "ts": body["ts"], "text": body.get("text")}, {}
         if method == "chat.postEphemeral":
             return 200, {"ok": True, "message_ts": ts}, {}
+        if method == "usergroups.users.list":
+            if body.get("usergroup") not in self.groups:
+                return 200, {"ok": False, "error": "no_such_subteam"}, {}
+            return 200, {"ok": True, "users": self.groups[body["usergroup"]]}, {}
         if method == "views.open":
             return 200, {"ok": True, "view": {**body.get("view", {}), "id": "V0VIEW"}}, {}
         return 200, {"ok": False, "error": "unknown_method"}, {}
@@ -115,10 +120,14 @@ def slack_standin() -> Iterator[SlackStandIn]:
     standin = SlackStandIn()
 
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # methods the SDK reads with GET and query parameters
+            self.do_POST()
+
         def do_POST(self) -> None:
-            method = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+            path, _, query = self.path.partition("?")
+            method = path.rstrip("/").rsplit("/", 1)[-1]
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            body = _decoded(raw, self.headers.get("Content-Type", ""))
+            body = {**{k: v[0] for k, v in parse_qs(query).items()}, **_decoded(raw, self.headers.get("Content-Type", ""))}
             auth = self.headers.get("Authorization", "")
             token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else body.get("token")
             if standin.on_call is not None:

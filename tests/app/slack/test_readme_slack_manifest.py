@@ -17,7 +17,7 @@ from app.settings import Settings
 ROOT = Path(__file__).resolve().parents[3]
 # The bot scope each Web API method opsgraph calls needs (api.slack.com/methods); views.open needs a trigger only.
 SCOPE_OF = {"chat_postMessage": "chat:write", "chat_update": "chat:write", "chat_postEphemeral": "chat:write",
-            "views_open": None}
+            "views_open": None, "usergroups_users_list": "usergroups:read"}
 
 
 def manifest() -> dict[str, Any]:

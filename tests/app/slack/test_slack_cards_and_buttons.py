@@ -292,3 +292,21 @@ async def test_without_slack_nothing_is_queued_for_it(flow: Callable[..., Flow],
     with psycopg.connect(database_url) as conn:
         queued = conn.execute("SELECT count(*) FROM slack_outbox").fetchone()
     assert incident["status"] == "awaiting_approval" and queued == (0,)
+
+
+async def test_a_user_group_decides_and_its_members_are_checked_with_slack(slack_flow: Callable[..., Flow],
+                                                                           slack: SlackStandIn) -> None:
+    slack.groups["S0ONCALL"] = ["U0CAROL"]
+    run = slack_flow(slack_approvers="U0ALICE,S0ONCALL,S0GONE")
+    async with run.service() as client:
+        incident = await run.alert(client)
+        card = await awaiting_card(slack)
+        await click(client, "U0MALLORY", "approve", buttons(card)["approve"])
+        refusal = await until(lambda: slack.ephemerals("U0MALLORY"), "the refusal for a non-member")
+        assert (await client.get(f"/incidents/{incident['id']}")).json()["status"] == "awaiting_approval"
+        await click(client, "U0CAROL", "approve", buttons(card)["approve"])
+        done = await after_decision(client, incident["id"])
+    assert "not allowed to decide" in refusal[0] and "S0GONE could not be read" in refusal[0]
+    assert done["status"] == "remediating"
+    assert [e["actor"] for e in done["timeline"] if e["kind"] == "approval"] == ["slack:U0CAROL"]
+    assert {c.body["usergroup"] for c in slack.calls if c.method == "usergroups.users.list"} >= {"S0ONCALL"}
