@@ -129,7 +129,7 @@ async def plan_revert(setup: RemediationSetup, incident_id: str, diagnosis: Diag
                                     "the fix is not there (not merged yet?)")
     target = diagnosis.affected[0] if diagnosis.affected else ResourceRef(kind="Repository", name=setup.base_branch)
     steps = [PlanStep(file=path, object=target, object_field=f"revert of {commit[:12]}", field_path="(file)",
-                      via="git revert", rationale="the merged fix did not make the workload healthy",
+                      via=REVERT_VIA, rationale="the merged fix did not make the workload healthy",
                       risk="medium", risk_note="returns the file to what it was before the fix (the fault stays)",
                       rollback=f"merge the original fix {commit[:12]} again") for path in changed]
     diff = "".join(unified_diff(path, before.get(path, ""), after[path]) for path in changed)
@@ -165,6 +165,14 @@ def approval_request(incident_id: str, diagnosis: Diagnosis, plan: Plan, ttl_sec
     }
 
 
+REVERT_VIA = "git revert"
+
+
+def is_revert(request_or_plan_steps: list[dict[str, Any]]) -> bool:
+    """Whether a pending change is a revert (made by git; approved or rejected as it is, never edited)."""
+    return any(step.get("via") == REVERT_VIA for step in request_or_plan_steps)
+
+
 def decision_problem(decision: ApprovalDecision, plan: Plan) -> str | None:
     """Why a decision cannot be applied to this plan, or None."""
     if decision.diff_hash != plan.diff_hash:
@@ -172,6 +180,8 @@ def decision_problem(decision: ApprovalDecision, plan: Plan) -> str | None:
                 f"{plan.diff_hash[:12]}: it was superseded")
     if decision.decision == "edit" and not decision.edits:
         return "an edit decision carries no edited values"
+    if decision.decision == "edit" and is_revert([step.model_dump() for step in plan.steps]):
+        return "a revert is approved or rejected as git made it; it cannot be edited"
     return None
 
 

@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.human_help import HelpReply
-from agents.remediation import ApprovalDecision, FieldEdit
+from agents.remediation import ApprovalDecision, FieldEdit, is_revert
 from app.approvals.store import ApprovalStore, DecisionRefused
 from app.help.store import HelpStore
 from app.incidents.errors import IncidentNotFound
@@ -136,6 +136,8 @@ def build_slack_app(*, signing_secret: str | None, client: AsyncWebClient, appro
             if pending.get("diff_hash") != value.get("h"):
                 raise Refused(f"change {str(value.get('h'))[:12]} was superseded: the pending change is "
                               f"{str(pending.get('diff_hash'))[:12]}")
+            if is_revert(pending.get("steps") or []):
+                raise Refused("a revert is approved or rejected as git made it; it cannot be edited")
             await client.views_open(trigger_id=body["trigger_id"], view=edit_modal(int(value["i"]), pending,
                                                                                  channel_of(body)))
             return ""

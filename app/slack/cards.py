@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agents.remediation import is_revert
+
 DIFF_LINES = 30  # on the card; the full diff goes to the thread
 TEXT_LIMIT = 2900  # a section's text is capped at 3000 characters by Slack
 STATE_LABELS = {
@@ -79,8 +81,10 @@ def incident_card(incident: dict[str, Any], *, decision: dict[str, Any] | None =
              "style": "primary", "value": value},
             {"type": "button", "action_id": "reject", "text": {"type": "plain_text", "text": "Reject"},
              "style": "danger", "value": value},
-            {"type": "button", "action_id": "edit", "text": {"type": "plain_text", "text": "Edit"}, "value": value},
         ]
+        if not is_revert(plan.get("steps") or []):  # a revert is git's, approved or rejected as it is
+            actions.append({"type": "button", "action_id": "edit", "text": {"type": "plain_text", "text": "Edit"},
+                            "value": value})
     if help_request and not help_request.get("reply") and status in ("awaiting_human", "reopened"):
         request = help_request["request"]
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text":

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from agents.remediation import ApprovalDecision, FieldEdit
+from agents.remediation import ApprovalDecision, FieldEdit, is_revert
 from app.api.approver_tokens import decider, full_hash
 from app.api.auth import require_api_token
 from app.api.deps import SettingsDep
@@ -58,8 +58,12 @@ async def decide(incident_id: int, body: DecisionIn, request: Request, settings:
     if body.decision == "edit" and not body.edits:
         return JSONResponse({"detail": "an edit decision needs edits: [{object_field, new_value}]"}, status_code=422)
     diff_hash = body.diff_hash
+    # Read the pending change only when needed: a plain late click must still hear "already decided by X".
+    pending = await _store(request).pending(incident_id) if body.decision == "edit" or len(diff_hash) < 64 else {}
+    if body.decision == "edit" and is_revert(pending.get("steps") or []):
+        return JSONResponse({"detail": "a revert is approved or rejected as git made it; it cannot be edited"},
+                            status_code=422)
     if len(diff_hash) < 64:  # a short hash names the pending change only when it starts that change's hash
-        pending = await _store(request).pending(incident_id)
         diff_hash = full_hash(diff_hash, str(pending.get("diff_hash", "")))
         if len(diff_hash) < 64:
             return JSONResponse({"detail": f"change {diff_hash} was superseded: the pending change is "

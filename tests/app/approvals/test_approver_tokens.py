@@ -40,6 +40,8 @@ async def test_the_token_owner_decides_and_a_short_hash_names_the_pending_change
         assert answer.json()["approver"] == "alice" and answer.json()["diff_hash"] == full
         second = await client.post(url, json=body, headers={"X-Approver-Token": bob})
         done = await after_decision(client, iid)
+        late = await client.post(url, json={**body, "diff_hash": full}, headers={"X-Approver-Token": bob})
+    assert late.status_code == 409 and "already decided: approve by alice" in late.json()["detail"]
     assert second.status_code == 409 and "already decided: approve by alice" in second.json()["detail"]
     assert done["status"] == "remediating"
     assert [e["actor"] for e in done["timeline"] if e["kind"] == "approval"] == ["alice"]

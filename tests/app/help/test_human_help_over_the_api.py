@@ -197,6 +197,9 @@ async def test_a_person_asks_for_the_revert_and_it_goes_through_the_approval_gat
         assert answer.status_code == 202, answer.text
         await settled(client, iid, lambda i: i["status"] == "awaiting_approval")
         pending = (await client.get(f"/incidents/{iid}/approval")).json()
+        field = pending["steps"][0]["object_field"]
+        edited = await decide(client, iid, "edit", edits=[{"object_field": field, "new_value": "1Gi"}])
+        assert edited.status_code == 422 and "cannot be edited" in edited.json()["detail"]
         assert (await decide(client, iid, "approve", "bob")).status_code == 202
         done = await after_decision(client, iid)
     assert "+              memory: 100Mi" in pending["diff"] and pending["steps"][0]["via"] == "git revert"
