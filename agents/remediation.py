@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from agents.diagnosis import Diagnosis, SuggestedFix
+from agents.diagnosis import Diagnosis, ResourceRef, SuggestedFix
 from agents.errors import PermanentError, TemporaryError
-from agents.toolsets.gitops.plan import Plan, plan_changes
+from agents.toolsets.gitops.edit import diff_hash, unified_diff
+from agents.toolsets.gitops.plan import Plan, PlanStep, plan_changes
 from agents.toolsets.gitops.repo import GitOpsRepo
+from agents.toolsets.gitops.validate import validate_change
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -115,6 +117,39 @@ async def plan_remediation(setup: RemediationSetup, incident_id: str, diagnosis:
     return plan_changes(diagnosis, tree, kubernetes_version=setup.kubernetes_version)
 
 
+async def plan_revert(setup: RemediationSetup, incident_id: str, diagnosis: Diagnosis, commit: str) -> Plan:
+    """A change that undoes the fix `commit` on the base branch, for the same approval gate as any fix
+    (offered after a failed verification). Nothing to undo, or a conflict, escalates with the reason."""
+    if setup.repo_url is None:
+        return Plan(escalate_reason="no GitOps repository is configured (OPSGRAPH_GITOPS_REPO_URL)")
+    repo = setup.repo(incident_id)
+
+    def trees() -> tuple[dict[str, str], dict[str, str]]:
+        repo.checkout_branch(setup.base_branch)
+        return repo.tree(), repo.reverted_tree(commit)
+
+    try:
+        before, after = await asyncio.to_thread(trees)
+    except (PermanentError, TemporaryError) as exc:
+        return Plan(escalate_reason=f"{commit[:12]} cannot be reverted on {setup.base_branch}: {exc}")
+    changed = sorted(path for path in after if before.get(path) != after[path])
+    if not changed:
+        return Plan(escalate_reason=f"reverting {commit[:12]} changes nothing on {setup.base_branch}: "
+                                    "the fix is not there (not merged yet?)")
+    target = diagnosis.affected[0] if diagnosis.affected else ResourceRef(kind="Repository", name=setup.base_branch)
+    steps = [PlanStep(file=path, object=target, object_field=f"revert of {commit[:12]}", field_path="(file)",
+                      via=REVERT_VIA, rationale="the merged fix did not make the workload healthy",
+                      risk="medium", risk_note="returns the file to what it was before the fix (the fault stays)",
+                      rollback=f"merge the original fix {commit[:12]} again") for path in changed]
+    diff = "".join(unified_diff(path, before.get(path, ""), after[path]) for path in changed)
+    # The revert restores files that were live before the fix: what the checks find there is shown to the
+    # approver as a warning, not a reason to refuse going back.
+    problems = [p.model_copy(update={"severity": "warning", "message": f"{p.message} (as before the fix)"})
+                for p in validate_change(before, after, changed, kubernetes_version=setup.kubernetes_version)]
+    return Plan(steps=steps, diff=diff, diff_hash=diff_hash(diff), files={path: after[path] for path in changed},
+                problems=problems, notes=[f"revert of {commit}"])
+
+
 def with_edits(diagnosis: Diagnosis, edits: list[FieldEdit]) -> Diagnosis:
     """The diagnosis with a person's values in place of the planned ones (new fields on its first resource)."""
     by_field = {edit.object_field: edit.new_value for edit in edits}
@@ -139,6 +174,14 @@ def approval_request(incident_id: str, diagnosis: Diagnosis, plan: Plan, ttl_sec
     }
 
 
+REVERT_VIA = "git revert"
+
+
+def is_revert(request_or_plan_steps: list[dict[str, Any]]) -> bool:
+    """Whether a pending change is a revert (made by git; approved or rejected as it is, never edited)."""
+    return any(step.get("via") == REVERT_VIA for step in request_or_plan_steps)
+
+
 def decision_problem(decision: ApprovalDecision, plan: Plan) -> str | None:
     """Why a decision cannot be applied to this plan, or None."""
     if decision.diff_hash != plan.diff_hash:
@@ -146,6 +189,8 @@ def decision_problem(decision: ApprovalDecision, plan: Plan) -> str | None:
                 f"{plan.diff_hash[:12]}: it was superseded")
     if decision.decision == "edit" and not decision.edits:
         return "an edit decision carries no edited values"
+    if decision.decision == "edit" and is_revert([step.model_dump() for step in plan.steps]):
+        return "a revert is approved or rejected as git made it; it cannot be edited"
     return None
 
 
@@ -155,10 +200,12 @@ def branch_name(incident_id: str, diagnosis: Diagnosis) -> str:
     return f"opsgraph/{incident_id}-{slug}"
 
 
-async def deliver(setup: RemediationSetup, incident_id: str, diagnosis: Diagnosis, plan: Plan) -> PullRequestRecord:
-    """Commit the plan on the incident's branch, push it, and open (or find) the pull request."""
+async def deliver(setup: RemediationSetup, incident_id: str, diagnosis: Diagnosis, plan: Plan,
+                  branch_suffix: str = "") -> PullRequestRecord:
+    """Commit the plan on the incident's branch, push it, and open (or find) the pull request.
+    `branch_suffix` ("-revert"): a further change of the same incident gets its own branch and PR."""
     repo = setup.repo(incident_id)
-    branch = branch_name(incident_id, diagnosis)
+    branch = branch_name(incident_id, diagnosis) + branch_suffix
     message = f"opsgraph: {diagnosis.category} in {diagnosis.affected[0] if diagnosis.affected else 'cluster'}\n\n" \
               f"{diagnosis.root_cause}\n\nIncident {incident_id}; change {plan.diff_hash[:12]}."
 

@@ -102,6 +102,10 @@ def _parser() -> argparse.ArgumentParser:
     toolsets = sub.add_parser("toolsets", help="which toolsets are enabled, and why the others are not")
     toolsets.set_defaults(handler=_toolsets)
 
+    approver = sub.add_parser("approver-token", help="make a personal approver token and its hashed setting entry")
+    approver.add_argument("name", help="the approver's name, as decisions will record it")
+    approver.set_defaults(handler=_approver_token)
+
     sim = sub.add_parser("sim", help="the simulated Kubernetes cluster")
     sim_sub = sim.add_subparsers(metavar="SIMCOMMAND")
     sim_serve = sim_sub.add_parser("serve", help="serve one scenario and print its kubeconfig path")
@@ -139,6 +143,15 @@ def _kb(args: argparse.Namespace, command: str) -> int:
     settings = load_settings()
     quiet()
     return run_kb_command(settings, command, args)
+
+
+def _approver_token(args: argparse.Namespace) -> int:
+    from app.api.approver_tokens import new_approver_token
+
+    token, entry = new_approver_token(args.name.strip())
+    print(f"token for {args.name} (give it to them; it is not stored anywhere): {token}")
+    print(f"add to OPSGRAPH_APPROVER_TOKENS (comma-separated): {entry}")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ from app.eval.runner import settled_incident
 from app.inprocess import serving
 from app.observability import configure_logging
 from app.settings import Settings
+from app.slack.service import card_destination
 from sim.gitops import seed_bare_repo
 from sim.health import namespace_problems
 from sim.runtime import RunningSim, start_sim
@@ -88,6 +89,7 @@ async def tell_story(url: str, cluster: RunningSim, settings: Settings, say: Say
         client.headers["Authorization"] = f"Bearer {settings.api_token.get_secret_value()}"
         incident = await settled_incident(client, accepted["incident_ids"][0])
         _show_diagnosis(incident, say)
+        say(f"  slack: {card_destination(settings, incident)}")
         if incident["status"] != "awaiting_approval":
             say(f"no change proposed: {incident.get('status_reason')}")
             return

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import EXCEPTION_HANDLERS
-from app.api.routes import alerts, approvals, health, incidents, knowledge, threads
+from app.api.routes import alerts, approvals, feedback, health, human_help, incidents, knowledge, slack, threads
 from app.approvals.store import ApprovalStore
 from app.approvals.sweep import ApprovalSweep
 from app.api.routes import github as github_webhook
@@ -112,9 +112,22 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
                 intake = WarningEventIntake(settings, services.clusters, services.incidents, app.state.classifier)
                 await intake.start()
                 stack.push_async_callback(intake.stop)
-            if settings.slack_bot_token or settings.slack_signing_secret or settings.slack_channel:
-                log.warning("SLACK_* is set, but the Slack integration is not built yet: nothing is posted to "
-                            "Slack; decide approvals over the HTTP API (POST /incidents/{id}/approval)")
+            # HumanHelp and Slack (issue 11): questions to people, their reminders, cards and buttons.
+            from app.help.store import HelpStore
+            from app.help.sweep import HelpSweep
+            from app.incidents.feedback import FeedbackStore
+            from app.slack.service import start_slack
+
+            app.state.help = HelpStore(database.pool, services.queue)
+            app.state.feedback = FeedbackStore(database.pool)
+            help_sweep = HelpSweep(app.state.help, interval_seconds=settings.help_sweep_seconds,
+                                   remind_after_seconds=settings.help_reminder_seconds,
+                                   timeout_seconds=settings.help_timeout_seconds)
+            await help_sweep.start()
+            stack.push_async_callback(help_sweep.stop)
+            app.state.slack = await start_slack(settings, stack, pool=database.pool, approvals=services.approvals,
+                                                help_store=app.state.help, feedback=app.state.feedback,
+                                                incidents=services.incidents)
             log.info(
                 "opsgraph ready",
                 extra={"embedded_db": database.embedded, "schema_version": database.schema_version},
@@ -132,6 +145,9 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
     app.include_router(approvals.router)
     app.include_router(threads.router)
     app.include_router(knowledge.router)
+    app.include_router(human_help.router)
+    app.include_router(feedback.router)
+    app.include_router(slack.router)
     for error, handler in EXCEPTION_HANDLERS.items():
         app.add_exception_handler(error, handler)
     app.add_middleware(RequestContext)

@@ -31,6 +31,7 @@ from agents.toolsets.kubernetes.clients import ClusterClients
 from agents.toolsets.registry import default_registry
 from app.audit_store import ToolAuditStore
 from app.incidents.claims import ChangeClaimStore
+from app.help.store import HelpStore
 from app.incidents.queue import RunOutcome, WorkItem
 from app.incidents.status import IncidentStatus
 from app.incidents.store import IncidentStore
@@ -60,6 +61,14 @@ class IncidentTimeline:
         except RuntimeError:  # called outside a graph run
             return
         writer({"step": kind, "message": message, "data": data or {}})
+
+
+def reopened_escalation(row: dict[str, Any]) -> dict[str, Any]:
+    """Why a person is asked after a failed verification, with the revert the verifier proposed."""
+    proposal = next((e["data"] for e in reversed(row.get("timeline") or []) if e["kind"] == "revert_proposed"), {})
+    revert = f"; proposed revert: `{proposal['command']}`" if proposal.get("command") else ""
+    return {"reason": f"{row.get('status_reason') or 'the merged fix did not help'}{revert}", "from": "verification",
+            "revert": proposal or None}
 
 
 def budgets_from(settings: Settings) -> Budgets:
@@ -119,13 +128,14 @@ class GraphRunner:
         self.services = services
         self.incidents = services.incidents
         self.approvals = services.approvals
+        self.help = HelpStore(services.database.pool, services.queue)
         self.budgets = budgets_from(services.settings)
         self.toolsets = TOOLSETS | ({"knowledge"} if toolbox.knowledge is not None else set())
         self.graph = build_supervisor_graph(toolbox, IncidentTimeline(services.incidents),
                                             AsyncPostgresSaver(services.database.pool),  # type: ignore[arg-type]
                                             remediation=remediation_setup(
                                                 services.settings, toolbox, ChangeClaimStore(services.database.pool)),
-                                            chat=chat_setup(services.settings))
+                                            chat=chat_setup(services.settings), human_help=True)
 
     def context_for(self, incident_id: int | str, cluster_id: str) -> Context | None:
         cluster = self.services.clusters.get(cluster_id)
@@ -157,7 +167,25 @@ class GraphRunner:
         # A thread that finished earlier (its outcome was lost with a worker) is only recorded again.
         finished = bool(snapshot.values) and not snapshot.next and not snapshot.interrupts
         graph_input: Any = None
-        if snapshot.interrupts:
+        if status == IncidentStatus.REOPENED and (finished or not snapshot.values):
+            if not snapshot.values:  # no graph ever ran for it (e.g. made by hand): the timeline is all there is
+                return RunOutcome.done(f"incident {item.incident_id} reopened with no graph thread to ask from")
+            # The merged fix did not help: the finished thread asks a person, as after any failed remediation.
+            await self.graph.aupdate_state(config, {"escalation": reopened_escalation(row)}, as_node="remediation")
+            snapshot = await self.graph.aget_state(config)  # next: human_help, continued below with no input
+            finished = False
+        if snapshot.interrupts and snapshot.interrupts[0].value.get("kind") == "help":
+            # Paused on a question to a person (human_help): resume only with the reply they recorded.
+            request = snapshot.interrupts[0].value
+            reply = await self.help.reply_for(request["request_id"])
+            if reply is None:
+                return await self._record(item.incident_id, status, snapshot.values, request)
+            if reply.action == "diagnose" and status != IncidentStatus.DIAGNOSING:
+                await self.incidents.transition(item.incident_id, IncidentStatus.DIAGNOSING, actor=reply.responder,
+                                                message=f"diagnosing again with a hint from {reply.responder}")
+                status = IncidentStatus.DIAGNOSING
+            graph_input = Command(resume=reply.model_dump(mode="json"))
+        elif snapshot.interrupts:
             # Paused at the approval gate: resume only with the decision a person recorded.
             request = snapshot.interrupts[0].value
             decision = await self.approvals.decision_for(item.incident_id, request.get("diff_hash", ""))
@@ -181,7 +209,7 @@ class GraphRunner:
                 await self.incidents.transition(item.incident_id, IncidentStatus.AWAITING_HUMAN, actor=ACTOR,
                                                 message=f"needs a person: {exc}", reason=str(exc))
                 return RunOutcome.done(f"handed to a person: {exc}")  # the item is finished, the incident kept
-        if isinstance(graph_input, Command):
+        if isinstance(graph_input, Command) and request.get("kind") != "help":
             await self.approvals.mark_applied(item.incident_id, request["diff_hash"])
         after = await self.graph.aget_state(config)
         pending = after.interrupts[0].value if after.interrupts else None
@@ -194,6 +222,19 @@ class GraphRunner:
             return RunOutcome.failed("the graph ended without a diagnosis")
         await self.incidents.set_result(incident_id, "diagnosis", diagnosis)
         summary = f"{diagnosis['category']}: {diagnosis['root_cause']}"
+        if pending is not None and pending.get("kind") == "help":
+            await self.help.ask(incident_id, pending)
+            if status != IncidentStatus.REOPENED:  # reopened already says a person must look (and why)
+                await self.incidents.transition(incident_id, IncidentStatus.AWAITING_HUMAN, actor=ACTOR,
+                                                message=f"needs a person: {pending['reason']}",
+                                                reason=pending["reason"])
+            return RunOutcome.done(f"asked a person ({pending['request_id']}): {pending['reason']}")
+        if state.get("resolution"):
+            resolution = state["resolution"]
+            await self.incidents.transition(incident_id, IncidentStatus.RESOLVED, actor=resolution["by"],
+                                            message=f"resolved by {resolution['by']}: {resolution['text']}",
+                                            reason=f"resolved by {resolution['by']}: {resolution['text']}")
+            return RunOutcome.done(f"resolved by {resolution['by']}")
         if pending is not None:
             await self.incidents.set_result(incident_id, "plan", pending)
             if status != IncidentStatus.AWAITING_APPROVAL:

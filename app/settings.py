@@ -246,20 +246,47 @@ class Settings(BaseSettings):
         "repositories answer 401 and their fixes go to a person.")
 
     # --- integrations --------------------------------------------------------------------------
+    # Slack ChatOps and HumanHelp (issue 11): see the README's "Slack" section for the app manifest.
     slack_bot_token: SecretStr | None = Field(
-        None, validation_alias=_env("slack_bot_token", "SLACK_BOT_TOKEN"), description="Slack bot token. Reserved: the Slack integration is not built "
-        "yet, so setting it only logs a warning at start-up; approvals go through the HTTP API."
-    )
+        None, validation_alias=_env("slack_bot_token", "SLACK_BOT_TOKEN"),
+        description="Slack bot token (`xoxb-...`). Set with `SLACK_CHANNEL`: incident cards are posted and "
+        "updated in Slack, and its buttons decide approvals. Unset: the HTTP API only.")
     slack_signing_secret: SecretStr | None = Field(
-        None,
-        validation_alias=_env("slack_signing_secret", "SLACK_SIGNING_SECRET"),
-        description="Slack signing secret, for interaction requests once the Slack integration exists "
-        "(reserved, like `SLACK_BOT_TOKEN`).",
-    )
+        None, validation_alias=_env("slack_signing_secret", "SLACK_SIGNING_SECRET"),
+        description="Slack signing secret: every request to `/slack/*` must carry its signature (HTTP mode).")
     slack_channel: str | None = Field(
-        None, validation_alias=_env("slack_channel", "SLACK_CHANNEL"), description="Channel for incident cards (reserved, like "
-        "`SLACK_BOT_TOKEN`)."
-    )
+        None, validation_alias=_env("slack_channel", "SLACK_CHANNEL"),
+        description="Channel id for incident cards when no `OPSGRAPH_SLACK_ROUTES` rule matches.")
+    slack_mode: Literal["http", "socket"] = Field(
+        "http", description="`http`: Slack calls `POST /slack/interactions` and `/slack/commands`; `socket`: "
+        "opsgraph connects out over Socket Mode (no public endpoint; needs `SLACK_APP_TOKEN`).")
+    slack_app_token: SecretStr | None = Field(
+        None, validation_alias=_env("slack_app_token", "SLACK_APP_TOKEN"),
+        description="Slack app-level token (`xapp-...`, scope `connections:write`) for Socket Mode.")
+    slack_api_url: str = Field(
+        "https://slack.com/api/", description="Slack Web API base URL (tests point it at a local stand-in).")
+    slack_routes: str = Field(
+        "", description="Channel routing, first match wins: `;`-separated `key=value>CHANNEL` rules, keys "
+        "`cluster`, `namespace` (fnmatch `*`) and `priority` (this priority or more urgent), e.g. "
+        "`cluster=prod>C0PROD;priority=1>C0PAGE`. No match: `SLACK_CHANNEL`.")
+    slack_approvers: str = Field(
+        "", description="Comma-separated Slack user ids (`U…`) and user group ids (`S…`, members looked up with "
+        "`usergroups.users.list`, cached 60 s) allowed to approve, reject, edit or reply from Slack. Empty: anyone "
+        "who can click the card's buttons.")
+    slack_outbox_seconds: float = Field(
+        1.0, gt=0, description="How often the Slack outbox is drained when no call is waiting (failed calls are "
+        "retried from it, honouring `Retry-After`).")
+    help_reminder_seconds: float = Field(
+        1800.0, gt=0, description="A question to a person (HumanHelp) unanswered this long gets one reminder.")
+    help_timeout_seconds: float = Field(
+        4 * 3600.0, gt=0, description="A question unanswered this long times out: the incident stays "
+        "`awaiting_human` (needs a person) with everything kept, and a late reply still resumes it.")
+    approver_tokens: str = Field(
+        "", description="Per-approver tokens for the HTTP API, hashed: comma-separated `NAME:SHA256HEX` (make one "
+        "with `opsgraph approver-token NAME`). Set: a decision or help reply is made by the owner of the token in "
+        "`X-Approver-Token`, not by a name in the body. Empty: the body names the approver (`OPSGRAPH_APPROVERS`).")
+    help_sweep_seconds: float = Field(
+        60.0, ge=0, description="How often help reminders and timeouts are checked; 0 turns the sweep off.")
     github_token: SecretStr | None = Field(
         None,
         validation_alias=_env("github_token", "GITHUB_TOKEN"),
@@ -387,6 +414,14 @@ class Settings(BaseSettings):
     @property
     def approver_list(self) -> frozenset[str]:
         return frozenset(a.strip() for a in self.approvers.split(",") if a.strip())
+
+    @property
+    def slack_configured(self) -> bool:
+        return self.slack_bot_token is not None and self.slack_channel is not None
+
+    @property
+    def slack_approver_list(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.slack_approvers.split(",") if a.strip())
 
     @property
     def model_configured(self) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
@@ -79,8 +79,9 @@ def build_diagnostics_graph(toolbox: Toolbox, timeline: Timeline) -> Any:
     async def investigate(state: DiagnosticsState, runtime: Runtime[Context]) -> dict[str, Any]:
         assert toolbox.model is not None
         skill = skill_for(toolbox, _rules(state))
-        opening = [] if state.get("messages") else opening_messages(
-            skill, IncidentInput.model_validate(state["incident"]), _rules(state), _results(state), _history(state))
+        opening = [] if state.get("messages") else [*opening_messages(
+            skill, IncidentInput.model_validate(state["incident"]), _rules(state), _results(state), _history(state)),
+            *(HumanMessage(hint) for hint in state.get("hints") or [])]  # a person's hints (human_help)
         budget = dict(state.get("budget") or {})
         tools = tools_offered(toolbox, runtime.context, skill, budget.get("steps", 0))
         reply = await model_step(toolbox.model, [*(state.get("messages") or []), *opening], tools)
@@ -145,7 +146,8 @@ def build_diagnostics_graph(toolbox: Toolbox, timeline: Timeline) -> Any:
         rules = _rules(state)
         if toolbox.model is None or state.get("unreachable"):
             return "finalize"
-        if rules is not None and rules_settle_it(rules, IncidentInput.model_validate(state["incident"])):
+        if rules is not None and not state.get("hints") \
+                and rules_settle_it(rules, IncidentInput.model_validate(state["incident"])):
             return "conclude"
         return "investigate"
 

@@ -1,5 +1,6 @@
 """The remediation subgraph: plan a GitOps change, wait for a person, deliver a pull request.
 
+    (START: a person asked to undo a merged fix ──► plan_revert ──► approval_gate, as below)
     plan_fix ─┬─(nothing to propose)──────────────────────────────────────────────► END (escalation)
       ▲       ├─(fails its checks, a model may correct it)──► replan ─┐
       └───────┼───────────────────────────────────────────────────────┘
@@ -35,6 +36,7 @@ from agents.remediation import (
     decision_problem,
     deliver,
     plan_remediation,
+    plan_revert,
 )
 from agents.proposal import propose, propose_edited
 from agents.replanning import dry_run_plan, replan_problems, replan_with_model
@@ -65,6 +67,18 @@ def build_remediation_graph(setup: RemediationSetup, timeline: Timeline, toolbox
                                  problems_seen=state.get("replan_problems", []))
         await timeline.add(runtime.context.incident_id, "plan", proposal.message, {"diff_hash": proposal.plan.diff_hash})
         return proposal.update()
+
+    async def plan_revert_change(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
+        commit = str(state.get("revert_of"))
+        plan = await plan_revert(setup, runtime.context.incident_id, _diagnosis(state), commit)
+        message = (f"revert of {commit[:12]}: {len(plan.steps)} file(s)" if plan.ready
+                   else f"revert of {commit[:12]} refused: {plan.escalate_reason or plan.errors}")
+        await timeline.add(runtime.context.incident_id, "plan", message, {"diff_hash": plan.diff_hash})
+        update: dict[str, Any] = {"plan": plan.model_dump(mode="json"), "actions": []}
+        if not plan.ready:
+            update["escalation"] = _escalation(plan.escalate_reason or "the revert does not validate: "
+                                               + "; ".join(map(str, plan.errors)))
+        return update
 
     async def replan(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
         assert setup.model is not None  # route_after_plan only comes here with a model
@@ -112,7 +126,8 @@ def build_remediation_graph(setup: RemediationSetup, timeline: Timeline, toolbox
                 "actions": [a.model_dump(mode="json") for a in proposal.actions]}
 
     async def open_pull_request(state: RemediationState, runtime: Runtime[Context]) -> dict[str, Any]:
-        record = await deliver(setup, runtime.context.incident_id, _diagnosis(state), _plan(state))
+        record = await deliver(setup, runtime.context.incident_id, _diagnosis(state), _plan(state),
+                               branch_suffix="-revert" if state.get("revert_of") else "")
         await timeline.add(runtime.context.incident_id, "pull_request", f"{record.url} ({record.branch}"
                            f"{', ' + record.note if record.note else ''})", record.model_dump(mode="json"))
         return {"pr": record.model_dump(mode="json")}
@@ -137,6 +152,9 @@ def build_remediation_graph(setup: RemediationSetup, timeline: Timeline, toolbox
         why = f"rejected by {decision.approver}" + (f": {decision.reason}" if decision.reason else "")
         await timeline.add(runtime.context.incident_id, "approval", why)
         return {"escalation": _escalation(why)}
+
+    def route_start(state: RemediationState) -> Literal["plan_revert", "plan_fix"]:
+        return "plan_revert" if state.get("revert_of") else "plan_fix"
 
     def route_after_plan(state: RemediationState) -> Literal["approval_gate", "replan", "__end__"]:
         if state.get("escalation"):
@@ -163,14 +181,16 @@ def build_remediation_graph(setup: RemediationSetup, timeline: Timeline, toolbox
 
     builder = StateGraph(RemediationState, context_schema=Context, output_schema=RemediationOutput)
     builder.add_node("plan_fix", plan_fix)
+    builder.add_node("plan_revert", plan_revert_change)
     builder.add_node("replan", replan)
     builder.add_node("approval_gate", approval_gate)
     builder.add_node("apply_edits", apply_edits)
     builder.add_node("open_pull_request", open_pull_request)
     builder.add_node("record_rejection", record_rejection)
     builder.add_node("run_direct_actions", run_direct_actions)
-    builder.add_edge(START, "plan_fix")
+    builder.add_conditional_edges(START, route_start)
     builder.add_conditional_edges("plan_fix", route_after_plan)
+    builder.add_conditional_edges("plan_revert", route_after_plan)
     builder.add_edge("replan", "plan_fix")
     builder.add_conditional_edges("approval_gate", route_after_approval)
     builder.add_conditional_edges("apply_edits", route_after_edits)

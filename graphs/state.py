@@ -40,6 +40,8 @@ class State(TypedDict, total=False):
     plan: dict[str, Any] | None
     approval: dict[str, Any] | None
     pr: dict[str, Any] | None
+    actions_done: list[dict[str, Any]] | None
+    pr: dict[str, Any] | None
     actions: list[dict[str, Any]] | None  # agents.direct_actions.ActionStep dumps, bound into plan.diff_hash
     actions_done: list[dict[str, Any]] | None  # {index, tool, args, status, message, data} per run action
     escalation: dict[str, Any] | None
@@ -47,6 +49,14 @@ class State(TypedDict, total=False):
     # Chat turns (issue 12): the turn's route and arguments, and the QA or YAML agent's structured answer.
     intent: dict[str, Any] | None  # agents.chat.intents.ChatIntent, dumped
     answer: dict[str, Any] | None  # agents.chat.qa.QaAnswer or agents.manifests.agent.ManifestAnswer, dumped
+    # HumanHelp (issue 11): the open or last question, the person's reply, their hints for the next
+    # diagnosis, and their resolution when they closed the incident themselves.
+    help_request: dict[str, Any] | None
+    help_reply: dict[str, Any] | None
+    help_rounds: int
+    hints: list[str]
+    resolution: dict[str, Any] | None
+    revert_of: str | None  # the fix commit a person asked to undo (after a failed verification)
 
 
 class DiagnosticsState(State, total=False):
@@ -78,6 +88,23 @@ class RemediationOutput(TypedDict, total=False):
     plan: dict[str, Any] | None
     approval: dict[str, Any] | None
     pr: dict[str, Any] | None
+    actions_done: list[dict[str, Any]] | None
+    pr: dict[str, Any] | None
     actions: list[dict[str, Any]] | None
     actions_done: list[dict[str, Any]] | None
     escalation: dict[str, Any] | None
+
+
+class HumanHelpOutput(TypedDict, total=False):
+    help_request: dict[str, Any] | None
+    help_reply: dict[str, Any] | None
+    help_rounds: int
+    hints: list[str]
+    resolution: dict[str, Any] | None
+    revert_of: str | None
+    escalation: dict[str, Any] | None
+    budget: Budget
+    plan: dict[str, Any] | None
+    approval: dict[str, Any] | None
+    pr: dict[str, Any] | None
+    actions_done: list[dict[str, Any]] | None

@@ -22,13 +22,18 @@ LOCK_INCIDENT = "SELECT status, cluster, priority, plan FROM incidents WHERE id 
 INSERT_DECISION = """
 INSERT INTO approvals (incident_id, diff_hash, decision, approver, edits, reason, decided_at)
 VALUES (%s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT (incident_id, diff_hash) DO NOTHING
+ON CONFLICT (incident_id, diff_hash) WHERE applied_at IS NULL DO NOTHING
 RETURNING id"""
+# The latest decision on a change; one already applied answers only the question it was given for
+# (the same change asked again after a person's reply is a new question: migration 0009).
 SELECT_DECISION = """
+SELECT decision, approver, diff_hash, edits, reason, decided_at AS at, applied_at FROM approvals
+WHERE incident_id = %s AND diff_hash = %s ORDER BY decided_at DESC, id DESC LIMIT 1"""
+SELECT_OPEN_DECISION = """
 SELECT decision, approver, diff_hash, edits, reason, decided_at AS at FROM approvals
-WHERE incident_id = %s AND diff_hash = %s"""
+WHERE incident_id = %s AND diff_hash = %s AND applied_at IS NULL"""
 SWEEPER = "opsgraph"  # the actor of expiry entries on the timeline
-MARK_APPLIED = "UPDATE approvals SET applied_at = now() WHERE incident_id = %s AND diff_hash = %s"
+MARK_APPLIED = "UPDATE approvals SET applied_at = now() WHERE incident_id = %s AND diff_hash = %s AND applied_at IS NULL"
 ADD_EVENT = """
 INSERT INTO incident_events (incident_id, kind, actor, message, data) VALUES (%s, 'approval', %s, %s, %s)"""
 EXPIRE = """
@@ -43,7 +48,8 @@ WITH due AS (
         status_reason = 'approval request expired at ' || (i.plan->>'expires_at') || '; a person must look again'
     WHERE i.status = 'awaiting_approval' AND i.plan->>'kind' = 'approval'
       AND (i.plan->>'expires_at')::timestamptz < now()
-      AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.incident_id = i.id AND a.diff_hash = i.plan->>'diff_hash')
+      AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.incident_id = i.id AND a.diff_hash = i.plan->>'diff_hash'
+                      AND a.applied_at IS NULL)
     RETURNING i.id, i.status_reason, i.plan->>'diff_hash' AS diff_hash
 ), logged AS (
     INSERT INTO incident_events (incident_id, kind, actor, message, data)
@@ -88,7 +94,10 @@ class ApprovalStore:
                 raise IncidentNotFound(incident_id)
             request = row["plan"] or {}
             first = await (await conn.execute(SELECT_DECISION, (incident_id, decision.diff_hash))).fetchone()
-            if first is not None:
+            asked_again = (first is not None and first["applied_at"] is not None
+                           and row["status"] == IncidentStatus.AWAITING_APPROVAL and request.get("kind") == "approval"
+                           and request.get("diff_hash") == decision.diff_hash)
+            if first is not None and not asked_again:
                 raise DecisionRefused(409, f"already decided: {first['decision']} by {first['approver']} at "
                                            f"{first['at'].isoformat()}")
             if row["status"] != IncidentStatus.AWAITING_APPROVAL or request.get("kind") != "approval":
@@ -130,7 +139,7 @@ class ApprovalStore:
 
     async def decision_for(self, incident_id: int, diff_hash: str) -> ApprovalDecision | None:
         async with self.pool.connection() as conn:
-            row = await (await conn.execute(SELECT_DECISION, (incident_id, diff_hash))).fetchone()
+            row = await (await conn.execute(SELECT_OPEN_DECISION, (incident_id, diff_hash))).fetchone()
         return ApprovalDecision.model_validate(row) if row else None
 
     async def mark_applied(self, incident_id: int, diff_hash: str) -> None:

@@ -63,11 +63,9 @@ def load_migrations() -> list[Migration]:
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text()))
     found.sort(key=lambda m: m.version)
-    versions = [m.version for m in found]
-    # Numbers are handed out per branch ahead of merging, so a branch may skip ones another holds;
-    # a duplicate is still a packaging bug.
-    if len(set(versions)) != len(versions):
-        raise MigrationError(f"migration files share a number: {versions}")
+    expected = list(range(1, len(found) + 1))
+    if [m.version for m in found] != expected:
+        raise MigrationError(f"migration files are not numbered 1..N: {[m.version for m in found]}")
     return found
 
 

@@ -172,6 +172,9 @@ class PullRequestStore:
                 await _add(conn, incident_id, kind, text, data, OPSGRAPH)
             await _move(conn, incident_id, IncidentStatus.VERIFYING, target, message, reason=reason, actor=OPSGRAPH)
             await conn.execute(FINISH, (incident_id,))
+            if target == IncidentStatus.REOPENED:  # the graph asks a person what now (graphs/human_help.py)
+                await self.queue.enqueue(conn, incident_id=incident_id, cluster=row["cluster"],
+                                         priority=row["priority"], kind="resume")
             if target in TERMINAL:
                 await self.queue.cancel_for_incident(conn, incident_id, f"incident {incident_id} {target.value}",
                                                      running=False)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
 
 import pytest
+from pydantic import SecretStr
 
 from app.settings import ConfigurationError, Settings, load_settings, settings_table_markdown
 
@@ -86,11 +86,18 @@ def test_readme_table_lists_every_field_with_its_description() -> None:
     assert "`DATABASE_URL`" in table and "`OPSGRAPH_DATA_DIR`" in table
 
 
-def test_slack_settings_warn_that_slack_is_not_built(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+async def test_half_a_slack_configuration_stops_the_start_with_what_is_missing(settings: Settings) -> None:
+    from app.errors import StartupFailed
     from app.main import create_app
-    from tests.support.intake import ThreadedService
 
-    configured = settings.model_copy(update={"slack_channel": "#ops-alerts", "workers": 0})
-    with caplog.at_level(logging.WARNING, logger="opsgraph"), ThreadedService(lambda: create_app(configured)):
-        pass
-    assert any("Slack integration is not built yet" in r.getMessage() for r in caplog.records)
+    token, secret = SecretStr("xoxb-1"), SecretStr("s")
+    for update, missing in (({"slack_channel": "C0OPS"}, "SLACK_BOT_TOKEN and SLACK_CHANNEL"),
+                            ({"slack_channel": "C0OPS", "slack_bot_token": token}, "SLACK_SIGNING_SECRET"),
+                            ({"slack_channel": "C0OPS", "slack_bot_token": token, "slack_mode": "socket"},
+                             "SLACK_APP_TOKEN"),
+                            ({"slack_channel": "C0OPS", "slack_bot_token": token, "slack_signing_secret": secret,
+                              "slack_routes": "team=payments>C0PAY"}, "bad Slack route")):
+        app = create_app(settings.model_copy(update={**update, "workers": 0}))
+        with pytest.raises(StartupFailed, match=missing):
+            async with app.router.lifespan_context(app):
+                pass

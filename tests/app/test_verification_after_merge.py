@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from app.dispatch import KindRouter
 from app.main import Services, create_app
+from app.runner import build_graph_runner
 from app.settings import Settings
 from app.verification import build_verification_runner
 from sim.runtime import RunningSim
@@ -45,7 +46,8 @@ def start_service(settings: Settings, standin: GitHubStandIn,
     services: list[ThreadedService] = []
 
     def runners(services: Services) -> KindRouter:
-        return KindRouter({"verify": build_verification_runner(services, clock=clock.now, sleep=clock.sleep)})
+        return KindRouter({"verify": build_verification_runner(services, clock=clock.now, sleep=clock.sleep)},
+                          default=build_graph_runner(services))  # a reopened incident's `resume` (human help)
 
     def start(sim: RunningSim) -> ThreadedService:
         configured = settings.model_copy(update={

@@ -76,6 +76,17 @@ async def after_decision(client: httpx.AsyncClient, incident_id: int) -> dict[st
     raise AssertionError("the decision was never applied")
 
 
+async def settled(client: httpx.AsyncClient, incident_id: int, done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The incident once `done(incident)` holds (polled through the API with a deadline)."""
+    for _ in range(600):
+        incident = (await client.get(f"/incidents/{incident_id}")).json()
+        if done(incident):
+            return dict(incident)
+        await asyncio.sleep(0.05)  # polling the API, as a person's client would
+    raise AssertionError(f"incident {incident_id} never settled: {incident['status']} {incident['status_reason']}; "
+                         + "; ".join(f"{e['kind']}: {e['message']}" for e in incident["timeline"][-8:]))
+
+
 @pytest.fixture
 def standin() -> Iterator[GitHubStandIn]:
     with github_standin() as running:

@@ -86,6 +86,16 @@ class GitOpsRepo:
         else:
             self._git(repo, "checkout", "-b", name, f"{self.remote}/{self.base_branch}")
 
+    def reverted_tree(self, commit: str) -> dict[str, str]:
+        """The base branch's tree with `commit`'s change undone by git itself (merged, squashed or rebased:
+        its reverse patch applied); nothing is committed and the checkout is left clean."""
+        self.checkout_branch(self.base_branch)
+        try:
+            self._git(self.repo, "revert", "--no-commit", "--no-edit", commit)
+            return self.tree()
+        finally:
+            self._git(self.repo, "reset", "--hard", "--quiet", "HEAD")
+
     def commit(self, files: Mapping[str, str], message: str, author_name: str, author_email: str) -> str:
         """Write `files` (path -> text) and commit them; the existing HEAD when nothing changed."""
         repo = self.repo

@@ -26,6 +26,8 @@ def test_demo_runs_unattended_on_embedded_defaults() -> None:
     assert "CrashLoopBackOff" in out and "memory-hog-" in out
     assert "POST /webhooks/alertmanager (KubePodCrashLooping): incident [1]" in out
     assert "awaiting_approval): oom_killed" in out and "100Mi limit" in out
+    assert "slack: Slack is not configured (SLACK_BOT_TOKEN, SLACK_CHANNEL): the card \"[P2] incident 1 awaiting approval: " in out
+    assert "with Approve / Reject / Edit / :+1: / :-1: would go to SLACK_CHANNEL" in out
     assert "-              memory: 100Mi  # TODO: sized before the 200M test profile" in out  # the diff, comment kept
     assert "approved -> branch opsgraph/1-oom-killed-memory-hog pushed" in out
     tail = out.split("merged and synced to the cluster")[1]

@@ -49,7 +49,9 @@ def test_names_change_everywhere_and_alerts_name_real_pods_of_the_workload(suite
             assert not re.search(rf'(?<![\w-]){re.escape(original.name)}(?![\w-])', text), variant.name
         pod_alerts = [a for a in scenario.alerts if a.labels.get("pod")]
         if pod_alerts and ref.kind in ("Deployment", "StatefulSet", "DaemonSet", "Pod"):
-            pods = {p["metadata"]["name"] for p in _pods_of(_seeded(scenario), scenario)}
+            store = _seeded(scenario)
+            pods = {p["metadata"]["name"] for fault in [scenario.expect, *scenario.more_faults]
+                    for p in _pods_of(store, scenario.model_copy(update={"expect": fault}))}
             assert all(a.labels["pod"] in pods for a in pod_alerts), (variant.name, pods)
 
 

@@ -101,7 +101,14 @@ async def test_a_fix_that_did_not_hold_shows_in_the_next_diagnosis_and_is_not_pr
     try:
         reply = deliver(service.url, "pull_request", pr_event(1, f"opsgraph/{first_id}-raise-memory-limit", merged=True))
         assert reply.json()["outcome"] == "verifying", reply.text
-        assert _reopened(database_url, first_id)["status"] == "reopened"  # the sim still crash-loops
+        _reopened(database_url, first_id)
+        # The sim still crash-loops, so verification reopened the incident (what human help does next, with its
+        # own work item, is not this test's business: this service runs only the verify lane).
+        with psycopg.connect(database_url, row_factory=dict_row) as conn:
+            moves = [r["data"]["to"] for r in conn.execute(
+                "SELECT data FROM incident_events WHERE incident_id = %s AND kind = 'status' ORDER BY id",
+                (first_id,)).fetchall()]
+        assert "reopened" in moves, moves
     finally:
         service.stop()
 

@@ -1,0 +1,36 @@
+"""Feedback on an incident's handling: 👍/👎 with an optional comment, per person (Slack's buttons use the same store)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from app.api.auth import require_api_token
+from app.incidents.feedback import FeedbackStore, Vote
+
+router = APIRouter(prefix="/incidents", tags=["feedback"], dependencies=[Depends(require_api_token)])
+
+
+class FeedbackIn(BaseModel):
+    user: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
+    vote: Vote
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+def _store(request: Request) -> FeedbackStore:
+    store: FeedbackStore = request.app.state.feedback
+    return store
+
+
+@router.get("/{incident_id}/feedback")
+async def feedback(incident_id: int, request: Request) -> Any:
+    """Counts of 👍 and 👎 and each person's vote and comment."""
+    return await _store(request).for_incident(incident_id)
+
+
+@router.post("/{incident_id}/feedback", status_code=201, responses={404: {}})
+async def give_feedback(incident_id: int, body: FeedbackIn, request: Request) -> Any:
+    await _store(request).record(incident_id, body.user, body.vote, body.comment)
+    return await _store(request).for_incident(incident_id)
