@@ -9,7 +9,7 @@ import asyncio
 import secrets
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +34,12 @@ SETTLED = {"awaiting_approval", "awaiting_human", "remediating", "resolved", "fa
 DIAGNOSIS_DEADLINE_SECONDS = 120.0
 
 
-@dataclass
-class EvalRow:
+@dataclass(kw_only=True)
+class EvalRow(Verdict):
+    """One scenario run: its verdict (the fields it inherits) and what the run cost."""
+
     scenario: str
     run: int = 0
-    ok: bool = False
-    diagnosis_ok: bool = False
-    category_ok: bool = False
-    resource_ok: bool = False
-    cause_ok: bool = False
-    escalation_ok: bool = False
     expected: str = ""
     got: str = ""
     steps: int = 0
@@ -51,15 +47,12 @@ class EvalRow:
     tokens: int = 0
     seconds: float = 0.0
     incidents: int = 0
-    fix: str = "-"  # "ok", "FAIL" or "-" (the scenario expects no fix)
     error: str | None = None
-    reasons: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
 
     def take(self, verdict: Verdict) -> None:
-        for name in ("ok", "diagnosis_ok", "category_ok", "resource_ok", "cause_ok", "escalation_ok", "fix"):
+        for name in (f.name for f in fields(Verdict)):
             setattr(self, name, getattr(verdict, name))
-        self.reasons = list(verdict.reasons)
 
 
 def _resource(ref: dict[str, Any] | None) -> str:
