@@ -30,6 +30,9 @@ SELECT_ALERTS = """
 SELECT fingerprint, starts_at, ends_at, status, alertname, source, labels, annotations, generator_url, first_seen
 FROM incident_alerts WHERE incident_id = %s ORDER BY first_seen, fingerprint"""
 SELECT_TIMELINE = "SELECT id, at, kind, actor, message, data FROM incident_events WHERE incident_id = %s ORDER BY id"
+SELECT_FEEDBACK = """
+SELECT count(*) FILTER (WHERE vote = 'up') AS up, count(*) FILTER (WHERE vote = 'down') AS down
+FROM incident_feedback WHERE incident_id = %s"""
 UPDATE_STATUS = """
 UPDATE incidents SET status = %(status)s, status_reason = coalesce(%(reason)s, status_reason), updated_at = now(),
        closed_at = CASE WHEN %(terminal)s THEN now() ELSE closed_at END
@@ -130,6 +133,8 @@ class IncidentStore:
                 raise IncidentNotFound(incident_id)
             row["alerts"] = await (await conn.execute(SELECT_ALERTS, (incident_id,))).fetchall()
             row["timeline"] = await (await conn.execute(SELECT_TIMELINE, (incident_id,))).fetchall()
+            # 👍/👎 counts; who voted and why is at /incidents/{id}/feedback.
+            row["feedback"] = await (await conn.execute(SELECT_FEEDBACK, (incident_id,))).fetchone()
         return row
 
     async def list(self, where: IncidentFilter) -> list[dict[str, Any]]:

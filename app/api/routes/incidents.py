@@ -66,6 +66,8 @@ class IncidentOut(IncidentSummaryOut):
     plan: dict[str, Any] | None
     pr: dict[str, Any] | None
     timeline: list[TimelineEventOut]
+    feedback: dict[str, int] = Field(default_factory=lambda: {"up": 0, "down": 0},
+                                     description="👍/👎 counts (the votes and comments: GET /incidents/{id}/feedback)")
 
 
 class IncidentPageOut(BaseModel):

@@ -259,6 +259,7 @@ async def test_feedback_slash_command_and_a_new_alert_on_a_parked_incident(slack
         bad = await client.post(f"/incidents/{iid}/feedback", json={"user": "dave", "vote": "meh"})
         missing = await client.post("/incidents/999999/feedback", json={"user": "dave", "vote": "up"})
         feedback = (await client.get(f"/incidents/{iid}/feedback")).json()
+        counted = (await client.get(f"/incidents/{iid}")).json()["feedback"]
 
         command = await post_signed(client, "/slack/commands", {
             "command": "/opsgraph", "text": str(iid), "user_id": "U0ALICE", "channel_id": "C0OPS",
@@ -276,7 +277,7 @@ async def test_feedback_slash_command_and_a_new_alert_on_a_parked_incident(slack
         flagged = await until(lambda: (c := latest_card(slack)) and "new alert(s)" in card_text(c) and c,
                               "the new alert on the card")
     assert bad.status_code == 422 and missing.status_code == 404
-    assert (feedback["up"], feedback["down"]) == (1, 1)
+    assert (feedback["up"], feedback["down"]) == (1, 1) and counted == {"up": 1, "down": 1}
     assert {(v["user_id"], v["vote"], v["comment"]) for v in feedback["votes"]} == {
         ("slack:U0ALICE", "up", None), ("dave", "down", "took too long to ask")}
     assert command.status_code == 200 and f"incident {iid}" in command.text and "awaiting_human" in command.text
