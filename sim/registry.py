@@ -14,6 +14,7 @@ from sim.scenario import Scenario
 
 def _path(key: str) -> str:
     """A world image key (`nginx`, `registry.example.com/team/api`) as the path a registry serves it under."""
+    # The reference rules of agents/toolsets/registry_tags.split_reference, restated: sim imports nothing of ours.
     name = key.split("@", 1)[0]
     last = name.rsplit("/", 1)[-1]
     if ":" in last:

@@ -107,7 +107,7 @@ class RunningSim:
                 if namespace is None:
                     desired["metadata"].pop("namespace", None)
                 desired.pop("status", None)
-                key = f"{obj['kind']}/{namespace or ''}/{meta['name']}"
+                key = _key(obj)
                 desired_keys.add(key)
                 existing = self.store.get(obj["kind"], namespace, meta["name"])
                 if existing is None:
@@ -139,14 +139,13 @@ class RunningSim:
                     continue
                 meta = obj.get("metadata") or {}
                 namespace = (meta.get("namespace") or "default") if rt.namespaced else None
-                key = f"{obj['kind']}/{namespace or ''}/{meta['name']}"
-                if key not in desired_keys and self.store.get(obj["kind"], namespace, meta["name"]) is not None:
-                    planned.append(("prune", obj, None))
+                if _key(obj) not in desired_keys and self.store.get(obj["kind"], namespace, meta["name"]) is not None:
+                    planned.append(("prune", {**obj, "metadata": {**meta, "namespace": namespace}}, None))
             if result.refused:
                 return result
             for action, obj, _ in planned:
                 meta = obj["metadata"]
-                key = f"{obj['kind']}/{meta.get('namespace') or ''}/{meta['name']}"
+                key = _key(obj)
                 if action in ("prune", "replace"):
                     self.store.delete(obj["kind"], meta.get("namespace"), meta["name"])
                 if action in ("create", "replace"):

@@ -11,6 +11,7 @@ from agents.rules.facts import Facts
 from agents.rules.finding import Clue, Finding, FixDraft
 from agents.rules.registry import check
 from agents.rules.workloads import previous_image
+from agents.toolsets.registry_tags import split_reference
 
 _PULL_REASONS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
 _AUTH = re.compile(r"(?i)pull access denied|unauthorized|authorization failed|insufficient_scope|"
@@ -72,21 +73,19 @@ def image_tag_not_found(facts: Facts) -> Finding | None:
 _RELEASE = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
 
 
-def _repository(image: str) -> str:
-    """`registry/path` without tag or digest, Docker Hub's defaults applied (as the registry tool names it)."""
+def _parts(image: str) -> tuple[str, str, str]:
+    """(`registry/path` as the registry tool names it, the reference without its tag, the tag or '')."""
+    try:
+        host, path, tag = split_reference(image)
+    except ValueError:
+        return image, image, ""
     name = image.split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        name = name[: len(name) - len(last)] + last.split(":", 1)[0]
-    first = name.split("/", 1)[0]
-    if "/" not in name or ("." not in first and ":" not in first and first != "localhost"):
-        name = f"docker.io/{name if '/' in name else 'library/' + name}"
-    return name
+    return f"{host}/{path}", name[: len(name) - len(tag) - 1] if tag else name, tag or ""
 
 
 def registry_tags(facts: Facts, image: str) -> tuple[list[str], str | None] | None:
     """The tags the registry lists for the image's repository, and the call that listed them."""
-    key = _repository(image)
+    key = _parts(image)[0]
     for (kind, _, name), seen in facts.objects.items():
         if kind == "ImageTags" and name == key:
             return list(seen.obj.get("tags") or []), seen.call_id
@@ -96,14 +95,12 @@ def registry_tags(facts: Facts, image: str) -> tuple[list[str], str | None] | No
 def choose_tag(facts: Facts, image: str, tags: list[str]) -> tuple[str, str, str] | None:
     """(new image, why, the listed tag to quote) from the registry's list: a tag another pod in the namespace
     runs for this repository, else the listed tag closest to the broken one's version, else the newest release."""
-    repository = _repository(image)
-    current = image.split("@", 1)[0].rsplit(":", 1)[-1] if ":" in image.rsplit("/", 1)[-1] else ""
-    base = image.split("@", 1)[0][: len(image.split("@", 1)[0]) - len(current) - 1] if current else image.split("@", 1)[0]
+    repository, base, current = _parts(image)
     for other in facts.pods():
         for spec in pods.containers(other):
             ref = str(spec.get("image", ""))
-            tag = ref.rsplit(":", 1)[-1] if ":" in ref.rsplit("/", 1)[-1] else ""
-            if ref != image and _repository(ref) == repository and tag in tags and pods.is_healthy(other):
+            other_repository, _, tag = _parts(ref)
+            if ref != image and other_repository == repository and tag in tags and pods.is_healthy(other):
                 return f"{base}:{tag}", f"pod {pods.name(other)} runs {ref} healthily, and the registry lists {tag}", tag
     releases = sorted((tuple(int(g or 0) for g in m.groups()), t) for t in tags if (m := _RELEASE.match(t)))
     if not releases:

@@ -63,12 +63,20 @@ def check_selector(value: str) -> str:
     return value
 
 
+def check_printable(value: str) -> str:
+    """Free text for a query (PromQL, a search): printable, newlines allowed, no control characters."""
+    if not value.replace("\n", " ").isprintable():
+        raise ValueError("must be printable text")
+    return value
+
+
 ObjectName = Annotated[str, Field(max_length=253, description="Object name (DNS-1123 subdomain)."),
                        AfterValidator(check_subdomain)]
 Namespace = Annotated[str, Field(max_length=63, description="Namespace name."), AfterValidator(check_label)]
 ContainerName = Annotated[str, Field(max_length=63, description="Container name."), AfterValidator(check_label)]
 KindName = Annotated[str, Field(max_length=63, description="Kubernetes kind, e.g. Pod, Deployment, ConfigMap."),
                      AfterValidator(check_kind)]
+QueryText = Annotated[str, AfterValidator(check_printable)]
 LabelSelector = Annotated[str, Field(max_length=500, description="Label selector, e.g. app=web."),
                           AfterValidator(check_selector)]
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from agents.knowledge.search import SearchFilters
-from agents.safety.validation import Namespace, ToolParams
+from agents.safety.validation import Namespace, QueryText, ToolParams
 from agents.toolsets.base import ToolEnv, ToolFailure, ToolOutput, ToolStatus
 from agents.toolsets.registry import Toolset
 
@@ -28,20 +28,13 @@ QA_TOOLS = ("search_knowledge",)
 
 
 class SearchKnowledgeParams(ToolParams):
-    query: str = Field(min_length=3, max_length=400, description="What you want to know, in words, or an "
+    query: QueryText = Field(min_length=3, max_length=400, description="What you want to know, in words, or an "
                        "error message copied from a tool's output.")
     source: Literal["runbook", "incident", "human_help"] | None = Field(
         None, description="Only runbooks, only past incidents, or only answers people gave; omit for all.")
     namespace: Namespace | None = Field(None, description="Only knowledge about this namespace (runbooks "
                                         "apply everywhere and always match).")
     limit: int = Field(4, ge=1, le=8)
-
-    @field_validator("query")
-    @classmethod
-    def _printable(cls, value: str) -> str:
-        if not value.replace("\n", " ").isprintable():
-            raise ValueError("query must be printable text")
-        return value
 
 
 @KNOWLEDGE.tool(params=SearchKnowledgeParams, timeout=10, output_cap=5000, transformers=("redact", "truncate_head"))

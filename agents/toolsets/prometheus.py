@@ -6,10 +6,10 @@ import time
 from typing import Any
 
 import httpx
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from agents.context import Context
-from agents.safety.validation import ToolParams
+from agents.safety.validation import QueryText, ToolParams
 from agents.toolsets.base import ToolEnv, ToolFailure, ToolOutput, ToolStatus
 from agents.toolsets.registry import Toolset
 
@@ -41,17 +41,10 @@ PROMETHEUS = Toolset(
 
 
 class PrometheusQueryParams(ToolParams):
-    query: str = Field(min_length=1, max_length=1000, description="PromQL expression.")
+    query: QueryText = Field(min_length=1, max_length=1000, description="PromQL expression.")
     range_minutes: int | None = Field(None, ge=1, le=1440, description="Query the last N minutes as a range; "
                                       "omit for the current value.")
     step_seconds: int = Field(60, ge=10, le=3600, description="Resolution of a range query.")
-
-    @field_validator("query")
-    @classmethod
-    def _printable(cls, value: str) -> str:
-        if not value.replace("\n", " ").isprintable():
-            raise ValueError("query must be printable text")
-        return value
 
 
 def _series_label(metric: dict[str, str]) -> str:

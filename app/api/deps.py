@@ -10,8 +10,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.approvals.store import ApprovalStore
 from app.db.lifecycle import Database
+from app.help.store import HelpStore
 from app.incidents.alerts import AlertClassifier
+from app.incidents.feedback import FeedbackStore
 from app.incidents.store import IncidentStore
 from app.settings import Settings
 
@@ -36,7 +39,25 @@ async def _classifier(request: Request) -> AlertClassifier:
     return classifier
 
 
+async def _approvals(request: Request) -> ApprovalStore:
+    store: ApprovalStore = request.app.state.approvals
+    return store
+
+
+async def _help(request: Request) -> HelpStore:
+    store: HelpStore = request.app.state.help
+    return store
+
+
+async def _feedback(request: Request) -> FeedbackStore:
+    store: FeedbackStore = request.app.state.feedback
+    return store
+
+
 DatabaseDep = Annotated[Database, Depends(_database)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 Incidents = Annotated[IncidentStore, Depends(_incidents)]
 Classifier = Annotated[AlertClassifier, Depends(_classifier)]
+Approvals = Annotated[ApprovalStore, Depends(_approvals)]
+HelpRequests = Annotated[HelpStore, Depends(_help)]
+Feedback = Annotated[FeedbackStore, Depends(_feedback)]

@@ -37,7 +37,7 @@ def _condition(obj: Obj, kind: str) -> str | None:
                 None)
 
 
-def _owned_by(store: ObjectStore, pod: Obj, kind: str, name: str) -> bool:
+def owned_by(store: ObjectStore, pod: Obj, kind: str, name: str) -> bool:
     """Does `pod` belong to workload kind/name (through a ReplicaSet or Job when needed)?"""
     frontier = [pod]
     for _ in range(3):
@@ -85,7 +85,7 @@ def _pods(store: ObjectStore, scope: Scope) -> list[Obj]:
     pods = store.list("Pod", scope.namespace)
     if scope.kind in (None, "Namespace") or scope.name is None:
         return pods
-    return [p for p in pods if _owned_by(store, p, scope.kind, scope.name)]
+    return [p for p in pods if owned_by(store, p, scope.kind, scope.name)]
 
 
 def _statuses(pod: Obj, init: bool = True) -> list[Obj]:

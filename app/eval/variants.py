@@ -28,7 +28,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from app.eval.symptoms import CONDITIONS, Scope
+from app.eval.symptoms import CONDITIONS, Scope, owned_by
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_scenario, shipped_scenarios
 from sim.store import ObjectStore
 
@@ -326,7 +326,7 @@ TRANSFORMS: list[Callable[[_Work], None]] = [change_owner, sidecar, init_contain
 # -- binding alerts to the seeded cluster ----------------------------------------------------------------
 
 
-def _seeded(scenario: Scenario) -> ObjectStore:
+def seeded(scenario: Scenario) -> ObjectStore:
     from sim.controller import Controller
 
     store = ObjectStore()
@@ -334,13 +334,11 @@ def _seeded(scenario: Scenario) -> ObjectStore:
     return store
 
 
-def _pods_of(store: ObjectStore, scenario: Scenario) -> list[Data]:
-    from app.eval.symptoms import _owned_by
-
+def pods_of(store: ObjectStore, scenario: Scenario) -> list[Data]:
     ref = scenario.expect.resource
     if ref is None:
         return []
-    return [p for p in store.list("Pod", ref.namespace) if _owned_by(store, p, ref.kind, ref.name)]
+    return [p for p in store.list("Pod", ref.namespace) if owned_by(store, p, ref.kind, ref.name)]
 
 
 def _failing(pods: list[Data]) -> list[Data]:
@@ -356,8 +354,8 @@ def bind_alerts(work: _Work, swap: bool) -> Scenario:
     ref = scenario.expect.resource
     if ref is None or ref.kind not in ("Deployment", "StatefulSet", "DaemonSet", "Pod"):
         return scenario
-    store = _seeded(scenario)
-    pods = _pods_of(store, scenario)
+    store = seeded(scenario)
+    pods = pods_of(store, scenario)
     failing = _failing(pods)
     alerts = work.data.get("alerts") or []
     faults = [f for f in [scenario.expect, *scenario.more_faults] if f.resource is not None]
@@ -366,7 +364,7 @@ def bind_alerts(work: _Work, swap: bool) -> Scenario:
             continue
         which = work.alert_faults[index] if index < len(work.alert_faults) else 0
         fault = faults[which] if which < len(faults) else faults[0]
-        mine = _failing(_pods_of(store, scenario.model_copy(update={"expect": fault})))
+        mine = _failing(pods_of(store, scenario.model_copy(update={"expect": fault})))
         if mine:
             alert["labels"]["pod"] = mine[0]["metadata"]["name"]
     if swap and alerts and failing:

@@ -34,42 +34,33 @@ UPDATE help_requests SET reply = %s, replied_by = %s, replied_at = %s WHERE requ
 RETURNING request_id"""
 ADD_EVENT = """
 INSERT INTO incident_events (incident_id, kind, actor, message, data) VALUES (%s, 'help', %s, %s, %s)"""
-# A reminder once per question, after `reminder` seconds without a reply; the timeline says so and the
-# incident's card is refreshed (the status_reason changes, which queues it: migration 0009).
-REMIND_DUE = """
+def _mark_due(column: str, event: str, flag: str, status_reason: str) -> str:
+    """One statement for a question unanswered past `%(after)s` seconds: set `column` once, say `event` on the
+    timeline, and change the incident's status_reason (which refreshes its card: migration 0009)."""
+    return f"""
 WITH due AS (
-    UPDATE help_requests h SET reminded_at = now()
-    WHERE reply IS NULL AND reminded_at IS NULL AND asked_at < now() - make_interval(secs => %(after)s)
+    UPDATE help_requests h SET {column} = now()
+    WHERE reply IS NULL AND {column} IS NULL AND asked_at < now() - make_interval(secs => %(after)s)
       AND EXISTS (SELECT 1 FROM incidents i WHERE i.id = h.incident_id AND i.closed_at IS NULL)
     RETURNING request_id, incident_id, request->>'reason' AS reason
 ), logged AS (
     INSERT INTO incident_events (incident_id, kind, actor, message, data)
-    SELECT incident_id, 'help', %(actor)s, 'reminder: still waiting for a person (' || reason || ')',
-           jsonb_build_object('request_id', request_id, 'reminder', true)
+    SELECT incident_id, 'help', %(actor)s, '{event} (' || reason || ')',
+           jsonb_build_object('request_id', request_id, '{flag}', true)
     FROM due
 ), touched AS (
-    UPDATE incidents i SET status_reason = 'reminded: ' || due.reason, updated_at = now()
+    UPDATE incidents i SET status_reason = '{status_reason}' || due.reason, updated_at = now()
     FROM due WHERE i.id = due.incident_id
 )
 SELECT request_id, incident_id FROM due ORDER BY incident_id"""
+
+
+# A reminder once per question, after `reminder` seconds without a reply.
+REMIND_DUE = _mark_due("reminded_at", "reminder: still waiting for a person", "reminder", "reminded: ")
 # A timeout ends the wait, not the incident: it stays awaiting_human (needs a person) with its question,
 # diagnosis and checkpoint intact, and a late reply still resumes it.
-TIME_OUT_DUE = """
-WITH due AS (
-    UPDATE help_requests h SET timed_out_at = now()
-    WHERE reply IS NULL AND timed_out_at IS NULL AND asked_at < now() - make_interval(secs => %(after)s)
-      AND EXISTS (SELECT 1 FROM incidents i WHERE i.id = h.incident_id AND i.closed_at IS NULL)
-    RETURNING request_id, incident_id, request->>'reason' AS reason
-), logged AS (
-    INSERT INTO incident_events (incident_id, kind, actor, message, data)
-    SELECT incident_id, 'help', %(actor)s, 'no reply in time: needs a person (' || reason || ')',
-           jsonb_build_object('request_id', request_id, 'timed_out', true)
-    FROM due
-), touched AS (
-    UPDATE incidents i SET status_reason = 'needs_human: no reply in time: ' || due.reason, updated_at = now()
-    FROM due WHERE i.id = due.incident_id
-)
-SELECT request_id, incident_id FROM due ORDER BY incident_id"""
+TIME_OUT_DUE = _mark_due("timed_out_at", "no reply in time: needs a person", "timed_out",
+                         "needs_human: no reply in time: ")
 
 
 class HelpStore:

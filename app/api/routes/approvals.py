@@ -15,8 +15,7 @@ from pydantic import BaseModel, Field
 from agents.remediation import ApprovalDecision, FieldEdit, is_revert
 from app.api.approver_tokens import decider, full_hash
 from app.api.auth import require_api_token
-from app.api.deps import SettingsDep
-from app.approvals.store import ApprovalStore
+from app.api.deps import Approvals, SettingsDep
 
 router = APIRouter(prefix="/incidents", tags=["approvals"], dependencies=[Depends(require_api_token)])
 
@@ -40,26 +39,23 @@ class DecisionOut(BaseModel):
     approver: str
 
 
-def _store(request: Request) -> ApprovalStore:
-    store: ApprovalStore = request.app.state.approvals
-    return store
-
 
 @router.get("/{incident_id}/approval")
-async def pending_approval(incident_id: int, request: Request) -> Any:
+async def pending_approval(incident_id: int, store: Approvals) -> Any:
     """The change waiting for a decision: diff, its hash, steps, risk, evidence, expiry."""
-    return await _store(request).pending(incident_id)
+    return await store.pending(incident_id)
 
 
 @router.post("/{incident_id}/approval", status_code=202, response_model=DecisionOut,
              responses={403: {}, 409: {}})
-async def decide(incident_id: int, body: DecisionIn, request: Request, settings: SettingsDep) -> Any:
+async def decide(incident_id: int, body: DecisionIn, request: Request, settings: SettingsDep,
+                store: Approvals) -> Any:
     approver = decider(request, settings, body.approver)
     if body.decision == "edit" and not body.edits:
         return JSONResponse({"detail": "an edit decision needs edits: [{object_field, new_value}]"}, status_code=422)
     diff_hash = body.diff_hash
     # Read the pending change only when needed: a plain late click must still hear "already decided by X".
-    pending = await _store(request).pending(incident_id) if body.decision == "edit" or len(diff_hash) < 64 else {}
+    pending = await store.pending(incident_id) if body.decision == "edit" or len(diff_hash) < 64 else {}
     if body.decision == "edit" and is_revert(pending.get("steps") or []):
         return JSONResponse({"detail": "a revert is approved or rejected as git made it; it cannot be edited"},
                             status_code=422)
@@ -68,5 +64,5 @@ async def decide(incident_id: int, body: DecisionIn, request: Request, settings:
         if len(diff_hash) < 64:
             return JSONResponse({"detail": f"change {diff_hash} was superseded: the pending change is "
                                            f"{str(pending.get('diff_hash'))[:12]}"}, status_code=409)
-    return await _store(request).decide(incident_id, ApprovalDecision(
+    return await store.decide(incident_id, ApprovalDecision(
         **{**body.model_dump(), "approver": approver, "diff_hash": diff_hash}))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from app.api.auth import require_api_token
-from app.incidents.feedback import FeedbackStore, Vote
+from app.api.deps import Feedback
+from app.incidents.feedback import Vote
 
 router = APIRouter(prefix="/incidents", tags=["feedback"], dependencies=[Depends(require_api_token)])
 
@@ -19,18 +20,14 @@ class FeedbackIn(BaseModel):
     comment: str | None = Field(default=None, max_length=2000)
 
 
-def _store(request: Request) -> FeedbackStore:
-    store: FeedbackStore = request.app.state.feedback
-    return store
-
 
 @router.get("/{incident_id}/feedback")
-async def feedback(incident_id: int, request: Request) -> Any:
+async def feedback(incident_id: int, store: Feedback) -> Any:
     """Counts of 👍 and 👎 and each person's vote and comment."""
-    return await _store(request).for_incident(incident_id)
+    return await store.for_incident(incident_id)
 
 
 @router.post("/{incident_id}/feedback", status_code=201, responses={404: {}})
-async def give_feedback(incident_id: int, body: FeedbackIn, request: Request) -> Any:
-    await _store(request).record(incident_id, body.user, body.vote, body.comment)
-    return await _store(request).for_incident(incident_id)
+async def give_feedback(incident_id: int, body: FeedbackIn, store: Feedback) -> Any:
+    await store.record(incident_id, body.user, body.vote, body.comment)
+    return await store.for_incident(incident_id)

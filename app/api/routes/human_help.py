@@ -15,9 +15,8 @@ from pydantic import BaseModel, Field
 from agents.human_help import HelpAction, HelpReply
 from app.api.approver_tokens import decider
 from app.api.auth import require_api_token
-from app.api.deps import SettingsDep
+from app.api.deps import HelpRequests, SettingsDep
 from app.approvals.store import DecisionRefused
-from app.help.store import HelpStore
 
 router = APIRouter(prefix="/incidents", tags=["human help"], dependencies=[Depends(require_api_token)])
 
@@ -38,21 +37,18 @@ class ReplyOut(BaseModel):
     responder: str
 
 
-def _store(request: Request) -> HelpStore:
-    store: HelpStore = request.app.state.help
-    return store
-
 
 @router.get("/{incident_id}/help")
-async def help_request(incident_id: int, request: Request) -> Any:
+async def help_request(incident_id: int, store: HelpRequests) -> Any:
     """The incident's last question to a person (reason, context, possible actions) and its reply, if any."""
-    latest = await _store(request).latest(incident_id)
+    latest = await store.latest(incident_id)
     if latest is None:
         raise DecisionRefused(404, f"incident {incident_id} has not asked for help")
     return latest
 
 
 @router.post("/{incident_id}/help", status_code=202, response_model=ReplyOut, responses={404: {}, 409: {}, 422: {}})
-async def reply(incident_id: int, body: ReplyIn, request: Request, settings: SettingsDep) -> Any:
+async def reply(incident_id: int, body: ReplyIn, request: Request, settings: SettingsDep,
+                store: HelpRequests) -> Any:
     responder = decider(request, settings, body.responder, allowlist=False)
-    return await _store(request).reply(incident_id, HelpReply(**{**body.model_dump(), "responder": responder}))
+    return await store.reply(incident_id, HelpReply(**{**body.model_dump(), "responder": responder}))

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from app.eval.runner import eval_loaded
-from app.eval.variants import Variant, _pods_of, _seeded, generate, make_variant
+from app.eval.variants import Variant, pods_of, seeded, generate, make_variant
 from app.settings import Settings
 from sim.scenario import find_scenario, load_scenario, shipped_scenarios
 
@@ -49,9 +49,9 @@ def test_names_change_everywhere_and_alerts_name_real_pods_of_the_workload(suite
             assert not re.search(rf'(?<![\w-]){re.escape(original.name)}(?![\w-])', text), variant.name
         pod_alerts = [a for a in scenario.alerts if a.labels.get("pod")]
         if pod_alerts and ref.kind in ("Deployment", "StatefulSet", "DaemonSet", "Pod"):
-            store = _seeded(scenario)
+            store = seeded(scenario)
             pods = {p["metadata"]["name"] for fault in [scenario.expect, *scenario.more_faults]
-                    for p in _pods_of(store, scenario.model_copy(update={"expect": fault}))}
+                    for p in pods_of(store, scenario.model_copy(update={"expect": fault}))}
             assert all(a.labels["pod"] in pods for a in pod_alerts), (variant.name, pods)
 
 
@@ -63,8 +63,8 @@ def test_a_reowned_variant_keeps_the_fault_in_its_repository_and_cluster() -> No
     assert scenario.expect.resource is not None and scenario.expect.resource.kind == "StatefulSet"
     assert any("kind: StatefulSet" in text for text in scenario.gitops.files.values())
     assert not any("kind: Deployment" in text for text in scenario.gitops.files.values())
-    store = _seeded(scenario)
-    [pod] = _pods_of(store, scenario)
+    store = seeded(scenario)
+    [pod] = pods_of(store, scenario)
     assert pod["metadata"]["name"].endswith("-0")
     terminated = pod["status"]["containerStatuses"][0]["lastState"]["terminated"]
     assert terminated["reason"] == "OOMKilled"
