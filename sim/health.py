@@ -12,11 +12,30 @@ def _ready(pod: dict[str, Any]) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in pod["status"].get("conditions") or [])
 
 
+def _owner(store: ObjectStore, obj: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    ref = next((r for r in obj["metadata"].get("ownerReferences") or [] if r.get("kind") == kind), None)
+    return store.get(kind, obj["metadata"].get("namespace"), ref["name"]) if ref else None
+
+
+def superseded(store: ObjectStore, pod: dict[str, Any]) -> bool:
+    """Is this the pod of a CronJob's earlier Job that a newer Job has followed? Its failure is history the
+    CronJob keeps (failedJobsHistoryLimit), not the state of the CronJob now."""
+    job = _owner(store, pod, "Job")
+    cronjob = _owner(store, job, "CronJob") if job is not None else None
+    if job is None or cronjob is None:
+        return False
+    created = job["metadata"].get("creationTimestamp") or ""
+    return any(other["metadata"]["name"] != job["metadata"]["name"]
+               and (other["metadata"].get("creationTimestamp") or "") > created
+               and (_owner(store, other, "CronJob") or {}).get("metadata", {}).get("name") == cronjob["metadata"]["name"]
+               for other in store.list("Job", job["metadata"].get("namespace")))
+
+
 def namespace_problems(store: ObjectStore, namespace: str | None) -> list[str]:
     """One sentence per thing that is not healthy; empty when all is well."""
     problems = []
     for pod in store.list("Pod", namespace):
-        if pod["status"].get("phase") != "Succeeded" and not _ready(pod):
+        if pod["status"].get("phase") != "Succeeded" and not _ready(pod) and not superseded(store, pod):
             problems.append(f"pod {pod['metadata']['name']} is not Ready ({pod['status'].get('phase')})")
     for dep in store.list("Deployment", namespace):
         status, want = dep.get("status") or {}, dep["spec"].get("replicas", 1)

@@ -156,6 +156,30 @@ class RunningSim:
             self.controller.reconcile()
         return result
 
+    def create_job_from_cronjob(self, namespace: str, name: str) -> str | None:
+        """What `kubectl create job --from=cronjob/NAME` does (how a person checks a fixed CronJob without
+        waiting for its schedule): a Job from the CronJob's jobTemplate, owned by it and marked manual.
+        Returns the Job's name, or None when there is no such CronJob."""
+        from sim.derive.names import digest
+
+        with self.store.lock:
+            cronjob = self.store.get("CronJob", namespace, name)
+            if cronjob is None:
+                return None
+            template = copy.deepcopy((cronjob.get("spec") or {}).get("jobTemplate") or {})
+            job_name = f"{name}-manual-{digest(str(self.store.now()), 3)}"
+            meta = template.get("metadata") or {}
+            self.store.create({
+                "apiVersion": "batch/v1", "kind": "Job",
+                "metadata": {"name": job_name, "namespace": namespace, "labels": dict(meta.get("labels") or {}),
+                             "annotations": {**(meta.get("annotations") or {}),
+                                             "cronjob.kubernetes.io/instantiate": "manual"},
+                             "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": name,
+                                                  "uid": cronjob["metadata"].get("uid"), "controller": True}]},
+                "spec": template.get("spec") or {}})
+            self.controller.reconcile()
+        return job_name
+
     def __enter__(self) -> Self:
         return self
 

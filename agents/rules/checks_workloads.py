@@ -24,6 +24,22 @@ def _condition(obj: dict[str, Any], type_: str, status: str) -> dict[str, Any] |
                  if c.get("type") == type_ and c.get("status") == status), None)
 
 
+def _pod_level_failures(pod: dict[str, Any]) -> set[str]:
+    """What stopped the pod short of its command's own exit: an init container's failure, or a container
+    that never ran (its start, its image, its config) or was killed by the kernel."""
+    found = set()
+    mains = {s.get("name") for s in pods.statuses(pod, init=False)}
+    for status in pods.statuses(pod):
+        if (reason := pods.waiting(status).get("reason")) not in (None, "PodInitializing", "ContainerCreating"):
+            found.add(reason)
+        for terminated in pods.terminations(status):
+            if status.get("name") not in mains and terminated.get("exitCode") not in (0, None):
+                found.add(f"init container {status.get('name')} {terminated.get('reason', 'Error')}")
+            elif terminated.get("reason") in ("StartError", "OOMKilled", "ContainerCannotRun"):
+                found.add(str(terminated["reason"]))
+    return found
+
+
 @check("job_backoff_limit")
 def job_backoff_limit(facts: Facts) -> Finding | None:
     """A Job failed (BackoffLimitExceeded / DeadlineExceeded); quote what its pods logged."""
@@ -37,6 +53,13 @@ def job_backoff_limit(facts: Facts) -> Finding | None:
                      for line in reversed(log.text.splitlines()) if line.strip()), None)
         cause = f"Job {name} failed ({failed.get('reason')}: {failed.get('message', '')})" + (f"; its pods log: {said}" if said else ".")
         clues = (Clue.of(failed.get("reason"), call_id=facts.source("Job", job["metadata"].get("namespace"), name)),)
+        # Pods that failed before their command could do its work (an init container, a container that could
+        # not start, was OOM-killed or lacks its config) carry the cause: the pod checks name it, not this one.
+        pod_level = sorted({reason for p in job_pods for reason in _pod_level_failures(p)})
+        if pod_level:
+            return Finding("job_failed", cause + f" Its pods failed with {', '.join(pod_level)}: that is the cause.",
+                           0.45, _ref(job), clues, escalate="the Job failed because its pods did; the pod-level "
+                           "cause decides the fix")
         return Finding("job_failed", cause, 0.8 if said else 0.65, _ref(job), clues + ((Clue.of(said),) if said else ()),
                        escalate=("the Job's pods log why they fail, but what the command should do (a URL, a script) is "
                                  "the author's intent, and a Job's template is immutable (it is recreated); a human "

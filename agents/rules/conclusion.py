@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from agents.rules.engine import Run
 
 TRUST = 0.7  # below this a finding is reported, but a human must confirm it
-_OWNED = ("Pod", "ReplicaSet")  # kinds whose fault is fixed in the workload that owns them
+_OWNED = ("Pod", "ReplicaSet", "Job")  # kinds whose fault is fixed in the workload that owns them (if any)
 
 
 def _affected(run: Run, finding: Finding) -> tuple[ResourceRef, list[ResourceRef]]:

@@ -168,13 +168,16 @@ def _observed_reasons(run: Run) -> set[str]:
 
 
 async def _resolve_owner(run: Run) -> None:
-    """Make sure the best finding's pod or ReplicaSet can be traced to its workload (pod -> RS -> Deployment)."""
+    """Make sure the best finding's pod, ReplicaSet or Job can be traced to its workload (pod -> RS ->
+    Deployment, pod -> Job -> CronJob): a fix lands in the template the workload's owner keeps."""
     best = run.best()
-    if best is None or best[0].subject.kind not in ("Pod", "ReplicaSet"):
+    if best is None or best[0].subject.kind not in ("Pod", "ReplicaSet", "Job"):
         return
     owner = top_owner(run.facts, best[0].subject)
     if owner.kind == "ReplicaSet":
         await run.call("describe_replicaset", {"namespace": owner.namespace, "name": owner.name})
+    elif owner.kind == "Job" and run.facts.get("Job", owner.namespace, owner.name) is None:
+        await run.call("get_resource_yaml", {"kind": "Job", "namespace": owner.namespace, "name": owner.name})
 
 
 async def run_rules(incident: IncidentInput, executor: Executor, skills: SkillSet) -> Diagnosis:

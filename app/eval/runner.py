@@ -177,6 +177,30 @@ def alert_scopes(sim: RunningSim, scenario: Scenario) -> list[Scope]:
         return [alert_scope(sim.store, labels, fallback) for labels in alerts]
 
 
+def run_fixed_cronjobs(sim: RunningSim, scopes: list[Scope]) -> list[Scope]:
+    """A CronJob's fix shows in its next run, not in the Job that already failed (that one stays failed
+    until someone deletes it). As a person would, run each CronJob an alert is about once now
+    (`kubectl create job --from=cronjob/...`) and judge that Job instead."""
+    runs: dict[tuple[str | None, str], str | None] = {}
+    judged = []
+    for scope in scopes:
+        cronjob = None
+        if scope.kind == "CronJob":
+            cronjob = scope.name
+        elif scope.kind == "Job" and scope.name:
+            job = sim.store.get("Job", scope.namespace, scope.name) or {}
+            cronjob = next((r.get("name") for r in job.get("metadata", {}).get("ownerReferences") or []
+                            if r.get("kind") == "CronJob"), None)
+        if cronjob is None or scope.namespace is None:
+            judged.append(scope)
+            continue
+        key = (scope.namespace, cronjob)
+        if key not in runs:
+            runs[key] = sim.create_job_from_cronjob(scope.namespace, cronjob)
+        judged.append(Scope(scope.namespace, "Job", runs[key]) if runs[key] else scope)
+    return judged
+
+
 def _rendered(files: dict[str, str]) -> dict[str, dict[str, Any]]:
     """The repository's objects by Kind/namespace/name, namespaced kinds defaulting to `default` as kubectl does."""
     out = {}
@@ -251,6 +275,7 @@ async def pull_request_outcome(sim: RunningSim, scenario: Scenario, incident: di
 def observe_after_sync(sim: RunningSim, scenario: Scenario, scopes: list[Scope],
                        warnings_before: dict[str, int]) -> tuple[list[str], list[str]]:
     """(alert conditions still true, namespace problems and new warnings) once the fixes are synced."""
+    scopes = run_fixed_cronjobs(sim, scopes)
     with sim.store.lock:
         symptoms = remaining_symptoms(sim.store, sim.controller.read_log,
                                       firing([a.model_dump() for a in scenario.alerts]), scopes)

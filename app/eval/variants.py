@@ -3,8 +3,9 @@ seed, so the scoreboard measures the fault class and not the shipped wording.
 
 A variant applies, on top of new names (namespace, workload, containers, image repositories), a random
 subset of the transforms that apply to its scenario:
-- `owner`: the workload becomes a StatefulSet, a DaemonSet or a bare Pod (its manifest in the GitOps repo
-  too, and the fix re-rooted onto it);
+- `owner`: the workload becomes a StatefulSet, a DaemonSet, a bare Pod, a Job or a CronJob (its manifest in
+  the GitOps repo too, and the fix re-rooted onto it). A Job's or CronJob's process does its work and exits 0
+  once the fault is gone, and its alert becomes one kube-prometheus fires for a Job (KubeJobFailed) or its pod;
 - `sidecar` / `init`: a healthy sidecar or init container joins the pod;
 - `alert`: another alert kube-prometheus fires for the same fault replaces the scenario's, chosen among
   those whose condition holds on the seeded cluster (`app/eval/symptoms.py`);
@@ -28,7 +29,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from app.eval.symptoms import CONDITIONS, Scope, owned_by
+from app.eval.symptoms import CONDITIONS, Scope, alert_scope, owned_by
+from sim.derive.world import behaviour, matching_entry
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_scenario, shipped_scenarios
 from sim.store import ObjectStore
 
@@ -42,13 +44,19 @@ KEEP = {"default", "kube-system", "kube-public", "standard", "main", "app", "app
 OWNER_CATEGORIES = {"oom_killed", "bad_command", "missing_config", "image_pull", "probe_failure",
                     "security_context", "invalid_config"}
 TEMPLATE_PATH = {"Deployment": "spec.template.spec", "StatefulSet": "spec.template.spec",
-                 "DaemonSet": "spec.template.spec", "Pod": "spec"}
+                 "DaemonSet": "spec.template.spec", "Pod": "spec", "Job": "spec.template.spec",
+                 "CronJob": "spec.jobTemplate.spec.template.spec"}
+OWNER_KINDS = ["StatefulSet", "DaemonSet", "Pod", "Job", "CronJob"]
+# How long a Job's process works before it exits 0, when nothing in the scenario says otherwise.
+JOB_RUN_TIME = "45s"
 # Alerts about a workload, by the owner kind they name, and the label that names it.
 WORKLOAD_ALERTS = {
     "Deployment": (("KubeDeploymentReplicasMismatch", "KubeDeploymentRolloutStuck"), "deployment"),
     "StatefulSet": (("KubeStatefulSetReplicasMismatch", "KubeStatefulSetUpdateNotRolledOut"), "statefulset"),
     "DaemonSet": (("KubeDaemonSetRolloutStuck", "KubeDaemonSetNotScheduled"), "daemonset"),
     "Pod": ((), ""),
+    "Job": (("KubeJobFailed",), "job_name"),
+    "CronJob": (("KubeJobFailed",), "job_name"),  # names the Job the CronJob created, bound after seeding
 }
 POD_ALERTS = ("KubePodCrashLooping", "KubePodNotReady", "KubeContainerWaiting")
 
@@ -140,9 +148,10 @@ def rename(work: _Work) -> None:
 
 
 def _template(obj: Data) -> Data | None:
-    if obj.get("kind") == "Pod":
-        return obj.get("spec")
-    return ((obj.get("spec") or {}).get("template") or {}).get("spec")
+    found: Any = obj
+    for key in TEMPLATE_PATH.get(str(obj.get("kind")), "spec.template.spec").split("."):
+        found = (found or {}).get(key)
+    return found
 
 
 def _containers(obj: Data) -> list[Data]:
@@ -187,6 +196,13 @@ def _edit_workload(work: _Work, edit: Callable[[Any], Any]) -> bool:
 def _reowned(obj: Any, kind: str) -> Any:
     name = obj["metadata"]["name"]
     template = obj["spec"]["template"]
+    if kind in ("Job", "CronJob"):
+        # A batch pod runs to completion: it is not restarted in place, the Job makes a new one.
+        template["spec"]["restartPolicy"] = "Never"
+        job = {"backoffLimit": 3, "template": template}
+        obj["apiVersion"], obj["kind"] = "batch/v1", kind
+        obj["spec"] = job if kind == "Job" else {"schedule": "*/20 * * * *", "jobTemplate": {"spec": job}}
+        return obj
     if kind == "Pod":
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": dict(obj["metadata"]), "spec": template["spec"]}
         pod["metadata"]["labels"] = {**(obj["metadata"].get("labels") or {}), **(template.get("metadata", {}).get("labels") or {})}
@@ -206,9 +222,14 @@ def change_owner(work: _Work) -> None:
         return
     if any(o.get("kind") == "HorizontalPodAutoscaler" for o in work.data.get("objects") or []):
         return
-    kind = work.rng.choice(["StatefulSet", "DaemonSet", "Pod"])
+    # A probe on a run-to-completion pod is rare and changes what the fault does; batch owners skip them.
+    # A Service in front of the workload means it serves: it stays a long-running kind.
+    batch_ok = work.expect.get("category") != "probe_failure" and not _served(work.data, _workload(work.data))
+    kind = work.rng.choice(OWNER_KINDS if batch_ok else OWNER_KINDS[:3])
     if not _edit_workload(work, lambda obj: _reowned(obj, kind)):
         return
+    if kind in ("Job", "CronJob"):
+        _runs_to_completion(work, _workload(work.data) or {})
     old_path, new_path = TEMPLATE_PATH["Deployment"], TEMPLATE_PATH[kind]
     ref["kind"] = kind
     fix = work.expect.get("fix")
@@ -218,16 +239,60 @@ def change_owner(work: _Work) -> None:
             fix.pop("target", None)
             if fix.get("field", "").startswith(old_path):
                 fix["field"] = new_path + fix["field"][len(old_path):]
-            if (fix.get("patch") or {}).get("spec", {}).get("template") is not None and kind == "Pod":
-                fix["patch"] = {"spec": fix["patch"]["spec"]["template"].get("spec", {})}
-            if kind == "Pod":
-                fix["recreate"] = True  # a Pod's spec is immutable
-    work.data["alerts"] = [_alert_for_owner(a, kind, ref["name"]) for a in work.data.get("alerts") or []]
+            template_patch = (fix.get("patch") or {}).get("spec", {}).get("template")
+            if template_patch is not None and kind == "Pod":
+                fix["patch"] = {"spec": template_patch.get("spec", {})}
+            elif template_patch is not None and kind == "CronJob":
+                fix["patch"] = {"spec": {"jobTemplate": {"spec": {"template": template_patch}}}}
+            if kind in ("Pod", "Job"):
+                fix["recreate"] = True  # a Pod's spec and a Job's template are immutable
+    alerts = []
+    for alert in work.data.get("alerts") or []:
+        labels = alert.get("labels") or {}
+        mine = labels.get("deployment") == ref["name"] or str(labels.get("pod", "")).startswith(f"{ref['name']}-")
+        mapped = _alert_for_owner(alert, kind, ref["name"]) if mine else alert
+        if mapped not in alerts:  # a CrashLooping and a NotReady alert both become the Job's one
+            alerts.append(mapped)
+    work.data["alerts"] = alerts
     work.applied.append(f"owner={kind}")
+
+
+def _served(data: Data, workload: Data | None) -> bool:
+    """Does a Service select the workload's pods?"""
+    labels = ((workload or {}).get("spec", {}).get("template", {}).get("metadata") or {}).get("labels") or {}
+    return any(o.get("kind") == "Service" and (selector := (o.get("spec") or {}).get("selector"))
+               and all(labels.get(k) == v for k, v in selector.items()) for o in data.get("objects") or [])
+
+
+def _runs_to_completion(work: _Work, workload: Data) -> None:
+    """A batch container does its work and exits 0 (unless the scenario already says how it ends): the fault
+    is what keeps the Job from completing."""
+    world = parse_scenario(work.data).world
+    namespace = workload.get("metadata", {}).get("namespace") or "default"
+    name = workload.get("metadata", {}).get("name", "")
+    entries = work.data.setdefault("world", {}).setdefault("containers", [])
+    for container in (_template(workload) or {}).get("containers") or []:
+        if behaviour(world, namespace, name, container).exit is not None:
+            continue
+        index = matching_entry(world, namespace, name, container)
+        if index is None:
+            entries.append({"workload": name, "container": container["name"],
+                            "exit": {"code": 0, "after": JOB_RUN_TIME}})
+        elif "exit" not in entries[index]:
+            entries[index]["exit"] = {"code": 0, "after": JOB_RUN_TIME}
 
 
 def _alert_for_owner(alert: Data, kind: str, name: str) -> Data:
     labels = dict(alert.get("labels") or {})
+    if kind in ("Job", "CronJob"):
+        # Pods of a Job are not restarted in place: KubePodCrashLooping never fires for them. The alert
+        # is bound to what does fire once the cluster is seeded (`bind_alerts`).
+        for label in ("deployment", "container", "reason"):
+            labels.pop(label, None)
+        labels["alertname"] = "KubeJobFailed"
+        labels["job_name"] = name
+        labels.pop("pod", None)
+        return {"labels": labels, "annotations": {"summary": "Job failed to complete."}}
     if labels.get("deployment"):
         labels.pop("deployment")
         alerts, label = WORKLOAD_ALERTS[kind]
@@ -247,12 +312,15 @@ INIT = {"name": "wait-for-network", "image": "busybox:1.36", "command": ["sh", "
 
 def _add_container(work: _Work, group: str, spec: Data, facts: Data) -> bool:
     def edit(obj: Any) -> Any:
-        template = obj["spec"] if obj.get("kind") == "Pod" else obj["spec"]["template"]["spec"]
+        template = _template(obj)
+        assert template is not None  # checked below before the edit
         template.setdefault(group, []).append(copy.deepcopy(spec))
         return obj
 
     live = _workload(work.data)
-    if live is None or live.get("kind") not in TEMPLATE_PATH or any(c.get("name") == spec["name"] for c in _containers(live)):
+    # A long-running sidecar would keep a Job's pod from ever completing.
+    batch = group == "containers" and live is not None and live.get("kind") in ("Job", "CronJob")
+    if live is None or live.get("kind") not in TEMPLATE_PATH or batch or _template(live) is None or any(c.get("name") == spec["name"] for c in _containers(live)):
         return False
     if not _edit_workload(work, edit):
         return False
@@ -347,12 +415,41 @@ def _failing(pods: list[Data]) -> list[Data]:
                                        for c in (p.get("status") or {}).get("conditions") or [])] or pods
 
 
+def _jobs_of(store: ObjectStore, namespace: str, kind: str, name: str) -> list[Data]:
+    """The Jobs a Job or CronJob workload stands for, newest first."""
+    if kind == "Job":
+        job = store.get("Job", namespace, name)
+        return [job] if job else []
+    jobs = [j for j in store.list("Job", namespace)
+            if any(r.get("kind") == kind and r.get("name") == name for r in j["metadata"].get("ownerReferences") or [])]
+    return sorted(jobs, key=lambda j: j["metadata"].get("creationTimestamp") or "", reverse=True)
+
+
+def _holding(store: ObjectStore, ref: Any, failing: list[Data]) -> list[Data]:
+    """Label sets of the alerts kube-prometheus fires for the workload's current state."""
+    alerts_for_kind, label = WORKLOAD_ALERTS[ref.kind]
+    scope = Scope(ref.namespace, ref.kind, ref.name)
+    found = []
+    for name in POD_ALERTS:
+        if failing and CONDITIONS[name](store, scope):
+            found.append({"alertname": name, "pod": failing[0]["metadata"]["name"]})
+    if ref.kind in ("Job", "CronJob"):
+        for job in _jobs_of(store, ref.namespace, ref.kind, ref.name)[:1]:
+            job_scope = Scope(ref.namespace, "Job", job["metadata"]["name"])
+            found += [{"alertname": name, label: job["metadata"]["name"]} for name in alerts_for_kind
+                      if CONDITIONS[name](store, job_scope)]
+    else:
+        found += [{"alertname": name, label: ref.name} for name in alerts_for_kind if CONDITIONS[name](store, scope)]
+    return found
+
+
 def bind_alerts(work: _Work, swap: bool) -> Scenario:
-    """Point pod-scoped alerts at a real pod of the workload, and (with `swap`) replace the first alert by
-    another one kube-prometheus fires for the same state."""
+    """Point pod- and Job-scoped alerts at a real pod or Job of the workload, and replace the first alert by
+    another one kube-prometheus fires for the same state: always when its own condition does not hold on the
+    seeded cluster (a re-owned workload fails differently), and with `swap` otherwise."""
     scenario = parse_scenario(work.data)
     ref = scenario.expect.resource
-    if ref is None or ref.kind not in ("Deployment", "StatefulSet", "DaemonSet", "Pod"):
+    if ref is None or ref.kind not in TEMPLATE_PATH:
         return scenario
     store = seeded(scenario)
     pods = pods_of(store, scenario)
@@ -367,24 +464,36 @@ def bind_alerts(work: _Work, swap: bool) -> Scenario:
         mine = _failing(pods_of(store, scenario.model_copy(update={"expect": fault})))
         if mine:
             alert["labels"]["pod"] = mine[0]["metadata"]["name"]
-    if swap and alerts and failing:
-        scope = Scope(ref.namespace, ref.kind, ref.name)
-        alerts_for_kind, label = WORKLOAD_ALERTS[ref.kind]
-        holding = [name for name in (*POD_ALERTS, *alerts_for_kind) if CONDITIONS[name](store, scope)]
-        current = alerts[0]["labels"].get("alertname")
-        choices = [name for name in holding if name != current]
-        if choices:
-            name = work.rng.choice(choices)
-            labels = {k: v for k, v in alerts[0]["labels"].items() if k not in ("pod", "container", "reason",
-                                                                                 "deployment", "statefulset",
-                                                                                 "daemonset")}
-            labels["alertname"] = name
-            if name in POD_ALERTS:
-                labels["pod"] = failing[0]["metadata"]["name"]
-            elif label:
-                labels[label] = ref.name
-            alerts[0] = {"labels": labels, "annotations": {"summary": f"{name} (variant)"}}
-            work.applied.append(f"alert={name}")
+    if not alerts or not failing:
+        return parse_scenario(work.data)
+    if ref.kind == "CronJob":
+        jobs = _jobs_of(store, ref.namespace, ref.kind, ref.name)
+        for alert in alerts:
+            if jobs and alert["labels"].get("job_name") == ref.name:
+                alert["labels"]["job_name"] = jobs[0]["metadata"]["name"]
+    fallback = Scope(ref.namespace, ref.kind, ref.name)
+
+    def holds(labels: Data) -> bool:
+        condition = CONDITIONS.get(str(labels.get("alertname")))
+        return condition is None or bool(condition(store, alert_scope(store, labels, fallback)))
+
+    # Further alerts the re-owned workload no longer fires are gone, as they would be from Prometheus.
+    alerts[1:] = [a for a in alerts[1:] if holds(a["labels"])]
+    first = alerts[0]["labels"]
+    current = first.get("alertname")
+    first_holds = holds(first)
+    if first_holds and not swap:
+        return parse_scenario(work.data)
+    choices = [c for c in _holding(store, ref, failing) if c["alertname"] != current]
+    if choices:
+        chosen = work.rng.choice(choices)
+        labels = {k: v for k, v in first.items() if k not in ("pod", "container", "reason", "deployment",
+                                                               "statefulset", "daemonset", "job_name")}
+        labels.update(chosen)
+        alerts[0] = {"labels": labels, "annotations": {"summary": f"{chosen['alertname']} (variant)"}}
+        work.applied.append(f"alert={chosen['alertname']}")
+    elif not first_holds:
+        raise ScenarioError(f"no alert kube-prometheus fires holds for {ref.kind}/{ref.name}")
     return parse_scenario(work.data)
 
 

@@ -66,7 +66,9 @@ class PodPlan:
     @property
     def faulty(self) -> bool:
         parts = self.init + self.containers
-        crashes = any(c.exit_code is not None and not c.init and self.restart_policy == "Always" for c in parts)
+        # A process that exits is a fault where it is restarted (Always), or when it fails (a Job's pod).
+        crashes = any(c.exit_code is not None and not c.init and (self.restart_policy == "Always" or c.exit_code != 0)
+                      for c in parts)
         broken = any(c.pull_error or c.config_error or c.start_error or c.liveness or c.readiness for c in parts)
         return bool(self.schedule_error or self.mount_error or crashes or broken)
 

@@ -196,6 +196,8 @@ class Renderer:
             reason = "Completed" if code == 0 else "Error"
         else:
             run, code, reason = c.run_seconds, int(c.exit_code or 0), c.exit_reason or "Error"
+        if self.plan.restart_policy == "Never" and not c.init:
+            return self._ran_once(c, t0, image_id, run, code, reason)
         runs: list[tuple[float, float]] = []
         t = t0
         while True:
@@ -248,6 +250,34 @@ class Renderer:
         logs = {"current": c.logs, "previous": c.logs if len(runs) >= 2 else None}
         return _Result(state=state, last_state={"terminated": terminated}, restarts=len(runs),
                        running_or_stopped="stopped", logs=logs, image_id=image_id, container_id=cid(len(runs) - 1))
+
+    def _ran_once(self, c: ContainerPlan, t0: float, image_id: str, run: float, code: int, reason: str) -> _Result:
+        """restartPolicy Never: the kubelet does not restart a container that failed to start, crashed or was
+        killed by its liveness probe; it stays terminated and the pod fails (a Job then makes a new pod)."""
+        fp = c.field_path
+        s, e = t0 + PULL_SECONDS, t0 + PULL_SECONDS + run
+        cid = f"containerd://{digest(self.pod_ref + c.name + '0')}"
+        self._pull_events(c, 1, t0, t0)
+        self.events.add("Created", f"Created container {c.name}", 1, s, s, field_path=fp)
+        if c.start_error:
+            self.events.add("Failed", f"Error: {c.start_error}", 1, s, s, type_="Warning", field_path=fp)
+        else:
+            self.events.add("Started", f"Started container {c.name}", 1, s, s, field_path=fp)
+        if c.liveness:
+            self.events.add("Unhealthy", f"Liveness probe failed: {c.liveness}", c.liveness_threshold,
+                            s + c.liveness_period, e, type_="Warning", field_path=fp)
+            self.events.add("Killing", f"Container {c.name} failed liveness probe, will be restarted", 1, e, e,
+                            field_path=fp)
+        if e > self.span:
+            return _Result(state={"running": {"startedAt": self.at(s)}}, started=True, running_or_stopped="running",
+                           logs={"current": c.logs}, image_id=image_id, container_id=cid)
+        terminated: Obj = {"exitCode": code, "reason": reason, "startedAt": self.at(s), "finishedAt": self.at(e),
+                           "containerID": cid}
+        if c.start_error:
+            terminated["startedAt"] = "1970-01-01T00:00:00Z"
+            terminated["message"] = c.start_error
+        return _Result(state={"terminated": terminated}, running_or_stopped="failed", logs={"current": c.logs},
+                       image_id=image_id, container_id=cid)
 
     # -- the whole pod ----------------------------------------------------------------------------
     def render(self) -> Rendered:
@@ -313,7 +343,9 @@ class Renderer:
         status["containerStatuses"] = [self._container_status(c, r) for c, r in zip(mains, main_results, strict=True)]
         initialized = all(r.done_at is not None for r in init_results)
         ready = initialized and all(r.ready for r in main_results) and not plan.node_lost
-        status["phase"] = _phase(plan.restart_policy, initialized, main_results)
+        init_failed = any(r.running_or_stopped == "failed" for r in init_results)
+        status["phase"] = "Failed" if init_failed and plan.restart_policy == "Never" else \
+            _phase(plan.restart_policy, initialized, main_results)
         unready = [c["name"] for c, r in zip(mains, main_results, strict=True) if not r.ready]
         incomplete = [c["name"] for c, r in zip(inits, init_results, strict=True) if r.done_at is None]
         ready_at = start if not main_results else self._ready_time(main_results)

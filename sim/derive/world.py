@@ -124,18 +124,24 @@ def effective_command(container: dict[str, Any], facts: ImageFacts | None) -> li
     return command + [str(a) for a in container.get("args") or []]
 
 
+def matching_entry(world: World, namespace: str, workload: str, container: dict[str, Any]) -> int | None:
+    """The index of the first `world.containers` entry that applies to this container, if any."""
+    command = effective_command(container, image_facts(world, container.get("image", "")))
+    binary = command[0].rsplit("/", 1)[-1] if command else ""
+    return next((i for i, entry in enumerate(world.containers)
+                 if _matches(entry, namespace, workload, container, binary)), None)
+
+
 def behaviour(world: World, namespace: str, workload: str, container: dict[str, Any]) -> Behaviour:
     """The image's behaviour overlaid with the first matching `world.containers` entry."""
     facts = image_facts(world, container.get("image", ""))
-    command = effective_command(container, facts)
-    binary = command[0].rsplit("/", 1)[-1] if command else ""
     merged: dict[str, Any] = {}
     if facts is not None:
         merged.update({f: getattr(facts, f) for f in facts.model_fields_set if f in _BEHAVIOUR_FIELDS})
-    for entry in world.containers:
-        if _matches(entry, namespace, workload, container, binary):
-            merged.update({f: getattr(entry, f) for f in entry.model_fields_set if f in _BEHAVIOUR_FIELDS})
-            break
+    index = matching_entry(world, namespace, workload, container)
+    if index is not None:
+        entry = world.containers[index]
+        merged.update({f: getattr(entry, f) for f in entry.model_fields_set if f in _BEHAVIOUR_FIELDS})
     return Behaviour().model_copy(update=merged)
 
 

@@ -337,3 +337,48 @@ def test_read_log_needs_a_container_name_for_multi_container_pods() -> None:
     assert caught.value.message == f"a container name must be specified for pod {pod}, choose one of: [nginx sidecar]"
     with pytest.raises(LogError, match=f"container nope is not valid for pod {pod}"):
         controller.read_log("shop", pod, "nope", False)
+
+
+def _batch_pod(restart_policy: str, init_fails: bool) -> dict[str, Any]:
+    from sim.scenario import parse_scenario
+
+    command = ["sh", "-c", "exit 3"] if init_fails else ["missing-binary"]
+    template: dict[str, Any] = {"restartPolicy": restart_policy, "containers": [
+        {"name": "work", "image": "busybox:1.36", "command": ["sh", "-c", "true"] if init_fails else command}]}
+    if init_fails:
+        template["initContainers"] = [{"name": "prepare", "image": "busybox:1.36", "command": command}]
+    scenario = parse_scenario({
+        "name": "batch", "description": "a run-to-completion pod",
+        "objects": [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "batch", "namespace": "default"},
+                     "spec": template}],
+        "world": {"images": {"busybox": {"binaries": ["sh"], "exit": {"code": 3, "after": "1s"}}}},
+        "expect": {"category": "healthy", "healthy": True}})
+    store = ObjectStore()
+    Controller(store, scenario).seed()
+    pod = store.get("Pod", "default", "batch")
+    assert pod is not None
+    return pod
+
+
+def test_restart_policy_never_leaves_a_failed_container_terminated_and_the_pod_failed() -> None:
+    # kubelet: with restartPolicy Never a container that fails is not restarted (no CrashLoopBackOff, restartCount
+    # 0) and the pod phase becomes Failed (pkg/kubelet/kubelet_pods.go getPhase); a container whose binary is
+    # missing ends terminated with reason StartError, exit code 128.
+    pod = _batch_pod("Never", init_fails=False)
+    [status] = pod["status"]["containerStatuses"]
+    assert pod["status"]["phase"] == "Failed" and status["restartCount"] == 0
+    assert status["state"]["terminated"]["reason"] == "StartError"
+    assert status["state"]["terminated"]["exitCode"] == 128
+    always = _batch_pod("Always", init_fails=False)
+    assert always["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+
+
+def test_a_failed_init_container_fails_the_pod_under_restart_policy_never() -> None:
+    # "If a Pod's init container fails, the kubelet repeatedly restarts that init container until it succeeds.
+    # However, if the Pod has a restartPolicy of Never ... Kubernetes treats the overall Pod as failed."
+    # (kubernetes.io/docs/concepts/workloads/pods/init-containers/)
+    pod = _batch_pod("Never", init_fails=True)
+    assert pod["status"]["phase"] == "Failed"
+    [init] = pod["status"]["initContainerStatuses"]
+    assert init["state"]["terminated"]["exitCode"] == 3 and init["restartCount"] == 0
+    assert pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "PodInitializing"

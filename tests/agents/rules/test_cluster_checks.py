@@ -202,6 +202,14 @@ CASES = [
                pod("get-data-x1", owner="Job/get-data", phase="Failed"),
                logs=[log("curl: (6) Could not resolve host: data.example", pod_name="get-data-x1")]),
          "job_failed", "Job/get-data", "Could not resolve host"),
+    # Pods that never got to run their command (here OOM-killed) carry the cause: the Job's own finding
+    # says so and stays below the bar, so the pod checks decide.
+    Case("job-backoff-limit-pod-level-cause", "job_backoff_limit",
+         facts(obj("Job", "get-data", status={"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+                                                              "message": "Job has reached the specified backoff limit"}]}),
+               pod("get-data-x1", owner="Job/get-data", phase="Failed",
+                   statuses=[status("web", terminated={"reason": "OOMKilled", "exitCode": 137})])),
+         "job_failed", "Job/get-data", "Its pods failed with OOMKilled"),
     Case("hpa-missing-requests", "hpa_cannot_scale",
          facts(obj("HorizontalPodAutoscaler", "scorer", spec={"scaleTargetRef": {"kind": "Deployment", "name": "scorer"}},
                    status={"conditions": [{"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric",
@@ -249,3 +257,13 @@ def test_a_size_that_only_fits_a_node_is_offered_as_a_candidate_not_set() -> Non
     finding = checks()[case.check](case.facts)
     assert finding is not None and finding.fixes[0].new_value is None
     assert "e.g. 4Gi" in finding.fixes[0].rationale and "only the owner knows" in finding.fixes[0].rationale
+
+
+def test_a_job_that_failed_for_a_pod_level_cause_does_not_end_the_search() -> None:
+    from agents.rules.conclusion import TRUST
+
+    case = next(c for c in CASES if c.id == "job-backoff-limit-pod-level-cause")
+    plain = next(c for c in CASES if c.id == "job-backoff-limit")
+    finding, said = checks()[case.check](case.facts), checks()[plain.check](plain.facts)
+    assert finding is not None and said is not None
+    assert finding.confidence < TRUST <= said.confidence

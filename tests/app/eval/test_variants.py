@@ -9,9 +9,12 @@ import re
 
 import pytest
 
-from app.eval.runner import eval_loaded
+from app.eval.runner import alert_scopes, eval_loaded, observe_after_sync
+from app.eval.symptoms import CONDITIONS, Scope, alert_scope
 from app.eval.variants import Variant, pods_of, seeded, generate, make_variant
 from app.settings import Settings
+from sim.health import warning_counts
+from sim.patching import strategic_merge_patch
 from sim.scenario import find_scenario, load_scenario, shipped_scenarios
 
 
@@ -27,7 +30,7 @@ def test_three_hundred_distinct_variants_cover_every_transform(suite: list[Varia
     kinds = collections.Counter(t.split("=")[0] for v in suite for t in v.transforms)
     assert {"rename", "owner", "sidecar", "init", "alert", "noise", "overlay"} <= set(kinds)
     owners = {t for v in suite for t in v.transforms if t.startswith("owner=")}
-    assert owners == {"owner=StatefulSet", "owner=DaemonSet", "owner=Pod"}
+    assert owners == {"owner=StatefulSet", "owner=DaemonSet", "owner=Pod", "owner=Job", "owner=CronJob"}
 
 
 def test_the_same_seed_gives_the_same_suite_and_another_seed_another() -> None:
@@ -77,3 +80,59 @@ async def test_a_variant_runs_through_the_service_under_the_strict_verdict(setti
     row = await eval_loaded(variant.scenario, settings, label=variant.name)
     assert row.ok, (row.reasons, row.error)
     assert row.fix == "ok" and row.details["pull_requests"]
+
+
+def _batch_variant(source: str, owner: str, seed: int = 11) -> Variant:
+    scenario = load_scenario(find_scenario(source))
+    return next(v for i in range(80) if (v := make_variant(scenario, i, seed=seed)) is not None
+                and f"owner={owner}" in v.transforms)
+
+
+@pytest.mark.parametrize("owner", ["Job", "CronJob"])
+def test_a_batch_owner_fails_as_a_job_does_and_its_alert_holds(owner: str) -> None:
+    variant = _batch_variant("crashloop_command_not_found", owner)
+    scenario = variant.scenario
+    ref = scenario.expect.resource
+    assert ref is not None and ref.kind == owner
+    path = "spec.jobTemplate.spec.template.spec" if owner == "CronJob" else "spec.template.spec"
+    assert scenario.expect.fix is None or str(scenario.expect.fix.field).startswith(path)
+    store = seeded(scenario)
+    pods = pods_of(store, scenario)
+    # restartPolicy Never: each attempt is a new pod that stays terminated (no CrashLoopBackOff), and the
+    # Job gives up after its backoffLimit.
+    assert len(pods) == 4 and all(p["status"]["phase"] == "Failed" for p in pods)
+    states = [s["state"] for p in pods for s in p["status"]["containerStatuses"]]
+    assert all("terminated" in state and state["terminated"]["reason"] == "StartError" for state in states)
+    jobs = [j for j in store.list("Job", ref.namespace) if j["status"].get("failed")]
+    assert jobs and any(c["type"] == "Failed" for c in jobs[0]["status"]["conditions"])
+    for alert in scenario.alerts:  # every alert a real Prometheus could fire on this state
+        condition = CONDITIONS[alert.labels["alertname"]]
+        assert condition(store, alert_scope(store, dict(alert.labels), Scope(ref.namespace, ref.kind, ref.name)))
+    if owner == "CronJob":
+        assert all(a.labels.get("job_name", jobs[0]["metadata"]["name"]) == jobs[0]["metadata"]["name"]
+                   for a in scenario.alerts)
+
+
+def test_a_cronjob_fix_is_judged_by_its_next_run_and_a_no_op_is_not_one() -> None:
+    from sim.runtime import start_sim
+
+    variant = _batch_variant("oom_memory_hog", "CronJob")
+    scenario = variant.scenario
+    fix = scenario.expect.fix
+    assert fix is not None and fix.patch is not None
+    with start_sim(scenario) as sim:
+        scopes = alert_scopes(sim, scenario)
+        # Nothing synced: the next run fails as the last one did.
+        symptoms, _ = observe_after_sync(sim, scenario, scopes, warning_counts(sim.store))
+        assert symptoms
+    with start_sim(scenario) as sim:
+        scopes = alert_scopes(sim, scenario)
+        cronjob = sim.store.get("CronJob", scenario.expect.resource.namespace, scenario.expect.resource.name)
+        fixed = strategic_merge_patch(cronjob, fix.patch)
+        before = warning_counts(sim.store)
+        assert sim.sync([fixed]).ok
+        symptoms, problems = observe_after_sync(sim, scenario, scopes, before)
+        assert not symptoms and not problems, (symptoms, problems)
+        manual = [j for j in sim.store.list("Job", scenario.expect.resource.namespace) if "-manual-" in j["metadata"]["name"]]
+        assert len(manual) == 1
+        assert manual[0]["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"] == "manual"
