@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -9,8 +10,9 @@ from typing import Any
 from agents.diagnosis import ResourceRef
 from agents.rules.facts import Facts, Seen
 from agents.rules.finding import Clue, Finding, FixDraft
-from agents.rules.quantity import cpu_with_headroom, memory_with_headroom, parse_quantity
+from agents.rules.quantity import parse_quantity
 from agents.rules.registry import check
+from agents.toolsets.kubernetes.owners import controller_ref
 
 _QUOTA = re.compile(r"exceeded quota: ([\w.-]+), requested: ([^,]+(?:,[^,:]+=[^,]+)*), used: (\S+?), limited: (\S+)")
 _MUST_SPECIFY = re.compile(r"failed quota: ([\w.-]+): must specify ([\w.,]+)")
@@ -41,6 +43,49 @@ def _pairs(text: str) -> dict[str, str]:
     return dict(part.strip().split("=", 1) for part in text.split(",") if "=" in part)
 
 
+def _pods_to_create(facts: Facts, owner: ResourceRef) -> tuple[int, int] | None:
+    """(pods the workload still has to create, pods a rolling update adds on top), from the observed
+    ReplicaSet (spec.replicas against status.replicas) and its Deployment's maxSurge (default 25 %, rounded
+    up, as the Deployment controller does); None when the ReplicaSet was not observed."""
+    rs = facts.get("ReplicaSet", owner.namespace, owner.name) if owner.kind == "ReplicaSet" else None
+    if rs is None:
+        return None
+    desired = int((rs.get("spec") or {}).get("replicas", 1))
+    missing = max(0, desired - int((rs.get("status") or {}).get("replicas") or 0))
+    deployment_ref = controller_ref(rs)
+    deployment = facts.get("Deployment", owner.namespace, deployment_ref["name"]) if deployment_ref else None
+    strategy = ((deployment or {}).get("spec") or {}).get("strategy") or {}
+    if strategy.get("type") == "Recreate":
+        return missing, 0
+    surge = (strategy.get("rollingUpdate") or {}).get("maxSurge", "25%")
+    extra = math.ceil(desired * int(str(surge)[:-1]) / 100) if str(surge).endswith("%") else int(surge)
+    return missing, extra
+
+
+def _format_like(resource: str, amount: float) -> str:
+    if "cpu" in resource:
+        return f"{math.ceil(round(amount * 1000, 6))}m"
+    if "memory" in resource or "storage" in resource:
+        return f"{math.ceil(round(amount / 2**20, 6))}Mi"
+    return str(math.ceil(amount))
+
+
+def _quota_fix(facts: Facts, owner: ResourceRef, quota: ResourceRef, resource: str, used: str | None,
+               requested: str | None) -> FixDraft:
+    """The quota that lets the workload reach its replicas and roll out: what is used, plus one pod's request
+    for each pod still to create and each pod a rolling update surges. No evidence, no value."""
+    per_pod, in_use = parse_quantity(requested), parse_quantity(used)
+    pods_needed = _pods_to_create(facts, owner)
+    field = f'spec.hard["{resource}"]'
+    if per_pod is None or in_use is None or pods_needed is None:
+        return FixDraft(field, None, f"the workload's replica count was not observed; a person sizes {resource} "
+                                     f"(used {used}, each pod requests {requested})", resource=quota)
+    missing, surge = pods_needed
+    value = _format_like(resource, in_use + per_pod * (missing + surge))
+    return FixDraft(field, value, f"used {used}, plus {requested} for each of the {missing} pod(s) still to create "
+                                  f"and the {surge} a rolling update adds (maxSurge)", resource=quota)
+
+
 @check("quota_exceeded")
 def quota_exceeded(facts: Facts) -> Finding | None:
     """FailedCreate `exceeded quota`: the namespace ResourceQuota is below what the workload requests."""
@@ -50,14 +95,11 @@ def quota_exceeded(facts: Facts) -> Finding | None:
             continue
         quota, requested, used, limited = match.group(1), _pairs(match.group(2)), _pairs(match.group(3)), _pairs(match.group(4))
         resource = next(iter(limited), next(iter(requested), "requests.cpu"))
-        need = (parse_quantity(used.get(resource)) or 0.0) + (parse_quantity(requested.get(resource)) or 0.0)
-        new = (memory_with_headroom(need, factor=2.0) if "memory" in resource or "storage" in resource
-               else cpu_with_headroom(need) if "cpu" in resource else None)
         namespace = seen.obj.get("involvedObject", {}).get("namespace") or facts.focus.get("namespace")
         quota_ref = ResourceRef(kind="ResourceQuota", namespace=namespace, name=quota)
         cause = (f"ResourceQuota {quota} allows {resource}={limited.get(resource)}, already used {used.get(resource)}; "
                  f"a new pod requesting {requested.get(resource)} is rejected, so the workload cannot reach its replicas.")
-        fix = FixDraft(f'spec.hard["{resource}"]', new, "room for every replica's requests, with headroom", resource=quota_ref)
+        fix = _quota_fix(facts, _owner(seen.obj), quota_ref, resource, used.get(resource), requested.get(resource))
         return Finding("quota", cause, 0.92, _owner(seen.obj), (Clue.of(f"exceeded quota: {quota}", quota, call_id=seen.call_id),),
                        (fix,), related=(quota_ref,))
     for seen, message in _failed_creates(facts):

@@ -115,11 +115,12 @@ def _needed_key(pod: dict[str, Any], path: str) -> str | None:
 
 def _replacement(facts: Facts, kind: str, name: str, namespace: str | None, key: str | None) -> tuple[str, str] | None:
     """(name, why) of the existing object the reference most likely meant: a close name, and when its keys can be
-    read, one that has the key the reference reads."""
-    for candidate in refs.closest(name, refs.existing(facts, kind, namespace), cutoff=0.5):
+    read, one that has the key the reference reads. Two about equally close names that both fit: None."""
+    fitting = [c for c in refs.closest(name, refs.existing(facts, kind, namespace), cutoff=0.5)
+               if not (key and (shown := refs.keys(facts.get(kind, namespace, c))) is not None and key not in shown)]
+    candidate = refs.unambiguous(name, fitting)
+    if candidate is not None:
         shown = refs.keys(facts.get(kind, namespace, candidate))
-        if key and shown is not None and key not in shown:
-            continue
         if key and shown is not None:
             return candidate, f"{kind} {candidate} exists in {namespace} and has key {key}"
         if key:
@@ -148,6 +149,8 @@ def config_ref_missing(facts: Facts) -> Finding | None:
                 if paths and not key else None
             if found:
                 cause += f" {found[1][0].upper()}{found[1][1:]}."
+            elif paths and not key and len(near := refs.closest(name, refs.existing(facts, kind, namespace), cutoff=0.5)) > 1:
+                cause += f" Existing {kind}s with close names, about equally likely meant: {', '.join(near[:4])}."
             fixes = tuple(FixDraft(path, found[0] if found else None,
                                    f"point the reference at the existing {kind}: {found[1]}" if found
                                    else f"create {what}, or point the reference at one that exists")

@@ -119,9 +119,10 @@ def choose_tag(facts: Facts, image: str, tags: list[str]) -> tuple[str, str, str
 def _pull_secret_for(facts: Facts, namespace: str | None, missing: list[str]) -> str | None:
     """The existing pull secret (type dockerconfigjson) the missing one most likely stands for: the closest name."""
     for name in missing:
-        for candidate in refs.closest(name, refs.existing(facts, "Secret", namespace)):
-            if refs.is_pull_secret(facts.get("Secret", namespace, candidate)):
-                return candidate
+        pull_secrets = [c for c in refs.closest(name, refs.existing(facts, "Secret", namespace))
+                        if refs.is_pull_secret(facts.get("Secret", namespace, c))]
+        if found := refs.unambiguous(name, pull_secrets):
+            return found
     return None
 
 

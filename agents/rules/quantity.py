@@ -39,12 +39,6 @@ def memory_with_headroom(used: float, *, factor: float = 1.25, step_mib: int = 6
     return f"{mib // 1024}Gi" if mib % 1024 == 0 else f"{mib}Mi"
 
 
-def cpu_with_headroom(needed: float, *, factor: float = 2.0) -> str:
-    """A CPU amount in millicores above `needed` cores by `factor`, rounded up to 10m."""
-    millis = math.ceil(needed * factor * 1000 / 10) * 10
-    return f"{millis}m"
-
-
 def request_with_headroom(used: float, resource: str) -> str:
     """A request 25 % above measured use: CPU rounded up to 10m, memory as `memory_with_headroom`."""
     if resource == "cpu":

@@ -52,11 +52,29 @@ def missing_object(facts: Facts) -> tuple[str, str] | None:
     return None
 
 
+# Two names this close in similarity to the missing one are equally likely meant: the cluster cannot tell.
+AMBIGUOUS_WITHIN = 0.05
+
+
+def similarity(name: str, other: str) -> float:
+    return difflib.SequenceMatcher(None, name, other).ratio()
+
+
 def closest(name: str, names: list[str], *, cutoff: float = 0.0) -> list[str]:
     """`names` (without `name` and implicit objects) most similar to `name` first; below `cutoff` left out."""
-    ranked = [(difflib.SequenceMatcher(None, name, other).ratio(), other) for other in names
-              if other != name and other not in _IMPLICIT]
+    ranked = [(similarity(name, other), other) for other in names if other != name and other not in _IMPLICIT]
     return [other for score, other in sorted(ranked, key=lambda item: (-item[0], item[1])) if score >= cutoff]
+
+
+def unambiguous(name: str, candidates: list[str]) -> str | None:
+    """The first of `candidates` (ordered likeliest first) unless another is about as similar to `name`: then
+    choosing would be a guess, and a person picks."""
+    if not candidates:
+        return None
+    best = similarity(name, candidates[0])
+    if any(best - similarity(name, other) <= AMBIGUOUS_WITHIN for other in candidates[1:]):
+        return None
+    return candidates[0]
 
 
 def existing(facts: Facts, kind: str, namespace: str | None) -> list[str]:

@@ -142,6 +142,13 @@ CASES = [
                 "ConfigMap", ["app-configuration", "kube-root-ca.crt"]),
          "missing_config", says="ConfigMap app-configuration exists",
          fix=("spec.volumes[name=config].configMap.name", "app-configuration")),
+    # Two existing names equally close to the missing one: the cluster cannot say which was meant.
+    Case("configmap-volume-not-pointed-at-one-of-two-equally-close-names", "config_ref_missing",
+         listed(facts(pod(phase="Pending", volumes=[{"name": "config", "configMap": {"name": "app-config"}}]),
+                      event("FailedMount", 'MountVolume.SetUp failed for volume "config" : configmap "app-config" not found')),
+                "ConfigMap", ["app-config-v1", "app-config-v2", "kube-root-ca.crt"]),
+         "missing_config", says="about equally likely meant: app-config-v1, app-config-v2",
+         fix=("spec.volumes[name=config].configMap.name", None)),
     Case("configmap-volume-not-pointed-at-an-unrelated-name", "config_ref_missing",
          listed(facts(pod(phase="Pending", volumes=[{"name": "config", "configMap": {"name": "app-config"}}]),
                       event("FailedMount", 'MountVolume.SetUp failed for volume "config" : configmap "app-config" not found')),
@@ -217,6 +224,12 @@ CASES = [
                event("Unhealthy", 'Liveness probe failed: Get "http://10.0.0.1:8080/": dial tcp 10.0.0.1:8080: '
                                   "connect: connection refused", field_path="spec.containers{web-app}")),
          "probe_failure", says="checks port 8080", fix=("spec.containers[name=web-app].livenessProbe.httpGet.port", 80)),
+    # Only "it took longer than 1s" is observed, not how long: no timeout value is made up.
+    Case("readiness-timeout-goes-to-a-person", "probe_failing",
+         facts(pod(containers=[container("webapp", readinessProbe={"httpGet": {"path": "/ready", "port": 80}})]),
+               event("Unhealthy", 'Readiness probe failed: Get "http://10.0.0.1:80/ready": context deadline exceeded '
+                                  "(Client.Timeout exceeded while awaiting headers)")),
+         "probe_failure", says="times out after 1s", fix=("spec.containers[name=webapp].readinessProbe.timeoutSeconds", None)),
     Case("probe-not-for-other-events", "probe_failing", facts(pod(), event("BackOff", "Back-off restarting"))),
     Case("run-as-non-root-with-root-image", "run_as_non_root",
          facts(pod(containers=[container("renderer", "acme/renderer:3")],
