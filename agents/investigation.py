@@ -23,7 +23,8 @@ from agents.diagnosis import Diagnosis, Evidence, IncidentInput, ResourceRef, Su
 from agents.knowledge.history import IncidentHistory, SeenBefore, lookback
 from agents.knowledge.search import KnowledgeSearch
 from agents.prompts import render_prompt
-from agents.rules.engine import CALL_ID_PREFIX, run_rules
+from agents.rules.engine import run_rules
+from agents.rules.run import CALL_ID_PREFIX
 from agents.safety.guards import (
     GuardTrip,
     is_last_step,

@@ -133,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     bench_kb = bench_sub.add_parser("kb", help="knowledge base: ingest rate and hybrid search p50/p95")
     bench_kb.add_argument("--chunks", type=int, default=10_000, help="chunks to ingest (default 10000)")
     bench_kb.add_argument("--queries", type=int, default=200, help="searches to time (default 200)")
-    bench_kb.set_defaults(handler=lambda args: _kb(args, "bench"))
+    bench_kb.set_defaults(handler=_bench_kb)
     return parser
 
 
@@ -169,6 +169,16 @@ def _bench_diagnose(args: argparse.Namespace) -> int:
 
     quiet()
     return run_bench_diagnose(Path(args.scenarios) if args.scenarios else None, max(1, args.repeat))
+
+
+def _bench_kb(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from app.bench.kb import run_kb_bench
+
+    settings = load_settings()
+    quiet()
+    return asyncio.run(run_kb_bench(settings, chunks=max(100, args.chunks), queries=max(10, args.queries)))
 
 
 def _bench_chat(args: argparse.Namespace) -> int:

@@ -7,7 +7,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,6 +37,7 @@ from app.knowledge.setup import knowledge_base
 from app.knowledge.store import KnowledgeBase
 from app.periodic import PeriodicTask
 from app.observability import HTTP_LATENCY, HTTP_REQUESTS, request_id_var
+from app.services import Services
 from app.settings import Settings
 from app.verification import pr_poller
 
@@ -45,18 +45,6 @@ log = logging.getLogger("opsgraph")
 http_log = logging.getLogger("opsgraph.http")
 
 _REQUEST_ID_MAX = 128
-
-
-@dataclass(frozen=True)
-class Services:
-    """What the lifespan opened, handed to the runner factory (the supervisor is built from these)."""
-
-    settings: Settings
-    database: Database
-    incidents: IncidentStore
-    queue: IntakeQueue
-    clusters: ClusterRegistry
-    approvals: ApprovalStore
 
 
 RunnerFactory = Callable[[Services], IncidentRunner]

@@ -28,14 +28,14 @@ from agents.knowledge.search import KnowledgeSearch
 from agents.remediation import ChangeClaims, RemediationSetup
 from agents.skills.loader import load_skills
 from agents.toolsets.kubernetes.clients import ClusterClients
-from agents.toolsets.registry import default_registry
+from agents.toolsets.shipped import default_registry
 from app.audit_store import ToolAuditStore
 from app.incidents.claims import ChangeClaimStore
 from app.help.store import HelpStore
 from app.incidents.queue import RunOutcome, WorkItem
 from app.incidents.status import IncidentStatus
 from app.incidents.store import IncidentStore
-from app.main import Services
+from app.services import Services
 from app.workers import IncidentRunner
 from app.settings import Settings
 from graphs.supervisor import build_supervisor_graph, run_config

@@ -24,7 +24,8 @@ from agents.audit import AuditSink
 from agents.context import ClusterRef, Context
 from agents.errors import PermanentError, TemporaryError
 from agents.toolsets.kubernetes.clients import ClusterClients
-from agents.toolsets.registry import ToolRegistry, default_registry
+from agents.toolsets.registry import ToolRegistry
+from agents.toolsets.shipped import default_registry
 from agents.verification import HealthReport, WorkloadRef, check_workload, verifier
 from app.clusters import ClusterRegistry
 from app.incidents.pull_requests import PullRequestChange, PullRequestStore, Recorded
@@ -37,7 +38,7 @@ from app.settings import Settings
 
 if TYPE_CHECKING:
     from app.knowledge.memory import IncidentMemory
-    from app.main import Services
+    from app.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 from agents.diagnosis import Diagnosis, ResourceRef
 from agents.rules import pods
 from agents.rules.evidence import evidence_for
 from agents.rules.finding import Clue, Finding
+from agents.rules.run import Run
 from agents.rules.workloads import reroot, top_owner
 from agents.skills.loader import Skill
 
-if TYPE_CHECKING:
-    from agents.rules.engine import Run
 
 TRUST = 0.7  # below this a finding is reported, but a human must confirm it
 _OWNED = ("Pod", "ReplicaSet", "Job")  # kinds whose fault is fixed in the workload that owns them (if any)

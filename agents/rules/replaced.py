@@ -12,12 +12,11 @@ Only runs after a failed describe, so the common path makes no extra call.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agents.rules import targets
+from agents.rules.run import Run
 
-if TYPE_CHECKING:
-    from agents.rules.engine import Run
 
 HEALTHY_STATUSES = ("Running", "Completed", "Succeeded")
 MAX_DESCRIBES = 3  # pods described while looking for the alert's container among a namespace's broken pods

@@ -163,7 +163,7 @@ def load_skills(folder: Path = SKILLS_DIR, *, tool_names: Iterable[str] | None =
     from agents.rules.registry import checks
 
     if tool_names is None:
-        from agents.toolsets.registry import default_registry
+        from agents.toolsets.shipped import default_registry
 
         tool_names = default_registry().names()
     known_tools, check_names = set(tool_names), set(checks())

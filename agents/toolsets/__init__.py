@@ -9,7 +9,8 @@ from agents.safety.levels import SafetyLevel
 from agents.toolsets.base import ToolEnv, ToolFailure, ToolOutput, ToolResult, ToolSpec, ToolStatus
 from agents.toolsets.executor import ToolExecutor
 from agents.toolsets.kubernetes.clients import ClusterClients
-from agents.toolsets.registry import ToolRegistry, ToolRegistryError, Toolset, ToolsetStatus, default_registry
+from agents.toolsets.registry import ToolRegistry, ToolRegistryError, Toolset, ToolsetStatus
+from agents.toolsets.shipped import default_registry
 from agents.toolsets.status import toolset_statuses
 
 __all__ = [

@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from agents.context import Context
 from agents.safety.levels import SafetyLevel
+from agents.toolsets.failure import ToolFailure, ToolStatus
 
 if TYPE_CHECKING:
     from langchain_core.messages import ToolMessage
@@ -25,14 +25,6 @@ if TYPE_CHECKING:
     from agents.toolsets.kubernetes.clients import ClusterClients
 
 __all__ = ["SafetyLevel", "ToolEnv", "ToolFailure", "ToolOutput", "ToolResult", "ToolSpec", "ToolStatus"]
-
-
-class ToolStatus(StrEnum):
-    OK = "ok"
-    NO_DATA = "no_data"  # the call worked and found nothing (no events, no metrics)
-    ERROR = "error"  # bad arguments, missing object, timeout, unreachable API
-    REFUSED = "refused"  # unknown, not allowed for this agent, forbidden, toolset not enabled
-    APPROVAL_REQUIRED = "approval_required"  # low/high risk: a person decides first
 
 
 @dataclass(frozen=True)
@@ -53,14 +45,6 @@ class ToolOutput:
     data: Any = None
     status: ToolStatus = ToolStatus.OK
     message: str = ""
-
-
-class ToolFailure(Exception):
-    """Raised by a tool (or a toolset's error explainer) for an expected failure with a clear message."""
-
-    def __init__(self, message: str, *, status: ToolStatus = ToolStatus.ERROR, unreachable: bool = False) -> None:
-        super().__init__(message)
-        self.message, self.status, self.unreachable = message, status, unreachable
 
 
 ToolFn = Callable[[ToolEnv, Any], ToolOutput | Awaitable[ToolOutput]]

@@ -134,20 +134,3 @@ class ToolRegistry:
         """OpenAI tool definitions for `bind_tools`; with `context`, only the tools available in it."""
         specs = self.specs(names) if context is None else self.available(context, names)
         return [s.tool_definition() for s in specs]
-
-
-def default_registry() -> ToolRegistry:
-    """A registry with every shipped toolset: kubernetes, its direct actions, prometheus, the image registries,
-    web_search, knowledge and the forbidden tools."""
-    from agents.toolsets.forbidden import FORBIDDEN
-    from agents.toolsets.knowledge import KNOWLEDGE
-    from agents.toolsets.kubernetes import KUBERNETES
-    from agents.toolsets.kubernetes.actions import KUBERNETES_ACTIONS
-    from agents.toolsets.prometheus import PROMETHEUS
-    from agents.toolsets.registry_tags import REGISTRY
-    from agents.toolsets.web_search import WEB_SEARCH
-
-    registry = ToolRegistry()
-    for toolset in (KUBERNETES, KUBERNETES_ACTIONS, PROMETHEUS, REGISTRY, WEB_SEARCH, KNOWLEDGE, FORBIDDEN):
-        registry.add_toolset(toolset)
-    return registry

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from agents.context import Context
-from agents.toolsets.registry import ToolRegistry, ToolsetStatus, default_registry
+from agents.toolsets.registry import ToolRegistry, ToolsetStatus
+from agents.toolsets.shipped import default_registry
 
 
 def agent_tools(skill_tools: Iterable[str]) -> dict[str, set[str]]:

@@ -29,7 +29,7 @@ from agents.models.scripted import ScriptedChatModel, ScriptedTurn
 from agents.skills.loader import SKILLS_DIR, load_skills
 from agents.timeline import MemoryTimeline
 from agents.toolsets.kubernetes.clients import ClusterClients
-from agents.toolsets.registry import default_registry
+from agents.toolsets.shipped import default_registry
 from app.diagnose import scenario_namespace
 from graphs.supervisor import build_supervisor_graph, run_config
 from sim.runtime import start_sim

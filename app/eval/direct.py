@@ -4,20 +4,15 @@ diagnosed directly by the same supervisor graph, as `opsgraph diagnose` does."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from app.diagnose import diagnose_scenario
+from app.eval.row import EvalRow, describe
 from app.eval.verdict import judge
 from app.settings import Settings
 from sim.scenario import Scenario
 
-if TYPE_CHECKING:
-    from app.eval.runner import EvalRow
-
 
 async def diagnose_directly(scenario: Scenario, base: Settings, row: EvalRow) -> EvalRow:
-    from app.eval.runner import describe
-
     started = time.monotonic()
     result = await diagnose_scenario(scenario, base)
     row.seconds = round(time.monotonic() - started, 3)

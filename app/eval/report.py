@@ -14,7 +14,8 @@ from typing import TextIO
 from pydantic import SecretStr
 
 from app.db.embedded import EmbeddedPostgres
-from app.eval.runner import EvalRow, eval_loaded, eval_scenario, invalid_row
+from app.eval.row import EvalRow
+from app.eval.runner import eval_loaded, eval_scenario, invalid_row
 from app.eval.variants import generate
 from app.settings import Settings
 

@@ -9,7 +9,6 @@ import asyncio
 import secrets
 import tempfile
 import time
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,10 @@ from agents.toolsets.gitops.documents import ManifestParseError, load_documents
 from agents.toolsets.gitops.repo import GitOpsRepo
 from agents.toolsets.gitops.tree import RepoTree
 from agents.toolsets.gitops.validate import schema_problems
+from app.eval.direct import diagnose_directly
+from app.eval.row import EvalRow, describe
 from app.eval.symptoms import Scope, alert_scope, firing, remaining_symptoms
-from app.eval.verdict import PullRequestOutcome, Verdict, judge
+from app.eval.verdict import PullRequestOutcome, judge
 from app.inprocess import serving
 from app.settings import Settings
 from sim.gitops import seed_bare_repo
@@ -32,41 +33,6 @@ from sim.scenario import Scenario, ScenarioError, load_scenario
 
 SETTLED = {"awaiting_approval", "awaiting_human", "remediating", "resolved", "failed", "cancelled"}
 DIAGNOSIS_DEADLINE_SECONDS = 120.0
-
-
-@dataclass(kw_only=True)
-class EvalRow(Verdict):
-    """One scenario run: its verdict (the fields it inherits) and what the run cost."""
-
-    scenario: str
-    run: int = 0
-    expected: str = ""
-    got: str = ""
-    steps: int = 0
-    tool_calls: int = 0
-    tokens: int = 0
-    seconds: float = 0.0
-    incidents: int = 0
-    error: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def take(self, verdict: Verdict) -> None:
-        for name in (f.name for f in fields(Verdict)):
-            setattr(self, name, getattr(verdict, name))
-
-
-def _resource(ref: dict[str, Any] | None) -> str:
-    if not ref:
-        return "-"
-    return f"{ref.get('kind')}/{ref.get('namespace') or ''}/{ref.get('name')}"
-
-
-def describe(scenario: Scenario, diagnosis: dict[str, Any] | None, row: EvalRow) -> None:
-    """The row's expected and got columns."""
-    expect = scenario.expect
-    row.expected = f"{expect.category} {_resource(expect.resource.model_dump() if expect.resource else None)}"
-    if diagnosis is not None:
-        row.got = f"{diagnosis['category']} {_resource((diagnosis.get('affected') or [None])[0])}"
 
 
 def invalid_row(path: Path) -> EvalRow | None:
@@ -88,8 +54,6 @@ async def eval_scenario(path: Path, base: Settings, run: int = 0) -> EvalRow:
 async def eval_loaded(scenario: Scenario, base: Settings, run: int = 0, label: str | None = None) -> EvalRow:
     row = EvalRow(scenario=label or scenario.name, run=run)
     if not scenario.alerts:
-        from app.eval.direct import diagnose_directly
-
         return await diagnose_directly(scenario, base, row)
     cluster = f"eval-{scenario.name[:40]}-{run}-{secrets.token_hex(3)}"
     token = secrets.token_urlsafe(16)

@@ -75,7 +75,7 @@ async def run_kb_search(settings: Settings, query: str, filters: SearchFilters, 
 
 
 def run_kb_command(settings: Settings, command: str, args: Any) -> int:
-    """Dispatch `opsgraph kb ingest|search` and `opsgraph bench kb`."""
+    """Dispatch `opsgraph kb ingest|search`."""
     import asyncio
 
     if command == "ingest":
@@ -86,6 +86,4 @@ def run_kb_command(settings: Settings, command: str, args: Any) -> int:
             return 2
         filters = SearchFilters(source=args.source, skill=args.skill)
         return asyncio.run(run_kb_search(settings, args.query, filters, args.limit))
-    from app.bench.kb import run_kb_bench
-
-    return asyncio.run(run_kb_bench(settings, chunks=max(100, args.chunks), queries=max(10, args.queries)))
+    raise ValueError(f"unknown kb command {command!r}")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from agents.audit import MemoryAuditSink
 from agents.context import ClusterRef, Context
-from agents.toolsets.registry import default_registry
+from agents.toolsets.shipped import default_registry
 from agents.verification import WorkloadRef, check_workload, verifier
 from sim.runtime import RunningSim
 from sim.scenario import apply_patch

@@ -16,7 +16,8 @@ from psycopg.rows import dict_row
 from pydantic import SecretStr
 
 from app.dispatch import KindRouter
-from app.main import Services, create_app
+from app.main import create_app
+from app.services import Services
 from app.runner import build_graph_runner
 from app.settings import Settings
 from app.verification import build_verification_runner

@@ -22,7 +22,7 @@ from agents.models.scripted import ScriptedChatModel, ScriptedTurn
 from agents.skills.loader import load_skills
 from agents.timeline import MemoryTimeline
 from agents.toolsets.kubernetes.clients import ClusterClients
-from agents.toolsets.registry import default_registry
+from agents.toolsets.shipped import default_registry
 from app.knowledge.ingest import ingest_paths, ingest_starter_pack
 from app.knowledge.store import KnowledgeBase
 from graphs.supervisor import build_supervisor_graph, run_config

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.main import Services, create_app
+from app.main import create_app
+from app.services import Services
 from app.observability import configure_logging
 from app.settings import load_settings
 from tests.support.checkpoint_runner import ProbeGraphRunner

@@ -12,7 +12,7 @@ import threading
 from kubernetes import client, config
 
 from agents.context import ClusterRef
-from agents.toolsets.base import ToolFailure
+from agents.toolsets.failure import ToolFailure
 
 CONNECT_TIMEOUT_SECONDS = 3.0
 

@@ -27,7 +27,7 @@ from kubernetes.client.exceptions import ApiException
 from agents.audit import AuditRow, AuditSink
 from agents.context import Context
 from agents.safety.redaction import redact
-from agents.toolsets.base import ToolFailure
+from agents.toolsets.failure import ToolFailure
 from agents.toolsets.kubernetes.clients import CONNECT_TIMEOUT_SECONDS, ClusterClients
 from agents.toolsets.kubernetes.failures import api_message, explain
 from agents.toolsets.kubernetes.kinds import UnknownKind, resolve_kind

@@ -29,11 +29,12 @@ from agents.knowledge.search import SearchFilters
 from agents.skills.loader import load_skills
 from agents.timeline import MemoryTimeline
 from agents.toolsets.kubernetes.clients import ClusterClients
-from agents.toolsets.registry import default_registry
+from agents.toolsets.shipped import default_registry
 from app.dispatch import KindRouter
 from app.knowledge.memory import IncidentMemory
 from app.knowledge.store import KnowledgeBase
-from app.main import Services, create_app
+from app.main import create_app
+from app.services import Services
 from app.settings import Settings
 from app.verification import build_verification_runner
 from graphs.supervisor import build_supervisor_graph, run_config
