@@ -67,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     bench_chat.add_argument("--turns", type=int, default=20, help="turns per kind (default 20)")
     bench_chat.add_argument("--tokens", type=int, default=200, help="tokens in each scripted answer (default 200)")
     bench_chat.set_defaults(handler=_bench_chat)
+    bench_eval = bench_sub.add_parser("eval", help="the whole scoreboard: public suite x K (pass^K) and N variants")
+    bench_eval.add_argument("--repeat", type=int, default=3, help="runs of the public suite (default 3)")
+    bench_eval.add_argument("--variants", type=int, default=300, help="generated variants (default 300)")
+    bench_eval.add_argument("--seed", type=int, default=7, help="seed of the variants (default 7)")
+    bench_eval.add_argument("--log", default="opsgraph-bench-eval.log", help="where every row is written")
+    bench_eval.set_defaults(handler=_bench_eval)
     bench.set_defaults(handler=lambda _args: bench.print_help() or EXIT_CONFIG)
 
     diagnose = sub.add_parser("diagnose", help="diagnose a scenario, or a namespace of a real cluster, and print it")
@@ -179,6 +185,19 @@ def _bench_kb(args: argparse.Namespace) -> int:
     settings = load_settings()
     quiet()
     return asyncio.run(run_kb_bench(settings, chunks=max(100, args.chunks), queries=max(10, args.queries)))
+
+
+def _bench_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.bench.eval import run_eval_bench
+
+    if args.repeat < 1 or args.variants < 1:
+        print("opsgraph: --repeat and --variants must be at least 1", file=sys.stderr)
+        return EXIT_CONFIG
+    settings = load_settings()
+    quiet()
+    return run_eval_bench(settings, repeat=args.repeat, variants=args.variants, seed=args.seed, log=Path(args.log))
 
 
 def _bench_chat(args: argparse.Namespace) -> int:
