@@ -39,7 +39,7 @@ def _who(actor: str) -> str:
 def chat_help_card(row: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks) for the chat question as it is now."""
     request, thread_id = row["request"], row["thread_id"]
-    text = f"A chat user needs a person (thread {thread_id})"
+    text = f"A chat user needs a person (chat thread {thread_id})"
     if row["reply"]:
         state = f":white_check_mark: answered by {_who(row['replied_by'])} at {row['replied_at']:%Y-%m-%d %H:%M} UTC"
     elif row["timed_out_at"]:
