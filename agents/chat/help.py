@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
+from langchain_core.messages import AIMessage
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.human_help import HelpReply, reply_problem
@@ -48,13 +48,8 @@ def chat_help_request(thread_id: str, round_number: int, *, question: str, reaso
 
 def stuck_reason(state: dict[str, Any]) -> str | None:
     """Why the agent that took this turn could not finish it on its own, or None when it answered."""
-    answer = state.get("answer") or {}
-    if answer.get("needs_person"):
-        return str(answer["needs_person"])
-    report = answer.get("report") or {}
-    if answer.get("attempts") and report and not report.get("ok", True):
-        return f"the manifest still fails its checks after {answer['attempts']} repair round(s)"
-    return None
+    answer = state.get("answer") or {}  # agents.chat.qa.QaAnswer or agents.manifests.agent.ManifestAnswer
+    return str(answer["needs_person"]) if answer.get("needs_person") else None
 
 
 def what_was_tried(state: dict[str, Any]) -> list[str]:
@@ -101,16 +96,3 @@ def read_resume(value: Any, request: dict[str, Any]) -> HelpReply | HelpTimeout 
     except ValidationError:
         return None
     return None if reply_problem(reply, request) is not None else reply
-
-
-def person_requested(messages: list[AnyMessage]) -> str | None:
-    """The QA model's own request for a person (its `AskAPerson` call), with the reason it gave."""
-    for message in reversed(messages):
-        if isinstance(message, AIMessage):
-            for call in message.tool_calls:
-                if call["name"] == ASK_A_PERSON:
-                    return str(call["args"].get("reason") or "the agent could not answer this")
-            return None
-        if not isinstance(message, ToolMessage):
-            return None
-    return None
