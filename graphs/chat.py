@@ -66,8 +66,8 @@ def add_chat_turns(builder: StateGraph[Any, Any, Any, Any], toolbox: Toolbox, ti
             return {"messages": [AIMessage(answer.text(), name="qa")], "answer": answer.model_dump(mode="json")}
         added, answer = await qa_agent.answer_with_model(toolbox, executor, runtime.context,
                                                          list(state.get("messages") or []))
-        if answer.needs_person:  # the model's own AskAPerson call and its answer stay; handoff speaks next
-            return {"messages": added, "answer": answer.model_dump(mode="json")}
+        if answer.needs_person:  # the model's own AskAPerson call and its tool answer stay in the history
+            return {"messages": [*added, AIMessage(answer.text(), name="qa")], "answer": answer.model_dump(mode="json")}
         return {"messages": [*added[:-1], AIMessage(answer.text(), name="qa", id=added[-1].id)],
                 "answer": answer.model_dump(mode="json")}
 

@@ -154,6 +154,8 @@ async def test_the_qa_agent_hands_over_when_it_cannot_answer_with_evidence(flow:
     assert question["request"] == request and question["reply"] is None
     tool_answers = [m for m in values["messages"] if m["type"] == "tool" and m["tool_call_id"] == "q2"]
     assert tool_answers and tool_answers[0]["content"] == "handed to a person"
+    said = [m["content"] for m in values["messages"] if m["type"] == "ai" and m["content"]]
+    assert said[-2].startswith("This needs a person: the pods do not show") and "asked a person" in said[-1]
     assert model.calls[1].tools and "AskAPerson" in model.calls[1].tools
 
 
@@ -201,3 +203,18 @@ async def test_bad_replies_are_refused_and_resume_nothing(flow: Callable[..., Fl
         replies = conn.execute("SELECT request_id, replied_by FROM help_requests WHERE thread_id = %s "
                                "ORDER BY asked_at", (tid,)).fetchall()
     assert replies == [(rid, "carol"), (second["request_id"], None)]
+
+
+async def test_a_chat_diagnosis_that_needs_a_person_asks_one_with_the_diagnosis(flow: Callable[..., Flow]) -> None:
+    f = flow("crashloop_command_not_found")  # the cluster holds no evidence for the right command
+    async with chat_service(f.settings) as (url, client), api(url) as http:
+        thread = await client.threads.create()
+        values = await client.runs.wait(thread["thread_id"], "supervisor",
+                                        input=turn("why is product-catalog failing in shop?"))
+        question = (await http.get(f"/threads/{thread['thread_id']}/help")).json()
+    request = values["__interrupt__"][0]["value"]
+    said = [m["content"] for m in values["messages"] if m["type"] == "ai"]
+    assert request["from"] in ("diagnostics", "remediation") and request["actions"] == ["answer"]
+    assert any(line.startswith("diagnosed ") for line in request["tried"]), request["tried"]
+    assert said[-2].startswith(values["diagnosis"]["category"]) and "asked a person" in said[-1]
+    assert question["request"] == request and f.remote_branches() == ["main"]
