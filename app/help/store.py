@@ -3,7 +3,8 @@
 A question is written when the graph pauses on it (the runner calls `ask`); a reply is checked and
 recorded once, with the incident row locked, and queues the `resume` work item in the same transaction,
 exactly like an approval decision. Reminders and timeouts are single idempotent statements any replica
-may run (`HelpSweep`).
+may run (`HelpSweep`); they cover a chat thread's questions too (migration 0012), which are asked and
+answered through `app.help.chat.ChatHelpStore`.
 """
 
 from __future__ import annotations
