@@ -26,9 +26,10 @@ from app.help.store import THREAD_STILL_ASKS
 INSERT_REQUEST = """
 INSERT INTO help_requests (request_id, thread_id, request) VALUES (%s, %s, %s)
 ON CONFLICT (request_id) DO NOTHING RETURNING request_id"""
-LATEST = """
-SELECT request_id, thread_id, request, asked_at, reminded_at, timed_out_at, reply, replied_by, replied_at
-FROM help_requests WHERE thread_id = %s ORDER BY asked_at DESC, request_id DESC LIMIT 1"""
+LATEST = f"""
+SELECT h.request_id, h.thread_id, h.request, h.asked_at, h.reminded_at, h.timed_out_at, h.reply, h.replied_by,
+       h.replied_at, {THREAD_STILL_ASKS} AS still_asked
+FROM help_requests h WHERE h.thread_id = %s ORDER BY h.asked_at DESC, h.request_id DESC LIMIT 1"""
 LOCK_REQUEST = f"""
 SELECT h.request_id, h.request, h.reply, h.replied_by, h.replied_at, {THREAD_STILL_ASKS} AS still_asked
 FROM help_requests h WHERE h.request_id = %s AND h.thread_id = %s FOR UPDATE"""

@@ -189,6 +189,8 @@ def build_slack_app(*, signing_secret: str | None, client: AsyncWebClient, appro
                 raise Refused("this question was superseded by a newer one")
             if latest["reply"] is not None:
                 raise Refused(f"already answered by {latest['replied_by']} at {latest['replied_at'].isoformat()}")
+            if latest.get("still_asked") is False:
+                raise Refused("the chat user moved on with a new turn: this question is closed")
             view = reply_modal(None if thread_id is not None else int(value["i"]), latest["request"],
                                channel_of(body), thread_id=thread_id)
             await client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -15,12 +15,13 @@ from psycopg_pool import AsyncConnectionPool
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.chat.store import RUN_PRIORITY
+from app.help.store import THREAD_STILL_ASKS
 from app.slack.cards import TEXT_LIMIT, button_value
 from app.slack.routing import ChannelRule, channel_for
 
-SELECT_REQUEST = """
+SELECT_REQUEST = f"""
 SELECT h.request_id, h.thread_id, h.request, h.asked_at, h.reminded_at, h.timed_out_at, h.reply, h.replied_by,
-       h.replied_at, t.cluster
+       h.replied_at, t.cluster, {THREAD_STILL_ASKS} AS still_asked
 FROM help_requests h JOIN chat_threads t USING (thread_id) WHERE h.request_id = %s"""
 SELECT_MESSAGE = "SELECT channel, ts, notes FROM slack_help_messages WHERE request_id = %s"
 INSERT_MESSAGE = """
@@ -42,6 +43,8 @@ def chat_help_card(row: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     text = f"A chat user needs a person (chat thread {thread_id})"
     if row["reply"]:
         state = f":white_check_mark: answered by {_who(row['replied_by'])} at {row['replied_at']:%Y-%m-%d %H:%M} UTC"
+    elif not row["still_asked"]:
+        state = ":no_entry_sign: closed: the chat user moved on with a new turn"
     elif row["timed_out_at"]:
         state = ":hourglass: no reply in time: the chat user was told; a reply still reaches them"
     elif row["reminded_at"]:
@@ -62,7 +65,7 @@ def chat_help_card(row: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     if row["reply"]:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text":
             f"*Answer* from {_who(row['replied_by'])}:\n{row['reply']['text']}"[:TEXT_LIMIT]}})
-    else:
+    elif row["still_asked"]:
         blocks.append({"type": "actions", "block_id": f"chat-help-{row['request_id']}"[:255], "elements": [
             {"type": "button", "action_id": "help_reply", "text": {"type": "plain_text", "text": "Reply"},
              "style": "primary", "value": button_value(t=thread_id, r=row["request_id"])}]})
@@ -72,6 +75,8 @@ def chat_help_card(row: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
 def follow_ups(row: dict[str, Any]) -> list[tuple[str, str]]:
     """(key, text) of the card's thread replies due now; each key is posted once."""
     request, out = row["request"], []
+    if not row["reply"] and not row["still_asked"]:
+        return out  # closed: nobody is reminded of a question the user moved on from
     if row["reminded_at"] and not row["reply"]:
         out.append(("remind", f":alarm_clock: Reminder: a chat user still waits for a person ({request['reason']})"))
     if row["timed_out_at"] and not row["reply"]:

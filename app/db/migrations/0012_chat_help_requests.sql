@@ -47,3 +47,22 @@ CREATE TRIGGER help_requests_chat_card_on_change AFTER UPDATE OF reply, reminded
                        OR OLD.reminded_at IS DISTINCT FROM NEW.reminded_at
                        OR OLD.timed_out_at IS DISTINCT FROM NEW.timed_out_at))
     EXECUTE FUNCTION queue_slack_help_card();
+
+-- A new turn moves a chat thread on and closes its open question: its card is refreshed to say so (and
+-- loses its Reply button).
+CREATE FUNCTION queue_slack_cards_of_moved_on_thread() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT (SELECT enabled FROM slack_switch) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO slack_outbox (help_request_id, kind)
+    SELECT h.request_id, 'help_card' FROM help_requests h
+    WHERE h.thread_id = NEW.thread_id AND h.reply IS NULL AND h.asked_at < NEW.created_at
+      AND NOT EXISTS (SELECT 1 FROM chat_runs r WHERE r.thread_id = h.thread_id AND r.run_id <> NEW.run_id
+                      AND r.created_at > h.asked_at AND r.request ? 'input')
+    ON CONFLICT (help_request_id) WHERE kind = 'help_card' AND sent_at IS NULL
+    DO UPDATE SET version = slack_outbox.version + 1;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER chat_runs_close_open_questions AFTER INSERT ON chat_runs
+    FOR EACH ROW WHEN (NEW.request ? 'input') EXECUTE FUNCTION queue_slack_cards_of_moved_on_thread();

@@ -73,7 +73,7 @@ async def test_a_chat_request_for_a_person_interrupts_and_the_http_answer_comes_
     assert last_values["__interrupt__"][0]["value"] == request
     assert "asked a person" in last_values["messages"][-1]["content"]
     assert thread["status"] == "interrupted" and state["next"] == ["ask_person"]
-    assert question["request_id"] == request["request_id"] and question["reply"] is None
+    assert question["request_id"] == request["request_id"] and question["reply"] is None and question["still_asked"]
     assert question["thread_id"] == tid and question["request"]["question"] == ASK
     assert final["messages"][-1]["content"] == f"carol answered: {ANSWER}" and "__interrupt__" not in final
     assert after["status"] == "idle"
@@ -195,10 +195,12 @@ async def test_bad_replies_are_refused_and_resume_nothing(flow: Callable[..., Fl
         second = (await http.get(f"/threads/{tid}/help")).json()
         await client.runs.wait(tid, "supervisor", input=turn("what runs in default?"))
         stale = await carol.post(f"/threads/{tid}/help", json={**body, "request_id": second["request_id"]})
+        closed = (await http.get(f"/threads/{tid}/help")).json()
     assert still["status"] == "interrupted" and len(runs) == 1
     assert final["messages"][-1]["content"] == f"carol answered: {ANSWER}"
     assert second["request_id"] == f"chat:{tid}:help-2"
     assert stale.status_code == 409 and "moved on" in stale.json()["detail"]
+    assert closed["request_id"] == second["request_id"] and closed["still_asked"] is False
     with psycopg.connect(database_url) as conn:
         replies = conn.execute("SELECT request_id, replied_by FROM help_requests WHERE thread_id = %s "
                                "ORDER BY asked_at", (tid,)).fetchall()

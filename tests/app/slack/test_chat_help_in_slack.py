@@ -90,3 +90,21 @@ async def test_a_chat_request_asks_in_slack_and_a_signed_reply_streams_back(slac
     thread = slack.thread_replies()
     assert sum(t.startswith(":alarm_clock:") for t in thread) == 1 and f"<@U0ALICE> answered: {ANSWER}" in thread
     assert len(chat_cards(slack)) >= 2 and all(c.get("text") == card["text"] for c in chat_cards(slack))
+
+
+async def test_a_new_turn_closes_the_question_and_its_card(slack_flow: Callable[..., Flow], slack: SlackStandIn) -> None:
+    f = slack_flow("oom_memory_hog")
+    async with chat_service(f.settings) as (url, sdk), httpx.AsyncClient(
+            base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30) as client:
+        thread = await sdk.threads.create()
+        await sdk.runs.wait(thread["thread_id"], "supervisor", input=turn(ASK))
+        card = await until(lambda: (c := chat_cards(slack)) and "help_reply" in buttons(c[-1]) and c[-1],
+                           "the chat question's card")
+        answer = await sdk.runs.wait(thread["thread_id"], "supervisor", input=turn("what runs in default?"))
+        closed = await until(lambda: (c := chat_cards(slack)[-1]) and "moved on" in json.dumps(c["blocks"]) and c,
+                             "the closed card")
+        assert (await click(client, "U0ALICE", "help_reply", buttons(card)["help_reply"])).status_code == 200
+        await until(lambda: slack.ephemerals("U0ALICE"), "the answer to a click on a closed question")
+    assert answer["answer"]["form"] == "what_runs" and "__interrupt__" not in answer
+    assert "help_reply" not in buttons(closed) and slack.answered("views.open") == []
+    assert "moved on" in slack.ephemerals("U0ALICE")[0]
