@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 
 from agents.diagnosis import Diagnosis
 
-HelpAction = Literal["diagnose", "plan", "revert", "resolve"]
+# `answer` is a chat thread's only action (agents/chat/help.py): the reply is told to the chat user.
+HelpAction = Literal["diagnose", "plan", "revert", "resolve", "answer"]
 MAX_HELP_ROUNDS = 5  # after this many unanswered-by-the-crew rounds the run ends with its report
 
 

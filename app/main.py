@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.routes import alerts, approvals, feedback, health, human_help, incidents, knowledge, slack, threads
+from app.api.routes import thread_help
 from app.approvals.store import ApprovalStore
 from app.approvals.sweep import ApprovalSweep
 from app.api.routes import github as github_webhook
@@ -106,16 +107,20 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
             from app.incidents.feedback import FeedbackStore
             from app.slack.service import start_slack
 
+            from app.help.chat import ChatHelpStore
+
             app.state.help = HelpStore(database.pool, services.queue)
+            app.state.chat_help = ChatHelpStore(database.pool, app.state.chat.store)  # a chat thread's questions
             app.state.feedback = FeedbackStore(database.pool)
             help_sweep = HelpSweep(app.state.help, interval_seconds=settings.help_sweep_seconds,
                                    remind_after_seconds=settings.help_reminder_seconds,
-                                   timeout_seconds=settings.help_timeout_seconds)
+                                   timeout_seconds=settings.help_timeout_seconds,
+                                   on_thread_timeout=app.state.chat_help.resume_timed_out)
             await help_sweep.start()
             stack.push_async_callback(help_sweep.stop)
             app.state.slack = await start_slack(settings, stack, pool=database.pool, approvals=services.approvals,
                                                 help_store=app.state.help, feedback=app.state.feedback,
-                                                incidents=services.incidents)
+                                                incidents=services.incidents, chat_help=app.state.chat_help)
             log.info(
                 "opsgraph ready",
                 extra={"embedded_db": database.embedded, "schema_version": database.schema_version},
@@ -134,6 +139,7 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
     app.include_router(threads.router)
     app.include_router(knowledge.router)
     app.include_router(human_help.router)
+    app.include_router(thread_help.router)
     app.include_router(feedback.router)
     app.include_router(slack.router)
     for error, handler in EXCEPTION_HANDLERS.items():

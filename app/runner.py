@@ -296,7 +296,10 @@ def build_incident_runner(services: Services, model: BaseChatModel | None = None
     from app.dispatch import KindRouter
     from app.verification import build_verification_runner
 
+    from app.help.chat import ChatHelpStore
+
     graph_runner = build_graph_runner(services, model)
-    chat = ChatRunRunner(ChatStore(services.database.pool, services.queue.policy), graph_runner.graph,
-                         graph_runner.context_for, graph_runner.budgets)
+    chat_store = ChatStore(services.database.pool, services.queue.policy)
+    chat = ChatRunRunner(chat_store, graph_runner.graph, graph_runner.context_for, graph_runner.budgets,
+                         help_store=ChatHelpStore(services.database.pool, chat_store))
     return KindRouter({"verify": build_verification_runner(services), RUN_KIND: chat}, default=graph_runner)

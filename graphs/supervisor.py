@@ -83,10 +83,14 @@ def build_supervisor_graph(toolbox: Toolbox, timeline: Timeline,
             return "report"
         return decision.route if decision.route in ("remediation", "human_help") else "report"  # type: ignore[return-value]
 
-    def route_after_remediation(state: State) -> Literal["human_help", "report"]:
+    def route_after_remediation(state: State) -> Literal["human_help", "handoff", "report"]:
         escalation = state.get("escalation") or {}
         needs_person = escalation and (escalation.get("from") == "verification"  # the merged fix did not help
                                        or (not state.get("pr") and not state.get("actions_done")))
+        if state.get("intent"):  # a chat turn asks its own person (graphs/chat.py), unless its user said no
+            rejected = (state.get("approval") or {}).get("decision") == "reject"
+            return "handoff" if needs_person and not rejected and "human_help" in available \
+                and state.get("help_rounds", 0) < MAX_HELP_ROUNDS else "report"
         return "human_help" if needs_person and "human_help" in available \
             and state.get("help_rounds", 0) < MAX_HELP_ROUNDS else "report"
 
@@ -106,7 +110,7 @@ def build_supervisor_graph(toolbox: Toolbox, timeline: Timeline,
     if remediation is not None:
         builder.add_node("remediation", build_remediation_graph(remediation, timeline, toolbox))
         builder.add_conditional_edges("remediation", route_after_remediation,
-                                      sorted({"report"} | (available & {"human_help"})))
+                                      sorted({"report", "handoff"} | (available & {"human_help"})))
     if human_help:
         builder.add_node("human_help", build_human_help_graph(timeline))
         builder.add_node("fresh_investigation", fresh_investigation)

@@ -6,6 +6,7 @@ asked when the model is not.
     what runs in shop                         → qa: workloads and pods of shop
     write a deployment for nginx:1.27 ...     → yaml: generate from a structured request
     check this manifest: <yaml>               → yaml: lint and validate the pasted YAML
+    I need a human / can a person look at this → human_help: a person on call answers (agents/chat/help.py)
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from pydantic import BaseModel, Field
 
 from agents.prompts import render_prompt
 
-Route = Literal["qa", "diagnostics", "yaml", "remediation"]
-Form = Literal["why_failing", "what_runs", "write_manifest", "check_manifest", "question"]
+Route = Literal["qa", "diagnostics", "yaml", "remediation", "human_help"]
+Form = Literal["why_failing", "what_runs", "write_manifest", "check_manifest", "question", "ask_person"]
 
 NAME = r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?"
 _KINDS = {"deployment": "Deployment", "statefulset": "StatefulSet", "daemonset": "DaemonSet", "job": "Job",
@@ -41,6 +42,11 @@ _PORT = re.compile(r"\bport\s+(\d{1,5})\b", re.IGNORECASE)
 _IN_NS = re.compile(rf"\bin\s+(?:the\s+)?(?:namespace|ns)\s+(?P<ns>{NAME})\b", re.IGNORECASE)
 _NAMED = re.compile(rf"\b(?:named|called)\s+(?P<name>{NAME})\b", re.IGNORECASE)
 _CHECK = re.compile(r"^\s*(?:please\s+)?(?:check|validate|lint|review)\b[^\n:]*(?:manifest|yaml)\b", re.IGNORECASE)
+_PERSON = re.compile(
+    r"\b(?:i\s+(?:need|want)|let\s+me\s+(?:talk|speak)\s+to|get\s+me|page|escalate\s+to|(?:can|could)\s+)"
+    r"\s*(?:an?\s+|the\s+|some\s*)?(?:one|body)?\s*(?:real\s+)?(?:human|person|engineer|on[- ]?call|sre)\b"
+    r"|\b(?:talk|speak)\s+to\s+(?:an?\s+|the\s+)?(?:real\s+)?(?:human|person|on[- ]?call)\b",
+    re.IGNORECASE)
 _FENCE = re.compile(r"```(?:ya?ml)?\s*\n(?P<body>.*?)```", re.DOTALL | re.IGNORECASE)
 
 
@@ -48,7 +54,8 @@ class ChatIntent(BaseModel):
     """Where a chat turn goes and what it names; the model fills the same shape."""
 
     route: Route = Field(description="qa: questions about the cluster; diagnostics: why a named workload fails; "
-                                     "yaml: write or check a manifest; remediation: fix a named workload")
+                                     "yaml: write or check a manifest; remediation: fix a named workload; "
+                                     "human_help: the person asks for a person")
     form: Form = Field(description="which of the common forms this is, or question")
     namespace: str | None = None
     name: str | None = Field(default=None, description="the workload the turn is about")
@@ -64,6 +71,8 @@ def parse_intent(text: str) -> ChatIntent:
     """The deterministic parser: one of the common forms, else a free question for QA."""
     if (manifest := pasted_manifest(text)) is not None:
         return ChatIntent(route="yaml", form="check_manifest", manifest=manifest, reason="a manifest was pasted")
+    if _PERSON.search(text):
+        return ChatIntent(route="human_help", form="ask_person", reason="asked for a person")
     if match := _WRITE.search(text):
         replicas, port, ns, named = _REPLICAS.search(text), _PORT.search(text), _IN_NS.search(text), _NAMED.search(text)
         return ChatIntent(route="yaml", form="write_manifest", kind=_KINDS[match["kind"].lower()],

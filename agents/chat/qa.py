@@ -11,6 +11,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, AnyMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel
 
+from agents.chat.help import ASK_A_PERSON, AskAPerson
 from agents.chat.intents import ChatIntent
 from agents.context import Context
 from agents.investigation import Toolbox
@@ -42,6 +43,7 @@ class QaAnswer(BaseModel):
     answer: str
     facts: list[str] = []
     citations: list[Citation] = []
+    needs_person: str | None = None  # the model asked for a person instead of answering (AskAPerson), and why
 
     def text(self) -> str:
         """What the person reads: the answer, then the tool calls it rests on."""
@@ -113,11 +115,19 @@ async def answer_with_model(toolbox: Toolbox, executor: ToolExecutor, context: C
     steps = 0
     while True:
         offered = [] if is_last_step(steps, context.budgets) else tools
-        model = toolbox.model.bind_tools(offered) if offered else toolbox.model
+        # Asking a person is always offered: it is how the model says it is stuck instead of guessing.
+        model = toolbox.model.bind_tools([*offered, AskAPerson])
         reply = await model.ainvoke([system, *history, *added])
         assert isinstance(reply, AIMessage)
         added.append(reply)
         steps += 1
+        if asked := next((c for c in reply.tool_calls if c["name"] == ASK_A_PERSON), None):
+            # Every call of this message gets its answer, so the thread's history stays valid for the model.
+            added += [ToolMessage("handed to a person" if c is asked else "not run: the question went to a person",
+                                  tool_call_id=c["id"] or "") for c in reply.tool_calls]
+            reason = str(asked["args"].get("reason") or "the agent could not answer this")[:500]
+            return added, QaAnswer(form="question", answer=f"This needs a person: {reason}",
+                                   citations=[cite(c) for c in executor.calls], needs_person=reason)
         if not reply.tool_calls or not offered:
             break
         for call in reply.tool_calls:

@@ -20,6 +20,7 @@ class ManifestAnswer(BaseModel):
     original: ManifestReport | None = None  # the pasted text's check, when it was repaired
     attempts: int = 0  # repair rounds the model took
     message: str = ""
+    needs_person: str | None = None  # the repair loop ran out with the manifest still failing: a person looks
 
     def text(self) -> str:
         parts = [self.message] if self.message else []
@@ -76,8 +77,9 @@ async def repair(model: BaseChatModel, ask: str, draft: str | None, kubernetes_v
     message = (f"Repaired in {attempts} round(s); it now passes the schema and lint checks." if ok and attempts
                else "It passes the schema and lint checks." if ok
                else f"Still failing after {attempts} repair round(s); the problems are below.")
+    stuck = None if ok or not attempts else f"the manifest still fails its checks after {attempts} repair round(s)"
     return ManifestAnswer(form="repair", yaml=draft, report=report, original=original if attempts else None,
-                          attempts=attempts, message=message), messages[2:]
+                          attempts=attempts, message=message, needs_person=stuck), messages[2:]
 
 
 def _reason(exc: Exception) -> str:

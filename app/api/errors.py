@@ -9,6 +9,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app.approvals.store import DecisionRefused
@@ -68,6 +70,14 @@ async def _database_down(request: Request, exc: Exception) -> Response:
                         headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
+async def _invalid_request(_request: Request, exc: Exception) -> Response:
+    # FastAPI's own answer, but one a binary body cannot break: it echoes the input, and undecodable
+    # bytes made its encoder fail with a 500 instead of this 422.
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": jsonable_encoder(exc.errors(), custom_encoder={
+        bytes: lambda raw: raw.decode("utf-8", "replace")})}, status_code=422)
+
+
 async def _decision_refused(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DecisionRefused)
     return JSONResponse({"detail": str(exc)}, status_code=exc.status)
@@ -79,5 +89,6 @@ EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitab
     IllegalTransition: _conflict,
     RunConflict: _conflict,
     DecisionRefused: _decision_refused,
+    RequestValidationError: _invalid_request,
     **{error: _database_down for error in DATABASE_DOWN},
 }

@@ -15,6 +15,7 @@ from agents.context import Budgets, Context
 from agents.errors import TemporaryError
 from app.chat.store import TERMINAL, ChatStore
 from app.chat.wire import to_wire
+from app.help.chat import ChatHelpStore
 from app.incidents.queue import RunOutcome, WorkItem
 from graphs.supervisor import run_config
 
@@ -28,11 +29,13 @@ ContextFor = Callable[[str, str], Context | None]  # (thread id, cluster id) -> 
 
 
 class ChatRunRunner:
-    def __init__(self, store: ChatStore, graph: Any, context_for: ContextFor, budgets: Budgets) -> None:
+    def __init__(self, store: ChatStore, graph: Any, context_for: ContextFor, budgets: Budgets,
+                 help_store: ChatHelpStore | None = None) -> None:
         self.store = store
         self.graph = graph  # the supervisor, compiled with the Postgres checkpointer
         self.context_for = context_for
         self.budgets = budgets
+        self.help = help_store  # records the questions a thread asks a person (graphs/chat.py ask_person)
 
     async def run(self, item: WorkItem, *, resume: bool) -> RunOutcome:
         assert item.run_id is not None
@@ -57,24 +60,36 @@ class ChatRunRunner:
         await self.store.start_run(run_id)
         config = run_config(thread_id, self.budgets)
         graph_input = await self._input(run["request"], config, resume)
-        try:
-            async with asyncio.timeout(self.budgets.wall_clock_seconds * 1.5 + 30):
-                async for ns, mode, chunk in self.graph.astream(graph_input, config, context=context,
-                                                                 stream_mode=STREAM_MODES, subgraphs=True,
-                                                                 durability="sync"):
-                    if mode == "values" and "__interrupt__" in chunk:
-                        continue  # the final values below carry the interrupts, as the server's do
-                    await events.add(mode, "|".join(ns), to_wire(list(chunk) if mode == "messages" else chunk))
-        except TemporaryError as exc:
-            return RunOutcome.retry(f"run {run_id}: {exc}", exc.delay)
-        except Exception as exc:  # outside the graph: any failure ends this run with an error event, once
-            return await self._fail(events, run_id, f"{type(exc).__name__}: {exc}")
-        snapshot = await self.graph.aget_state(config)
-        values = to_wire(snapshot.values)
-        if snapshot.interrupts:
-            values["__interrupt__"] = to_wire(list(snapshot.interrupts))
-        await events.add("values", "", values)  # written at once, after every token before it
-        await self.store.finish_run(run_id, "success", thread_status="interrupted" if snapshot.interrupts else "idle")
+        while True:
+            try:
+                async with asyncio.timeout(self.budgets.wall_clock_seconds * 1.5 + 30):
+                    async for ns, mode, chunk in self.graph.astream(graph_input, config, context=context,
+                                                                     stream_mode=STREAM_MODES, subgraphs=True,
+                                                                     durability="sync"):
+                        if mode == "values" and "__interrupt__" in chunk:
+                            continue  # the final values below carry the interrupts, as the server's do
+                        await events.add(mode, "|".join(ns), to_wire(list(chunk) if mode == "messages" else chunk))
+            except TemporaryError as exc:
+                return RunOutcome.retry(f"run {run_id}: {exc}", exc.delay)
+            except Exception as exc:  # outside the graph: any failure ends this run with an error event, once
+                return await self._fail(events, run_id, f"{type(exc).__name__}: {exc}")
+            snapshot = await self.graph.aget_state(config)
+            values = to_wire(snapshot.values)
+            if snapshot.interrupts:
+                values["__interrupt__"] = to_wire(list(snapshot.interrupts))
+            await events.add("values", "", values)  # written at once, after every token before it
+            question = _help_question(snapshot)
+            if question is None or self.help is None:
+                await self.store.finish_run(run_id, "success",
+                                            thread_status="interrupted" if snapshot.interrupts else "idle")
+                break
+            # Waiting on a person: the question is recorded (and so posted); a reply that came while this
+            # run was live found nothing to queue, so this run carries it on instead of ending.
+            await self.help.ask(thread_id, question)
+            reply = await self.help.finish_waiting(run_id, thread_id, question["request_id"])
+            if reply is None:
+                break
+            graph_input = Command(resume=reply.model_dump(mode="json"))
         await events.add("end", "", None)
         return RunOutcome.done(f"run {run_id} " + ("interrupted" if snapshot.interrupts else "finished"))
 
@@ -93,6 +108,14 @@ class ChatRunRunner:
         await self.store.finish_run(run_id, "error", error=message, thread_status="error")
         await events.add("end", "", None)
         return RunOutcome.failed(message)
+
+
+def _help_question(snapshot: Any) -> dict[str, Any] | None:
+    """The question to a person the thread's graph waits on, or None (not waiting, or on an approval)."""
+    for pending in snapshot.interrupts:
+        if isinstance(pending.value, dict) and pending.value.get("kind") == "help":
+            return dict(pending.value)
+    return None
 
 
 class EventLog:

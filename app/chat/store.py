@@ -104,21 +104,26 @@ class ChatStore:
 
     async def create_run(self, thread: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
         """`thread` as the API shows it (its cluster in metadata). Record the run and queue it in one transaction; workers are woken when it commits."""
-        run_id = uuid.uuid4()
         try:
             async with self.pool.connection() as conn, conn.transaction():
-                run = await (await conn.execute(INSERT_RUN, {
-                    "run_id": run_id, "thread_id": thread["thread_id"], "request": Jsonb(request),
-                })).fetchone()
-                await conn.execute(INSERT_RUN_ITEM, {
-                    "run_id": run_id, "kind": RUN_KIND, "cluster": thread["metadata"]["cluster"], "priority": RUN_PRIORITY,
-                    "max_attempts": self.policy.max_attempts, "deadline_seconds": self.policy.deadline_seconds,
-                })
-                await conn.execute(MARK_THREAD, ("busy", thread["thread_id"]))
-                await conn.execute("SELECT pg_notify(%s, '')", (NOTIFY_CHANNEL,))
+                return await self.create_run_in(conn, thread["thread_id"], thread["metadata"]["cluster"], request)
         except UniqueViolation:
             raise RunConflict(f"thread {thread['thread_id']} already has a run in flight; join it or cancel it "
                               "before sending another turn") from None
+
+    async def create_run_in(self, conn: AsyncConnection[dict[str, Any]], thread_id: str, cluster: str,
+                            request: dict[str, Any]) -> dict[str, Any]:
+        """The same, inside the caller's transaction (a person's reply queues the run that carries it on)."""
+        run_id = uuid.uuid4()
+        run = await (await conn.execute(INSERT_RUN, {
+            "run_id": run_id, "thread_id": thread_id, "request": Jsonb(request),
+        })).fetchone()
+        await conn.execute(INSERT_RUN_ITEM, {
+            "run_id": run_id, "kind": RUN_KIND, "cluster": cluster, "priority": RUN_PRIORITY,
+            "max_attempts": self.policy.max_attempts, "deadline_seconds": self.policy.deadline_seconds,
+        })
+        await conn.execute(MARK_THREAD, ("busy", thread_id))
+        await conn.execute("SELECT pg_notify(%s, '')", (NOTIFY_CHANNEL,))
         assert run is not None
         return run
 
@@ -144,9 +149,13 @@ class ChatStore:
     async def finish_run(self, run_id: str, status: str, *, error: str | None = None,
                          thread_status: str = "idle") -> None:
         async with self.pool.connection() as conn, conn.transaction():
-            row = await (await conn.execute(FINISH_RUN, {"status": status, "error": error, "run_id": run_id})).fetchone()
-            if row is not None:
-                await conn.execute(MARK_THREAD, (thread_status, row["thread_id"]))
+            await self.finish_run_in(conn, run_id, status, error=error, thread_status=thread_status)
+
+    async def finish_run_in(self, conn: AsyncConnection[dict[str, Any]], run_id: str, status: str, *,
+                            error: str | None = None, thread_status: str = "idle") -> None:
+        row = await (await conn.execute(FINISH_RUN, {"status": status, "error": error, "run_id": run_id})).fetchone()
+        if row is not None:
+            await conn.execute(MARK_THREAD, (thread_status, row["thread_id"]))
 
     async def cancel_run(self, run_id: str, why: str) -> None:
         """Cancel its work item; migration 0010's trigger settles the run and tells its followers, and a

@@ -68,6 +68,10 @@ class TerminalChat:
         return values
 
     def _decide(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        if request.get("kind") == "help":  # a person on call answers, in Slack or over the help API
+            self._say(f"\nAsked a person ({request['request_id']}): {request.get('reason')}. Their answer "
+                      "becomes this thread's next message.")
+            return None
         if request.get("kind") != "approval":
             self._say(json.dumps(request, indent=2, default=str))
             return None

@@ -3,11 +3,14 @@
 A question is written when the graph pauses on it (the runner calls `ask`); a reply is checked and
 recorded once, with the incident row locked, and queues the `resume` work item in the same transaction,
 exactly like an approval decision. Reminders and timeouts are single idempotent statements any replica
-may run (`HelpSweep`).
+may run (`HelpSweep`); they cover a chat thread's questions too (migration 0012), which are asked and
+answered through `app.help.chat.ChatHelpStore`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -34,25 +37,47 @@ UPDATE help_requests SET reply = %s, replied_by = %s, replied_at = %s WHERE requ
 RETURNING request_id"""
 ADD_EVENT = """
 INSERT INTO incident_events (incident_id, kind, actor, message, data) VALUES (%s, 'help', %s, %s, %s)"""
+# A chat thread's question is still asked while the thread's user has sent no new turn since (a new turn
+# moves the thread on: the graph no longer waits on it). `h` is the help_requests row.
+THREAD_STILL_ASKS = """NOT EXISTS (SELECT 1 FROM chat_runs r WHERE r.thread_id = h.thread_id
+                                  AND r.created_at > h.asked_at AND r.request ? 'input')"""
+
+
+@dataclass(frozen=True)
+class DueRequest:
+    """A question the sweep reminded or timed out: an incident's or a chat thread's."""
+
+    request_id: str
+    incident_id: int | None
+    thread_id: str | None
+
+
+# What the sweep does for a chat thread whose question timed out, inside the transaction that marked it:
+# (connection, thread id, request id) → tell the chat user (app.help.chat.ChatHelpStore.resume_timed_out).
+ThreadTimeout = Callable[[AsyncConnection[dict[str, Any]], str, str], Awaitable[None]]
+
+
 def _mark_due(column: str, event: str, flag: str, status_reason: str) -> str:
-    """One statement for a question unanswered past `%(after)s` seconds: set `column` once, say `event` on the
-    timeline, and change the incident's status_reason (which refreshes its card: migration 0009)."""
+    """One statement for a question unanswered past `%(after)s` seconds: set `column` once; for an incident,
+    say `event` on the timeline and change its status_reason (which refreshes its card: migration 0009); a
+    chat thread's question refreshes its own card (migration 0012)."""
     return f"""
 WITH due AS (
     UPDATE help_requests h SET {column} = now()
     WHERE reply IS NULL AND {column} IS NULL AND asked_at < now() - make_interval(secs => %(after)s)
-      AND EXISTS (SELECT 1 FROM incidents i WHERE i.id = h.incident_id AND i.closed_at IS NULL)
-    RETURNING request_id, incident_id, request->>'reason' AS reason
+      AND (EXISTS (SELECT 1 FROM incidents i WHERE i.id = h.incident_id AND i.closed_at IS NULL)
+           OR (h.thread_id IS NOT NULL AND {THREAD_STILL_ASKS}))
+    RETURNING request_id, incident_id, thread_id, request->>'reason' AS reason
 ), logged AS (
     INSERT INTO incident_events (incident_id, kind, actor, message, data)
     SELECT incident_id, 'help', %(actor)s, '{event} (' || reason || ')',
            jsonb_build_object('request_id', request_id, '{flag}', true)
-    FROM due
+    FROM due WHERE incident_id IS NOT NULL
 ), touched AS (
     UPDATE incidents i SET status_reason = '{status_reason}' || due.reason, updated_at = now()
     FROM due WHERE i.id = due.incident_id
 )
-SELECT request_id, incident_id FROM due ORDER BY incident_id"""
+SELECT request_id, incident_id, thread_id FROM due ORDER BY incident_id, thread_id"""
 
 
 # A reminder once per question, after `reminder` seconds without a reply.
@@ -125,12 +150,17 @@ class HelpStore:
                                             (request_id,))).fetchone()
         return HelpReply.model_validate(row["reply"]) if row and row["reply"] else None
 
-    async def remind_due(self, after_seconds: float) -> list[int]:
+    async def remind_due(self, after_seconds: float) -> list[DueRequest]:
         async with self.pool.connection() as conn, conn.transaction():
             rows = await (await conn.execute(REMIND_DUE, {"after": after_seconds, "actor": ACTOR})).fetchall()
-        return [int(r["incident_id"]) for r in rows]
+        return [DueRequest(**r) for r in rows]
 
-    async def time_out_due(self, after_seconds: float) -> list[int]:
+    async def time_out_due(self, after_seconds: float, on_thread: ThreadTimeout | None = None) -> list[DueRequest]:
+        """Mark the questions that waited too long; a chat thread's is handed to `on_thread` in the same
+        transaction, so a timeout is never marked without its chat user being told."""
         async with self.pool.connection() as conn, conn.transaction():
             rows = await (await conn.execute(TIME_OUT_DUE, {"after": after_seconds, "actor": ACTOR})).fetchall()
-        return [int(r["incident_id"]) for r in rows]
+            for row in rows:
+                if row["thread_id"] is not None and on_thread is not None:
+                    await on_thread(conn, row["thread_id"], row["request_id"])
+        return [DueRequest(**r) for r in rows]

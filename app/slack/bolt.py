@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from agents.human_help import HelpReply
 from agents.remediation import ApprovalDecision, FieldEdit, is_revert
 from app.approvals.store import ApprovalStore, DecisionRefused
+from app.help.chat import ChatHelpStore
 from app.help.store import HelpStore
 from app.incidents.errors import IncidentNotFound
 from app.incidents.feedback import FeedbackStore
@@ -49,6 +50,17 @@ def _value(raw: str | None) -> dict[str, Any]:
     return dict(value)
 
 
+def _help_value(raw: str | None) -> dict[str, Any]:
+    """A Reply button's or modal's value: an incident's question (`i`) or a chat thread's (`t`)."""
+    try:
+        value = json.loads(raw or "")
+        if isinstance(value.get("t"), str) and value["t"]:
+            return dict(value)
+    except (ValueError, TypeError, AttributeError):
+        raise Refused("this button carries no incident: it was not made by opsgraph") from None
+    return _value(raw)
+
+
 def _edit_value(text: str) -> Any:
     """A modal's text as the value it names: numbers and JSON stay typed, anything else is a string."""
     try:
@@ -59,7 +71,7 @@ def _edit_value(text: str) -> Any:
 
 def build_slack_app(*, signing_secret: str | None, client: AsyncWebClient, approvals: ApprovalStore,
                     help_store: HelpStore, feedback: FeedbackStore, incidents: IncidentStore,
-                    approvers: frozenset[str]) -> AsyncApp:
+                    approvers: frozenset[str], chat_help: ChatHelpStore | None = None) -> AsyncApp:
     app = AsyncApp(signing_secret=signing_secret, client=client,
                    request_verification_enabled=signing_secret is not None)
 
@@ -167,14 +179,21 @@ def build_slack_app(*, signing_secret: str | None, client: AsyncWebClient, appro
 
         async def open_modal() -> str:
             await check_user(body["user"]["id"])
-            value = _value(action.get("value"))
-            latest = await help_store.latest(int(value["i"]))
+            value = _help_value(action.get("value"))
+            thread_id = value.get("t")
+            if thread_id is not None and chat_help is None:
+                raise Refused("chat questions are not served here")
+            latest = await (chat_help.latest(thread_id) if thread_id is not None and chat_help is not None
+                            else help_store.latest(int(value["i"])))
             if latest is None or latest["request_id"] != value.get("r"):
                 raise Refused("this question was superseded by a newer one")
             if latest["reply"] is not None:
                 raise Refused(f"already answered by {latest['replied_by']} at {latest['replied_at'].isoformat()}")
-            await client.views_open(trigger_id=body["trigger_id"],
-                                    view=reply_modal(int(value["i"]), latest["request"], channel_of(body)))
+            if latest.get("still_asked") is False:
+                raise Refused("the chat user moved on with a new turn: this question is closed")
+            view = reply_modal(None if thread_id is not None else int(value["i"]), latest["request"],
+                               channel_of(body), thread_id=thread_id)
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
             return ""
 
         await run_click(body, channel_of(body), open_modal)
@@ -183,13 +202,18 @@ def build_slack_app(*, signing_secret: str | None, client: AsyncWebClient, appro
     async def on_reply_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
         try:
-            meta = _value(view.get("private_metadata"))
+            meta = _help_value(view.get("private_metadata"))
             values = view["state"]["values"]
             await check_user(user)
             reply = HelpReply(request_id=str(meta.get("r")), responder=f"slack:{user}",
                               action=(values["action"]["value"].get("selected_option") or {}).get("value"),
                               text=values["text"]["value"].get("value") or "")
-            await help_store.reply(int(meta["i"]), reply)
+            if meta.get("t") is not None:
+                if chat_help is None:
+                    raise Refused("chat questions are not served here")
+                await chat_help.reply(meta["t"], reply, metadata={"via": "slack"})
+            else:
+                await help_store.reply(int(meta["i"]), reply)
         except (Refused, DecisionRefused, IncidentNotFound) as exc:
             await ack(response_action="errors", errors={"text": str(exc)[:150]})
             return
@@ -197,7 +221,8 @@ def build_slack_app(*, signing_secret: str | None, client: AsyncWebClient, appro
             await ack(response_action="errors", errors={"text": "choose a next step and write a hint or resolution"})
             return
         await ack()
-        await tell(meta.get("c"), user, f"reply recorded for incident {meta['i']}: {reply.action}")
+        subject = f"chat thread {meta['t']}" if meta.get("t") is not None else f"incident {meta['i']}"
+        await tell(meta.get("c"), user, f"reply recorded for {subject}: {reply.action}")
 
     @app.action(re.compile(r"^feedback_(up|down)$"))
     async def on_feedback(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -121,16 +121,20 @@ def edit_modal(incident_id: int, plan: dict[str, Any], channel: str | None) -> d
             "blocks": inputs}
 
 
-def reply_modal(incident_id: int, request: dict[str, Any], channel: str | None) -> dict[str, Any]:
-    """The Reply modal of a help request: what to do next, and the hint or resolution."""
+def reply_modal(incident_id: int | None, request: dict[str, Any], channel: str | None, *,
+                thread_id: str | None = None) -> dict[str, Any]:
+    """The Reply modal of a help request (an incident's, or with `thread_id` a chat thread's): what to do
+    next, and the hint, resolution or answer."""
     options = [{"text": {"type": "plain_text", "text": {"diagnose": "Diagnose again with this hint",
                                                         "plan": "Plan a change again",
                                                         "revert": "Revert the merged fix (asks for approval)",
-                                                        "resolve": "Close with this resolution"}[a]}, "value": a}
+                                                        "resolve": "Close with this resolution",
+                                                        "answer": "Answer the chat user"}[a]}, "value": a}
                for a in request.get("actions", [])]
+    subject = {"t": thread_id} if thread_id is not None else {"i": incident_id}
     return {"type": "modal", "callback_id": "help_reply", "title": {"type": "plain_text", "text": "Reply"},
             "submit": {"type": "plain_text", "text": "Send"},
-            "private_metadata": button_value(i=incident_id, r=request["request_id"], c=channel),
+            "private_metadata": button_value(**subject, r=request["request_id"], c=channel),
             "blocks": [
                 {"type": "section", "text": {"type": "mrkdwn", "text": request["reason"][:TEXT_LIMIT]}},
                 {"type": "input", "block_id": "action", "label": {"type": "plain_text", "text": "Next step"},

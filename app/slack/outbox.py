@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from app.periodic import PeriodicTask
 from app.slack.cards import incident_card, truncated_diff
+from app.slack.chat_help import ChatHelpCards
 from app.slack.routing import ChannelRule, channel_for
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ CLAIM = """
 UPDATE slack_outbox SET attempts = attempts + 1, not_before = now() + make_interval(secs => %(lease)s)
 WHERE id = (SELECT id FROM slack_outbox WHERE sent_at IS NULL AND not_before <= now()
             ORDER BY not_before, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-RETURNING id, incident_id, kind, payload, attempts, version"""
+RETURNING id, incident_id, help_request_id, kind, payload, attempts, version"""
 # Sent, unless a change was queued onto the card meanwhile (version bumped): then it goes again now.
 MARK_SENT = """
 UPDATE slack_outbox SET sent_at = CASE WHEN version = %(version)s THEN now() END, not_before = now(), last_error = NULL
@@ -82,6 +83,8 @@ class SlackOutbox:
         self.client = client
         self.routes = routes
         self.default_channel = default_channel
+        # A chat thread's question has its own card (`help_card` rows, migration 0012).
+        self.chat_help = ChatHelpCards(pool, client, routes=routes, default_channel=default_channel)
         self._task = PeriodicTask("slack outbox", interval_seconds, self.drain)
 
     async def start(self) -> None:
@@ -105,6 +108,8 @@ class SlackOutbox:
         try:
             if row["kind"] == "card":
                 await self._send_card(row["incident_id"])
+            elif row["kind"] == "help_card":
+                await self.chat_help.send(row["help_request_id"])
             else:
                 await self._send_thread(row["incident_id"], row["payload"])
             async with self.pool.connection() as conn:
@@ -123,13 +128,12 @@ class SlackOutbox:
         if permanent and row["attempts"] >= MAX_ATTEMPTS:
             async with self.pool.connection() as conn:
                 await conn.execute(GIVE_UP, (f"gave up: {error}", row["id"]))
-            log.error("incident %s: Slack %s given up after %s attempts: %s", row["incident_id"], row["kind"],
+            log.error("%s: Slack %s given up after %s attempts: %s", _subject(row), row["kind"],
                       row["attempts"], error)
             return Sent(row["id"], row["kind"], f"gave up: {error}")
         async with self.pool.connection() as conn:
             await conn.execute(RETRY, {"id": row["id"], "delay": delay, "error": error})
-        log.warning("incident %s: Slack %s failed (%s); retrying in %.1f s", row["incident_id"], row["kind"], error,
-                    delay)
+        log.warning("%s: Slack %s failed (%s); retrying in %.1f s", _subject(row), row["kind"], error, delay)
         return Sent(row["id"], row["kind"], f"retry in {delay:g} s: {error}")
 
     async def _send_card(self, incident_id: int) -> None:
@@ -195,6 +199,10 @@ class SlackOutbox:
             raise _NotYet("the card is not posted yet")
         await self.client.chat_postMessage(channel=message["channel"], thread_ts=message["ts"],
                                            text=payload["text"][:39000])
+
+
+def _subject(row: dict[str, Any]) -> str:
+    return f"incident {row['incident_id']}" if row["incident_id"] is not None else f"question {row['help_request_id']}"
 
 
 class _NotYet(Exception):

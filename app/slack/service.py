@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from app.approvals.store import ApprovalStore
 from app.errors import StartupFailed
+from app.help.chat import ChatHelpStore
 from app.help.store import HelpStore
 from app.incidents.feedback import FeedbackStore
 from app.incidents.store import IncidentStore
@@ -87,7 +88,8 @@ async def _close_socket(socket: Any, connecting: asyncio.Task[None]) -> None:
 
 
 async def start_slack(settings: Settings, stack: AsyncExitStack, *, pool: Any, approvals: ApprovalStore,
-                      help_store: HelpStore, feedback: FeedbackStore, incidents: IncidentStore) -> SlackSide | None:
+                      help_store: HelpStore, feedback: FeedbackStore, incidents: IncidentStore,
+                      chat_help: ChatHelpStore | None = None) -> SlackSide | None:
     """The running Slack side, or None (with a log line saying why) when Slack is not configured."""
     if not (settings.slack_bot_token or settings.slack_signing_secret or settings.slack_channel):
         log.info("Slack is not configured: incident cards are not posted; use the HTTP API")
@@ -110,6 +112,7 @@ async def start_slack(settings: Settings, stack: AsyncExitStack, *, pool: Any, a
     app = build_slack_app(
         client=client, approvals=approvals,
         help_store=help_store, feedback=feedback, incidents=incidents, approvers=settings.slack_approver_list,
+        chat_help=chat_help,
         signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None)
     if settings.slack_mode == "socket":
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler

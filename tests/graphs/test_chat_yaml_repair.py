@@ -59,4 +59,9 @@ async def test_the_loop_stops_after_its_rounds_and_reports_what_remains(harness:
     answer = result["answer"]
     assert answer["attempts"] == 3  # ChatSetup's default
     assert [p["rule"] for p in answer["report"]["problems"]] == ["security-context"]
-    assert "Still failing after 3 repair round(s)" in result["messages"][-1].content
+    assert "Still failing after 3 repair round(s)" in result["messages"][-2].content
+    # Stuck: the turn goes to a person, with what the loop could not fix.
+    [question] = result["__interrupt__"]
+    assert question.value["reason"] == "the manifest still fails its checks after 3 repair round(s)"
+    assert any("security-context" in line for line in question.value["tried"])
+    assert "asked a person" in result["messages"][-1].content

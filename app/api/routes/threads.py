@@ -13,7 +13,9 @@ from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agents.human_help import HelpAction, HelpReply
 from agents.remediation import ApprovalDecision
+from app.api.approver_tokens import decider
 from app.api.auth import require_chat_token
 from app.api.errors import ApiError
 from app.api.routes.alerts import read_limited_body
@@ -21,6 +23,7 @@ from app.chat.follow import MODE_EVENTS, follow, sse_frame, wanted_events
 from app.chat.service import ASSISTANT_ID, ChatThreads, assistant
 from app.chat.store import TERMINAL
 from app.chat.wire import to_wire
+from app.help.chat import ChatHelpStore
 
 router = APIRouter(tags=["threads"], dependencies=[Depends(require_chat_token)])
 
@@ -286,17 +289,42 @@ async def _start_run(thread_id: str, request: Request, threads: ChatThreads, *, 
         request_data["input"] = {"messages": [{"role": "user", "content": m.content} for m in body.input.messages]}
     else:
         assert body.command is not None
-        request_data["command"] = {"resume": await _checked_resume(threads, thread_id, body.command.resume)}
+        resume = await _checked_resume(threads, thread_id, body.command.resume, request)
+        if isinstance(resume, HelpReply):  # a person's answer: recorded, and its run queued, like a Slack reply
+            chat_help: ChatHelpStore = request.app.state.chat_help
+            recorded = await chat_help.reply(thread_id, resume, stream_mode=body.modes(), metadata=body.metadata,
+                                             require_run=True)
+            return (recorded["run"], body) if with_body else recorded["run"]
+        request_data["command"] = {"resume": resume}
     run = await threads.store.create_run(thread, request_data)
     return (run, body) if with_body else run
 
 
-async def _checked_resume(threads: ChatThreads, thread_id: str, value: Any) -> Any:
-    """A resume answers the interrupt the thread waits on; an approval is checked like the approval API's."""
+class HelpAnswer(BaseModel):
+    """The resume value of a question to a person: their answer (a plain string is the text)."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=4000)
+    action: HelpAction = "answer"
+    responder: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
+
+
+async def _checked_resume(threads: ChatThreads, thread_id: str, value: Any, http: Request) -> Any:
+    """A resume answers the interrupt the thread waits on; an approval is checked like the approval API's,
+    a person's answer like the help API's (the responder is who is authenticated, as there)."""
     state = await threads.state(thread_id)
     if not state.interrupts:
         raise Conflict(f"thread {thread_id} is not waiting on an interrupt; send a chat turn as input instead")
     request = state.interrupts[0].value
+    if isinstance(request, dict) and request.get("kind") == "help":
+        try:
+            answer = HelpAnswer.model_validate({"text": value} if isinstance(value, str) else value)
+        except ValidationError as exc:
+            raise Unprocessable("the resume value must be a person's answer ({\"text\": ...} or a string): " + "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()[:5])) from None
+        responder = decider(http, threads.settings, answer.responder, allowlist=False)
+        return HelpReply(request_id=str(request.get("request_id")), action=answer.action, responder=responder,
+                         text=answer.text)
     if isinstance(request, dict) and request.get("kind") == "approval":
         try:
             decision = ApprovalDecision.model_validate(value)

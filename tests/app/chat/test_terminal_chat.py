@@ -49,3 +49,16 @@ def test_without_a_token_it_says_so(monkeypatch: pytest.MonkeyPatch, capsys: pyt
     monkeypatch.delenv("OPSGRAPH_API_TOKEN", raising=False)
     assert main(["chat", "--url", "http://127.0.0.1:9", "-m", "hi"]) == 2
     assert "no API token" in capsys.readouterr().err
+
+
+async def test_a_request_for_a_person_says_who_answers_and_asks_nothing(flow: Callable[..., Flow]) -> None:
+    f = flow("oom_memory_hog")
+    prompts: list[str] = []
+    async with chat_service(f.settings) as (url, _):
+        out = io.StringIO()
+        await asyncio.to_thread(run_terminal_chat, url, TOKEN, thread_id=None, message="I need a human, please",
+                                approver="alice", out=out, ask=lambda p: prompts.append(p) or "")
+    text = out.getvalue()
+    assert prompts == []  # the chat user is not the person asked: nothing to decide here
+    assert ":help-1): the user asked for a person. Their answer becomes this thread's next message." in text
+    assert "  [handoff]" in text and "I have asked a person to answer this" in text

@@ -76,6 +76,8 @@ async def test_bad_replies_are_refused_and_resume_nothing(flow: Callable[..., Fl
         assert stale.status_code == 409 and "no question" in stale.json()["detail"]
         assert (await client.post(f"/incidents/{iid}/help", json={**base, "text": "x" * 5000})).status_code == 422
         assert (await client.post(f"/incidents/{iid}/help", content=b"{not json")).status_code == 422
+        binary = await client.post(f"/incidents/{iid}/help", content=b"\xff\xfe\x00 binary")
+        assert binary.status_code == 422, binary.text
         assert (await client.post(f"/incidents/{iid}/help", json={**base, "responder": "a\x00b"})).status_code == 422
         anonymous = await client.post(f"/incidents/{iid}/help", json=base, headers={"Authorization": "Bearer wrong"})
         assert anonymous.status_code == 401
