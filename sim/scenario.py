@@ -92,6 +92,18 @@ class Resources(_Model):
     memory: Quantity = "8Gi"
     pods: int = 110
     ephemeral_storage: Quantity = Field("100Gi", alias="ephemeral-storage")
+    # Extended resources by their domain-prefixed name (`nvidia.com/gpu: 1`), written beside the others.
+    extended: dict[str, Quantity] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_extended(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            named = {k: v for k, v in data.items() if isinstance(k, str) and "/" in k}
+            if named:
+                data = {k: v for k, v in data.items() if k not in named}
+                data["extended"] = {**(data.get("extended") or {}), **named}
+        return data
 
 
 class NodeFacts(_Model):
@@ -107,6 +119,9 @@ class NodeFacts(_Model):
     kubelet_stopped: bool = False
     stopped_ago: Duration | None = None  # when the kubelet stopped; default: when the fault began
     memory_used: Quantity | None = None  # system + non-pod usage for NodeMetrics
+    # Bytes used on the node's root filesystem besides pods' own writable layers, logs and emptyDirs
+    # (images, system logs): with the pods' usage it drives DiskPressure (nodefs.available < 10%).
+    disk_used: Quantity | None = None
     cpu_used: Quantity | None = None
 
 
