@@ -1,0 +1,114 @@
+"""Scheduling as kube-scheduler does it: pod anti-affinity, topology spread, extended resources, node
+pressure taints. Each test reads the outcome with the real kubectl and the kubernetes client, compares
+the wording with the scheduler's own strings, and applies a fix through the API to see it change.
+
+Upstream wording (kubernetes/kubernetes, pkg/scheduler/framework/plugins/...):
+- interpodaffinity/filtering.go: ErrReasonAntiAffinityRulesNotMatch = "node(s) didn't match pod anti-affinity rules"
+- podtopologyspread/filtering.go: ErrReasonConstraintsNotMatch = "node(s) didn't match pod topology spread constraints"
+- nodeunschedulable: ErrReasonUnschedulable = "node(s) were unschedulable"
+- noderesources/fit.go: fmt.Sprintf("Insufficient %v", resource)
+- tainttoleration: "node(s) had untolerated taint {%s: %s}"
+- defaultpreemption: "Preemption is not helpful for scheduling" / "No preemption victims found for incoming pod"
+- pkg/kubelet/nodestatus/setters.go: DiskPressure True, reason KubeletHasDiskPressure, "kubelet has disk pressure"
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kubernetes import client as k8s
+
+from tests.sim.sim_cases import condition, deployment, ready, served
+
+ZONES = [{"name": f"node-{z}", "labels": {"topology.kubernetes.io/zone": f"zone-{z}"}} for z in "abc"]
+CACHE_ANTI_AFFINITY = {"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+    {"labelSelector": {"matchLabels": {"app": "cache"}}, "topologyKey": "kubernetes.io/hostname"}]}}}
+
+
+def test_required_anti_affinity_leaves_the_extra_replica_pending_until_scaled_down(tmp_path: Path) -> None:
+    objects = [deployment("cache", "shop", replicas=4, pod=CACHE_ANTI_AFFINITY)]
+    with served(tmp_path, nodes=ZONES, objects=objects) as case:
+        pods = case.pods("shop", "cache")
+        placed = sorted(p["spec"].get("nodeName") or "" for p in pods)
+        assert placed == ["", "node-a", "node-b", "node-c"]  # one per node, the fourth nowhere
+        (pending,) = [p for p in pods if not p["spec"].get("nodeName")]
+        name = pending["metadata"]["name"]
+        message = ("0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules. preemption: 0/3 nodes "
+                   "are available: 3 No preemption victims found for incoming pod.")
+        described = case.kubectl("describe", "pod", "-n", "shop", name)
+        assert "FailedScheduling" in described and " ".join(message.split()) in " ".join(described.split())
+        read = k8s.CoreV1Api(case.client()).read_namespaced_pod(name, "shop")
+        scheduled = next(c for c in read.status.conditions if c.type == "PodScheduled")
+        assert (scheduled.status, scheduled.reason, scheduled.message) == ("False", "Unschedulable", message)
+        case.kubectl("scale", "deployment", "cache", "-n", "shop", "--replicas=3")
+        pods = case.pods("shop", "cache")
+        assert len(pods) == 3 and all(ready(p) for p in pods)
+        assert "Pending" not in case.kubectl("get", "pods", "-n", "shop")
+
+
+def test_preferred_anti_affinity_spreads_but_still_places_every_replica(tmp_path: Path) -> None:
+    term = {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "kubernetes.io/hostname"}
+    pod = {"affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 100, "podAffinityTerm": term}]}}}
+    with served(tmp_path, nodes=ZONES, objects=[deployment("web", "shop", replicas=4, pod=pod)]) as case:
+        nodes = [p["spec"]["nodeName"] for p in case.pods("shop", "web")]
+        assert len(nodes) == 4 and set(nodes) == {"node-a", "node-b", "node-c"}
+        assert all(ready(p) for p in case.pods("shop", "web"))
+
+
+def test_topology_spread_do_not_schedule_counts_a_cordoned_zone_until_it_is_uncordoned(tmp_path: Path) -> None:
+    nodes = [*ZONES[:2], {**ZONES[2], "unschedulable": True}]
+    spread = {"topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                                             "whenUnsatisfiable": "DoNotSchedule",
+                                             "labelSelector": {"matchLabels": {"app": "api"}}}]}
+    with served(tmp_path, nodes=nodes, objects=[deployment("api", "shop", replicas=3, pod=spread)]) as case:
+        pods = case.pods("shop", "api")
+        assert sorted(p["spec"].get("nodeName") or "" for p in pods) == ["", "node-a", "node-b"]
+        (pending,) = [p for p in pods if not p["spec"].get("nodeName")]
+        message = ("0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) didn't match pod topology spread "
+                   "constraints. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, "
+                   "2 No preemption victims found for incoming pod.")
+        assert condition(pending, "PodScheduled")["message"] == message
+        events = case.kubectl_json("get", "events", "-n", "shop", "--field-selector",
+                                   f"involvedObject.name={pending['metadata']['name']}")
+        assert ("FailedScheduling", message) in {(e["reason"], e["message"]) for e in events["items"]}
+        case.kubectl("uncordon", "node-c")
+        pods = case.pods("shop", "api")
+        assert sorted(p["spec"]["nodeName"] for p in pods) == ["node-a", "node-b", "node-c"]
+        assert all(ready(p) for p in pods)
+
+
+def test_extended_resource_requests_fit_only_a_node_that_offers_them(tmp_path: Path) -> None:
+    nodes = [{"name": "cpu-1"}, {"name": "cpu-2"},
+             {"name": "gpu-1", "allocatable": {"nvidia.com/gpu": 1}, "labels": {"accelerator": "nvidia-l4"}}]
+    trainer = deployment("trainer", "ml", image="pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime",
+                         container={"command": ["python", "-c", "import time; time.sleep(1e9)"],
+                                    "resources": {"limits": {"nvidia.com/gpu": 2}}})
+    with served(tmp_path, nodes=nodes, objects=[trainer]) as case:
+        assert "nvidia.com/gpu:" in case.kubectl("describe", "node", "gpu-1")
+        (pod,) = case.pods("ml", "trainer")
+        message = ("0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are available: "
+                   "3 No preemption victims found for incoming pod.")
+        assert condition(pod, "PodScheduled")["message"] == message
+        assert "Pending" in case.kubectl("get", "pods", "-n", "ml")
+        case.kubectl("patch", "deployment", "trainer", "-n", "ml", "--type", "json", "-p",
+                     '[{"op": "replace", "path": "/spec/template/spec/containers/0/resources/limits/nvidia.com~1gpu",'
+                     ' "value": "1"}]')
+        running = [p for p in case.pods("ml", "trainer") if ready(p)]
+        assert [p["spec"]["nodeName"] for p in running] == ["gpu-1"]
+
+
+def test_disk_pressure_sets_the_condition_and_taint_and_keeps_new_pods_off(tmp_path: Path) -> None:
+    nodes = [{"name": "node-full", "disk_used": "95Gi"}]
+    with served(tmp_path, nodes=nodes, objects=[deployment("web", "shop")]) as case:
+        node = case.kubectl_json("get", "node", "node-full")
+        pressure = condition(node, "DiskPressure")
+        assert (pressure["status"], pressure["reason"], pressure["message"]) == (
+            "True", "KubeletHasDiskPressure", "kubelet has disk pressure")
+        assert {"key": "node.kubernetes.io/disk-pressure", "effect": "NoSchedule"} in [
+            {k: t[k] for k in ("key", "effect")} for t in node["spec"]["taints"]]
+        assert "node.kubernetes.io/disk-pressure:NoSchedule" in case.kubectl("describe", "node", "node-full")
+        (pod,) = case.pods("shop", "web")
+        assert condition(pod, "PodScheduled")["message"] == (
+            "0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/disk-pressure: }. "
+            "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.")
