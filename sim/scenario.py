@@ -172,6 +172,14 @@ class ResolveHosts(_Model):
     log: str = "curl: (6) Could not resolve host: {host}"
 
 
+class ExecProbeOutcome(_Model):
+    """What an exec probe's command does in this container: its exit code and output (the kubelet's message)."""
+
+    command: str  # the probe's command joined by spaces, or a part of it (`pg_isready`)
+    exit_code: int = 1
+    output: str = ""
+
+
 class Behaviour(_Model):
     """What a running container does. Unset fields mean 'healthy and unremarkable'."""
 
@@ -187,7 +195,11 @@ class Behaviour(_Model):
     calls: list[str] = []  # URLs the process requests while running; failures are logged (sim.derive.traffic)
     exit: Exit | None = None
     logs: list[str] = []  # printed at start, before any failure
-    startup_seconds: Duration = 1
+    startup_seconds: Duration = 1  # until the process listens and answers probes (ports are closed before)
+    ready_logs: list[str] = []  # printed once the process is up (after startup_seconds); never if killed before
+    exec_probes: list[ExecProbeOutcome] = []  # exec probe commands that fail here (others exit 0)
+    grpc_health: Literal["SERVING", "NOT_SERVING", "UNKNOWN", "SERVICE_UNKNOWN", "UNIMPLEMENTED"] = "SERVING"
+    probe_seconds: Duration | None = None  # how long the app takes to answer an HTTP/gRPC probe
     sigterm_exit_code: int = 0  # exit code when the kubelet stops it (liveness failure)
 
 

@@ -166,3 +166,17 @@ def from_pod(facts: Facts, found: dict[str, str]) -> dict[str, str]:
     if owner:
         added[owner["kind"].lower()] = owner["name"]
     return {k: v for k, v in added.items() if k not in found}
+
+
+def started_pod(facts: Facts, found: dict[str, str]) -> dict[str, str]:
+    """`started_pod`: a Ready pod of the focus pod's Deployment other than the focus pod (an earlier revision
+    still serving during a stuck rollout): its log shows how the process behaves when it does start."""
+    deployment, focus = found.get("deployment"), found.get("pod")
+    if "started_pod" in found or not deployment or not focus:
+        return {}
+    for pod in facts.all("Pod", found.get("namespace")):
+        ref = pods.owner(pod) or {}
+        if pods.name(pod) != focus and ref.get("kind") == "ReplicaSet" and str(ref.get("name", "")).startswith(
+                f"{deployment}-") and pods.is_healthy(pod) and pod.get("status", {}).get("phase") == "Running":
+            return {"started_pod": pods.name(pod)}
+    return {}

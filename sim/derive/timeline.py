@@ -183,9 +183,15 @@ class Renderer:
             count = max(1, int((self.span - s) // c.readiness_period))
             self.events.add("Unhealthy", f"Readiness probe failed: {c.readiness}", count, s + c.readiness_period,
                             max(s + c.readiness_period, self.span), type_="Warning", field_path=fp)
+        for probe, message, count, offset, period in c.warmup:
+            # Checks that failed while the process was starting, as far as the observed interval reaches.
+            seen = min(count, int((self.span - s - offset) // period) + 1) if self.span >= s + offset else 0
+            self.events.add("Unhealthy", f"{probe} probe failed: {message}", seen, s + offset,
+                            s + offset + period * (seen - 1), type_="Warning", field_path=fp)
         cid = f"containerd://{digest(self.pod_ref + c.name + '0')}"
         return _Result(state={"running": {"startedAt": self.at(s)}}, ready=c.readiness is None, started=True,
-                       running_or_stopped="running", logs={"current": c.logs}, image_id=image_id, container_id=cid)
+                       running_or_stopped="running", logs={"current": c.logs + c.ready_logs}, image_id=image_id,
+                       container_id=cid)
 
     def _crash_loop(self, c: ContainerPlan, t0: float, image_id: str) -> _Result:
         fp = c.field_path
@@ -220,13 +226,14 @@ class Renderer:
             checks = len(runs) * c.liveness_threshold
             if live_start is not None:
                 checks = min(c.liveness_threshold - 1, int((self.span - live_start) // c.liveness_period))
-            self.events.add("Unhealthy", f"Liveness probe failed: {c.liveness}", checks,
+            # pkg/kubelet/kuberuntime/kuberuntime_manager.go: "Container %s failed %s probe" + ", will be restarted"
+            self.events.add("Unhealthy", f"{c.kill_probe.capitalize()} probe failed: {c.liveness}", checks,
                             first + PULL_SECONDS + c.liveness_period, self.span, type_="Warning", field_path=fp)
-            self.events.add("Killing", f"Container {c.name} failed liveness probe, will be restarted", len(runs),
+            self.events.add("Killing", f"Container {c.name} failed {c.kill_probe} probe, will be restarted", len(runs),
                             runs[0][1] if runs else 0, runs[-1][1] if runs else 0, field_path=fp)
         cid = lambda n: f"containerd://{digest(self.pod_ref + c.name + str(n))}"
         if live_start is not None:
-            return _Result(state={"running": {"startedAt": self.at(live_start)}}, started=True,
+            return _Result(state={"running": {"startedAt": self.at(live_start)}}, started=c.kill_probe != "startup",
                            running_or_stopped="running", logs={"current": c.logs}, image_id=image_id,
                            container_id=cid(0))
         syncs = 0
