@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from sim.derive.context import Cluster, Obj, go_duration
 from sim.derive.dns import unresolved_host
 from sim.derive.names import stable_json
+from sim.derive.storage import attach_error
 from sim.derive.world import behaviour, cpu_usage, effective_command, image_facts, memory_usage, pull
 from sim.quantity import QuantityError, to_bytes
 from sim.scenario import Behaviour
@@ -62,6 +63,7 @@ class PodPlan:
     node_lost: bool = False
     mount_error: str | None = None
     mount_volumes: list[str] = field(default_factory=list)
+    attach_error: str | None = None  # the attach-detach controller's FailedAttachVolume (Multi-Attach)
     restart_policy: str = "Always"
     init: list[ContainerPlan] = field(default_factory=list)
     containers: list[ContainerPlan] = field(default_factory=list)
@@ -74,7 +76,7 @@ class PodPlan:
         parts = self.init + self.containers
         crashes = any(c.exit_code is not None and not c.init and self.restart_policy == "Always" for c in parts)
         broken = any(c.pull_error or c.config_error or c.start_error or c.liveness or c.readiness for c in parts)
-        return bool(self.schedule_error or self.mount_error or crashes or broken)
+        return bool(self.schedule_error or self.mount_error or self.attach_error or crashes or broken)
 
 
 def owner_workload(cluster: Cluster, pod: Obj) -> str:
@@ -452,6 +454,9 @@ def plan_pod(cluster: Cluster, pod: Obj, node: str | None, schedule_error: str, 
     plan = PodPlan(node=node, schedule_error=schedule_error, node_lost=node_lost)
     plan.restart_policy = pod["spec"].get("restartPolicy") or "Always"
     if node is None:
+        return plan
+    plan.attach_error, plan.mount_volumes = attach_error(cluster, pod)
+    if plan.attach_error:
         return plan
     plan.mount_error, plan.mount_volumes = mount_error(cluster, pod)
     if plan.mount_error:

@@ -12,6 +12,8 @@ from sim.derive.context import Cluster, Obj
 from sim.derive.names import uid as make_uid
 
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+# Provisioners whose volumes are node-local directories: nothing is attached, so no attach-detach controller.
+LOCAL_PROVISIONERS = ("rancher.io/local-path", "kubernetes.io/no-provisioner")
 
 
 def default_storage_class(cluster: Cluster) -> Obj | None:
@@ -80,11 +82,14 @@ def derive_claims(cluster: Cluster) -> None:
                 "volumeMode": "Filesystem",
                 "claimRef": {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "name": meta["name"],
                              "namespace": meta.get("namespace"), "uid": meta.get("uid")},
-                "hostPath": {"path": f"/var/local-path-provisioner/{pv_name}_{meta.get('namespace')}_{meta['name']}",
-                             "type": "DirectoryOrCreate"},
             },
             "status": {"phase": "Bound"},
         }
+        if provisioner in LOCAL_PROVISIONERS:
+            pv["spec"]["hostPath"] = {"path": f"/var/local-path-provisioner/{pv_name}_{meta.get('namespace')}_{meta['name']}",
+                                      "type": "DirectoryOrCreate"}
+        else:  # a CSI disk: attached to the node that mounts it
+            pv["spec"]["csi"] = {"driver": provisioner, "fsType": "ext4", "volumeHandle": f"projects/sim/disks/{pv_name}"}
         if cluster.get("PersistentVolume", None, pv_name) is None:
             cluster.create(pv)
         spec["volumeName"] = pv_name
@@ -108,3 +113,43 @@ def _pending_event(cluster: Cluster, pvc: Obj, message: str, component: str = "p
     count = 1 + int((seen[2] - seen[1]).total_seconds() // 15)
     cluster.event(pvc, "ProvisioningFailed", message, type_="Warning", component=component, count=count,
                   first=seen[1], last=seen[2])
+
+
+def attach_error(cluster: Cluster, pod: Obj) -> tuple[str | None, list[str]]:
+    """The attach-detach controller's Multi-Attach error for a ReadWriteOnce CSI volume that another pod holds
+    attached to a different node (pkg/controller/volume/attachdetach/reconciler: "Multi-Attach error for volume
+    %q Volume is already used by pod(s) %s"), and the pod volumes that stay unattached."""
+    namespace = pod["metadata"].get("namespace")
+    node = pod["spec"].get("nodeName")
+    failed: list[str] = []
+    first: str | None = None
+    for volume in pod["spec"].get("volumes") or []:
+        claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+        pvc = cluster.get("PersistentVolumeClaim", namespace, claim) if claim else None
+        pv_name = ((pvc or {}).get("spec") or {}).get("volumeName")
+        pv = cluster.get("PersistentVolume", None, pv_name) if pv_name else None
+        if pv is None or "csi" not in pv["spec"] or (pv["spec"].get("accessModes") or []) != ["ReadWriteOnce"]:
+            continue
+        holders = [other for other in _users(cluster, namespace, claim)
+                   if other["metadata"]["uid"] != pod["metadata"].get("uid") and other["spec"].get("nodeName") != node
+                   and _earlier(other, pod)]
+        if holders:
+            failed.append(volume["name"])
+            names = ", ".join(h["metadata"]["name"] for h in holders)
+            first = first or f'Multi-Attach error for volume "{pv_name}" Volume is already used by pod(s) {names}'
+    return first, failed
+
+
+def _users(cluster: Cluster, namespace: str | None, claim: str) -> list[Obj]:
+    """Scheduled pods that mount the claim and still hold its attachment (not finished; a deleting pod holds
+    it until it is gone)."""
+    return [p for p in cluster.list("Pod", namespace) if p["spec"].get("nodeName")
+            and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+            and any((v.get("persistentVolumeClaim") or {}).get("claimName") == claim for v in p["spec"].get("volumes") or [])]
+
+
+def _earlier(other: Obj, pod: Obj) -> bool:
+    """The first pod to mount the volume holds the attachment."""
+    def key(p: Obj) -> tuple[str, str]:
+        return (p["metadata"].get("creationTimestamp") or "", p["metadata"]["name"])
+    return key(other) < key(pod)

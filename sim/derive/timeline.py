@@ -276,9 +276,13 @@ class Renderer:
         mains = spec.get("containers") or []
         init_results: list[_Result] = []
         main_results: list[_Result] = []
-        if plan.mount_error:
+        if plan.attach_error:
+            self.events.add("FailedAttachVolume", plan.attach_error, 1, 0, 0, type_="Warning",
+                            component="attachdetach-controller")
+        elif plan.mount_error:
             attempts = self._attempts(0)
             self.events.add("FailedMount", plan.mount_error, len(attempts) + 6, 0, self.span, type_="Warning")
+        if plan.mount_error or plan.attach_error:
             if self.span >= 122:
                 access = next((v["name"] for v in spec.get("volumes") or [] if v["name"].startswith("kube-api-access")), None)
                 unattached = " ".join(sorted(plan.mount_volumes + ([access] if access else [])))
@@ -325,7 +329,7 @@ class Renderer:
         incomplete = [c["name"] for c, r in zip(inits, init_results, strict=True) if r.done_at is None]
         ready_at = start if not main_results else self._ready_time(main_results)
         conditions = [
-            _cond("PodReadyToStartContainers", "False" if plan.mount_error else "True", start),
+            _cond("PodReadyToStartContainers", "False" if plan.mount_error or plan.attach_error else "True", start),
             _cond("Initialized", "True" if initialized else "False", start,
                   None if initialized else "ContainersNotInitialized",
                   None if initialized else f"containers with incomplete status: [{' '.join(incomplete)}]"),
