@@ -180,6 +180,16 @@ class ExecProbeOutcome(_Model):
     output: str = ""
 
 
+class VolumeWrite(_Model):
+    """The process writes `size` more under `path` (a mounted PersistentVolumeClaim) while it runs; when the
+    volume has less room left (capacity minus `world.volumes` usage) it logs `log` and exits with `exit_code`."""
+
+    path: str
+    size: Quantity
+    log: str = "write {path}: no space left on device"
+    exit_code: int = 1
+
+
 class Behaviour(_Model):
     """What a running container does. Unset fields mean 'healthy and unremarkable'."""
 
@@ -200,6 +210,11 @@ class Behaviour(_Model):
     exec_probes: list[ExecProbeOutcome] = []  # exec probe commands that fail here (others exit 0)
     grpc_health: Literal["SERVING", "NOT_SERVING", "UNKNOWN", "SERVICE_UNKNOWN", "UNIMPLEMENTED"] = "SERVING"
     probe_seconds: Duration | None = None  # how long the app takes to answer an HTTP/gRPC probe
+    writes: list[VolumeWrite] = []  # space the process needs on its volumes
+    # Bytes the container writes to its writable layer, logs and emptyDirs (the kubelet's ephemeral-storage
+    # accounting), reached linearly over `ephemeral_fill` seconds of running.
+    ephemeral_storage: Quantity | None = None
+    ephemeral_fill: Duration = 600
     sigterm_exit_code: int = 0  # exit code when the kubelet stops it (liveness failure)
 
 
@@ -236,8 +251,17 @@ class PreviousRevision(_Model):
     patch: dict[str, Any]
 
 
+class VolumeUsage(_Model):
+    """What is already stored on a claim's volume (kubelet_volume_stats_used_bytes)."""
+
+    namespace: str = "default"
+    claim: str
+    used: Quantity
+
+
 class World(_Model):
     fault_age: Duration = 1800  # how long ago the scenario's objects were applied
+    volumes: list[VolumeUsage] = []
     images: dict[str, ImageFacts] = {}
     strict_images: bool = False  # images absent from `images` do not exist
     containers: list[ContainerFacts] = []

@@ -96,7 +96,9 @@ def volume_full(facts: Facts) -> Finding | None:
             subject = ResourceRef(kind="PersistentVolumeClaim", namespace=namespace, name=claims[0]) if claims else pods.ref(pod)
             fixes = (FixDraft("spec.resources.requests.storage", new, "grow the volume (the class must allow expansion)",
                               resource=subject),) if claims else ()
-            return Finding("storage", f"the volume of pod {pods.name(pod)} is full: {line}", 0.85, subject,
+            # Without the claim's size read yet there is no value to propose: stay below the stop mark so a step
+            # that describes the claim runs and this check answers again with the size.
+            return Finding("storage", f"the volume of pod {pods.name(pod)} is full: {line}", 0.85 if new else 0.8, subject,
                            (Clue.of(line, "No space left on device", call_id=log.call_id),), fixes, related=(pods.ref(pod),))
     return None
 

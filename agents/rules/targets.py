@@ -95,7 +95,12 @@ def pick_pod(facts: Facts, found: dict[str, str]) -> str | None:
         selector = service.get("spec", {}).get("selector") or {}
         candidates = [p for p in candidates if selector
                       and all(p["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())]
-    return pods.name(candidates[0]) if candidates else None
+    if candidates:
+        return pods.name(candidates[0])
+    # An alert about a claim (KubePersistentVolumeFillingUp): the pod that mounts it shows what the volume does.
+    claim = facts.get("PersistentVolumeClaim", found.get("namespace"), found.get("pvc", "")) or {}
+    users = [str(u) for u in claim.get("usedBy") or []]
+    return users[0] if users and "pvc" in found else None
 
 
 def backend_pod(facts: Facts, found: dict[str, str]) -> dict[str, str]:

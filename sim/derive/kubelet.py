@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from sim.derive.context import Cluster, Obj, go_duration
 from sim.derive.dns import unresolved_host
 from sim.derive.names import stable_json
-from sim.derive.storage import attach_error
+from sim.derive.storage import attach_error, volume_room
 from sim.derive.world import behaviour, cpu_usage, effective_command, image_facts, memory_usage, pull
 from sim.quantity import QuantityError, to_bytes
 from sim.scenario import Behaviour
@@ -248,6 +248,12 @@ def _process(cluster: Cluster, pod: Obj, container: Obj, b: Behaviour, plan: Con
         if problem:
             plan.logs = logs + (req.log or problem)
             plan.exit_code, plan.exit_reason = req.exit_code, "Completed" if req.exit_code == 0 else "Error"
+            return
+    for write in b.writes:
+        room = volume_room(cluster, pod, container, write.path)
+        if room is not None and room < to_bytes(write.size):
+            plan.logs = logs + [write.log.format(path=write.path)]
+            plan.exit_code, plan.exit_reason = write.exit_code, "Completed" if write.exit_code == 0 else "Error"
             return
     if b.resolve_hosts is not None:
         host = unresolved_host(cluster, namespace, command)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sim.derive.context import Cluster, Obj
 from sim.derive.names import uid as make_uid
+from sim.quantity import QuantityError, to_bytes
 
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 # Provisioners whose volumes are node-local directories: nothing is attached, so no attach-detach controller.
@@ -36,6 +37,7 @@ def derive_claims(cluster: Cluster) -> None:
     for pvc in cluster.list("PersistentVolumeClaim"):
         meta, spec = pvc["metadata"], pvc.setdefault("spec", {})
         if (pvc.get("status") or {}).get("phase") == "Bound":
+            _expand(cluster, pvc)
             continue
         spec.setdefault("volumeMode", "Filesystem")
         class_name = spec.get("storageClassName")
@@ -153,3 +155,53 @@ def _earlier(other: Obj, pod: Obj) -> bool:
     def key(p: Obj) -> tuple[str, str]:
         return (p["metadata"].get("creationTimestamp") or "", p["metadata"]["name"])
     return key(other) < key(pod)
+
+
+def _expand(cluster: Cluster, pvc: Obj) -> None:
+    """A bound claim asking for more storage: the CSI external-resizer grows the volume and the kubelet the
+    file system, when its StorageClass has allowVolumeExpansion (the API server refuses the request otherwise)."""
+    wanted = ((pvc["spec"].get("resources") or {}).get("requests") or {}).get("storage")
+    have = ((pvc.get("status") or {}).get("capacity") or {}).get("storage")
+    try:
+        if wanted is None or have is None or to_bytes(wanted) <= to_bytes(have):
+            return
+    except QuantityError:
+        return
+    sc = cluster.get("StorageClass", None, pvc["spec"].get("storageClassName") or "")
+    pv = cluster.get("PersistentVolume", None, pvc["spec"].get("volumeName") or "")
+    if sc is None or not sc.get("allowVolumeExpansion") or pv is None:
+        return
+    pv["spec"]["capacity"] = {"storage": wanted}
+    cluster.save(pv)
+    pvc["status"]["capacity"] = {"storage": wanted}
+    cluster.save(pvc)
+    name = pv["metadata"]["name"]
+    cluster.event(pvc, "Resizing", f"External resizer is resizing volume {name}", component=f"external-resizer {sc.get('provisioner')}",
+                  count=1, first=cluster.action_time, last=cluster.action_time)
+    cluster.event(pvc, "FileSystemResizeSuccessful", f"MountVolume.NodeExpandVolume succeeded for volume \"{name}\"",
+                  component="kubelet", count=1, first=cluster.action_time, last=cluster.action_time)
+
+
+def volume_stats(cluster: Cluster, namespace: str, claim: str) -> tuple[int, int] | None:
+    """(used, capacity) bytes of a bound claim's volume, as the kubelet's volume stats report them
+    (kubelet_volume_stats_used_bytes / _capacity_bytes): usage from `world.volumes`, capacity from the claim."""
+    pvc = cluster.get("PersistentVolumeClaim", namespace, claim)
+    capacity = (((pvc or {}).get("status") or {}).get("capacity") or {}).get("storage")
+    if capacity is None:
+        return None
+    used = next((to_bytes(v.used) for v in cluster.scenario.world.volumes
+                 if v.namespace == namespace and v.claim == claim), 0)
+    return used, to_bytes(capacity)
+
+
+def volume_room(cluster: Cluster, pod: Obj, container: Obj, path: str) -> int | None:
+    """Free bytes on the PersistentVolumeClaim mounted at (or above) `path` in the container, or None."""
+    volumes = {v["name"]: v for v in pod["spec"].get("volumes") or []}
+    for mount in sorted(container.get("volumeMounts") or [], key=lambda m: -len(m.get("mountPath", ""))):
+        base = mount.get("mountPath", "").rstrip("/")
+        if path != base and not path.startswith(base + "/"):
+            continue
+        claim = (volumes.get(mount.get("name"), {}).get("persistentVolumeClaim") or {}).get("claimName")
+        stats = volume_stats(cluster, pod["metadata"].get("namespace") or "default", claim) if claim else None
+        return None if stats is None else max(0, stats[1] - stats[0])
+    return None
