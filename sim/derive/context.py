@@ -86,10 +86,6 @@ class Memory:
     usage: dict[tuple[str, str], dict[str, tuple[int, int]]] = field(default_factory=dict)
     observed: dict[str, datetime] = field(default_factory=dict)
     created: int = 0
-    # Ephemeral storage each running pod's containers use (bytes by container) and the node it runs on,
-    # from the last pod pass: the node's DiskPressure and the kubelet's eviction read them.
-    ephemeral: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
-    pod_nodes: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def assign_uid(obj: Obj, scenario: str, memory: Memory) -> None:

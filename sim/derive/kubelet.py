@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from sim.derive.context import Cluster, Obj, go_duration
 from sim.derive.dns import unresolved_host
+from sim.derive.eviction import eviction_for
 from sim.derive.names import stable_json
 from sim.derive.storage import attach_error, volume_room
 from sim.derive.world import behaviour, cpu_usage, effective_command, image_facts, memory_usage, pull
@@ -64,6 +65,9 @@ class PodPlan:
     mount_error: str | None = None
     mount_volumes: list[str] = field(default_factory=list)
     attach_error: str | None = None  # the attach-detach controller's FailedAttachVolume (Multi-Attach)
+    evict_after: float | None = None  # seconds of running until the kubelet evicts it (local storage)
+    evict_message: str = ""
+    evict_pressure: bool = False  # evicted for node pressure (DisruptionTarget), not its own limit
     restart_policy: str = "Always"
     init: list[ContainerPlan] = field(default_factory=list)
     containers: list[ContainerPlan] = field(default_factory=list)
@@ -472,5 +476,10 @@ def plan_pod(cluster: Cluster, pod: Obj, node: str | None, schedule_error: str, 
         plan.init.append(plan_container(cluster, pod, c, init=True, pod_ip=pod_ip, credentials=credentials))
     for c in pod["spec"].get("containers") or []:
         plan.containers.append(plan_container(cluster, pod, c, init=False, pod_ip=pod_ip, credentials=credentials))
+    if not node_lost and all(c.exit_code is None and not (c.pull_error or c.config_error or c.start_error)
+                             for c in plan.containers):
+        eviction = eviction_for(cluster, pod)
+        if eviction is not None:
+            plan.evict_after, plan.evict_message, plan.evict_pressure = eviction.after, eviction.message, eviction.pressure
     return plan
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sim.derive.context import Cluster, Obj, fmt, parse_time
+from sim.derive.eviction import NODEFS_AVAILABLE_MIN, node_disk
 from sim.quantity import format_bytes, to_bytes
 from sim.scenario import NodeFacts
 
@@ -19,7 +20,6 @@ PRESSURE_TAINTS = {
 _LIFECYCLE_TAINTS = (NOT_READY_TAINT, UNREACHABLE_TAINT, "node.kubernetes.io/unschedulable", *PRESSURE_TAINTS.values())
 # The kubelet's default hard eviction thresholds (pkg/kubelet/eviction/defaults_linux.go).
 MEMORY_AVAILABLE_MIN = 100 * 2**20
-NODEFS_AVAILABLE_MIN = 0.10
 # The kubelet's condition wording (pkg/kubelet/nodestatus/setters.go) when pressure is True.
 _PRESSURE = {
     "MemoryPressure": ("KubeletHasInsufficientMemory", "kubelet has insufficient memory available"),
@@ -168,27 +168,14 @@ def derive_nodes(cluster: Cluster) -> None:
             )
 
 
-def disk_usage(cluster: Cluster, name: str) -> tuple[int, int]:
-    """(bytes used, capacity) of the node's root filesystem: `disk_used` plus what its running pods write
-    (`world` ephemeral_storage facts, as the kubelet's summary API adds up per pod)."""
-    facts = node_facts(cluster, name)
-    if facts is None:
-        return 0, 0
-    capacity = to_bytes((facts.capacity or facts.allocatable).ephemeral_storage)
-    used = to_bytes(facts.disk_used) if facts.disk_used else 0
-    used += sum(sum(c.values()) for (ns, pod), c in cluster.memory.ephemeral.items()
-                if cluster.memory.pod_nodes.get((ns, pod)) == name)
-    return used, capacity
-
-
 def pressure(cluster: Cluster, node: Obj, facts: NodeFacts) -> set[str]:
     """The pressure conditions the kubelet's eviction manager reports from its signals (hard thresholds)."""
     found = set()
     capacity = facts.capacity or facts.allocatable
     if facts.memory_used and to_bytes(capacity.memory) - to_bytes(facts.memory_used) < MEMORY_AVAILABLE_MIN:
         found.add("MemoryPressure")
-    used, total = disk_usage(cluster, facts.name)
-    if total and facts.disk_used and total - used < NODEFS_AVAILABLE_MIN * total:
+    used, total = node_disk(cluster, facts.name)
+    if total and total - used < NODEFS_AVAILABLE_MIN * total:
         found.add("DiskPressure")
     return found
 

@@ -72,6 +72,8 @@ def derive_pods(cluster: Cluster) -> None:
     taken = {str((p.get("status") or {}).get("podIP")) for p in pods if (p.get("status") or {}).get("podIP")}
     for pod in pods:
         meta = pod["metadata"]
+        if (pod.get("status") or {}).get("reason") == "Evicted":
+            continue  # terminal: the kubelet has stopped it and nothing changes it any more
         node_name = pod["spec"].get("nodeName")
         node = by_name.get(node_name) if node_name else None
         if meta.get("deletionTimestamp") and (node is None or is_ready(node)):

@@ -348,12 +348,40 @@ class Renderer:
             conditions[2] = {"type": "Ready", "status": "False", "lastProbeTime": None,
                              "lastTransitionTime": start}
         status["conditions"] = conditions
+        if plan.evict_after is not None and main_results and self.span >= PULL_SECONDS + plan.evict_after:
+            ready = self._evicted(status, mains, main_results, PULL_SECONDS + plan.evict_after)
         out.ready = ready
         out.events = list(self.events.items.values())
         for c, r in zip(inits + mains, init_results + main_results, strict=True):
             out.logs[c["name"]] = r.logs
             out.restarts[c["name"]] = r.restarts
         return out
+
+    def _evicted(self, status: Obj, mains: list[Obj], results: list[_Result], at: float) -> bool:
+        """The kubelet's eviction (eviction_manager.evictPod): the pod Failed with reason Evicted and the
+        message, its containers stopped; for node pressure a DisruptionTarget condition (TerminationByKubelet)."""
+        plan = self.plan
+        self.events.add("Evicted", plan.evict_message, 1, at, at, type_="Warning")
+        for c in mains:
+            self.events.add("Killing", f"Stopping container {c['name']}", 1, at, at,
+                            field_path=f"spec.containers{{{c['name']}}}")
+        status.update(phase="Failed", reason="Evicted", message=plan.evict_message)
+        for r in results:
+            started = (r.state.get("running") or {}).get("startedAt") or self.at(0)
+            r.state = {"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown",
+                                      "message": "The container could not be located when the pod was terminated",
+                                      "startedAt": started, "finishedAt": self.at(at)}}
+            r.ready, r.started, r.running_or_stopped = False, False, "failed"
+        status["containerStatuses"] = [self._container_status(c, r) for c, r in zip(mains, results, strict=True)]
+        for cond in status["conditions"]:
+            if cond["type"] in ("Ready", "ContainersReady"):
+                cond.update(status="False", reason="PodFailed", lastTransitionTime=self.at(at))
+                cond.pop("message", None)
+        if plan.evict_pressure:
+            status["conditions"].append({"type": "DisruptionTarget", "status": "True", "lastProbeTime": None,
+                                         "lastTransitionTime": self.at(at), "reason": "TerminationByKubelet",
+                                         "message": plan.evict_message})
+        return False
 
     pod_ip = ""
     host_ip = ""
