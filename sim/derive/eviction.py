@@ -110,10 +110,10 @@ def pressure_eviction(cluster: Cluster, pod: Obj) -> Eviction | None:
             continue
         requests = {c["name"]: _resource(c, "requests") or 0 for c in other["spec"].get("containers") or []}
         beyond = sum(u for u, _ in usage.values()) - sum(requests.values())
-        ranked.append((-beyond, other["metadata"].get("creationTimestamp") or "", other["metadata"]["name"], other,
+        ranked.append((-beyond, other["metadata"].get("creationTimestamp") or "", other["metadata"]["name"],
                        usage, requests))
     available = capacity - used
-    for _, _, name, other, usage, requests in sorted(ranked, key=lambda r: r[:3]):
+    for _, _, name, usage, requests in sorted(ranked, key=lambda r: r[:3]):
         if available >= threshold:
             return None
         if name == pod["metadata"]["name"]:
