@@ -141,3 +141,36 @@ def volume_multi_attach(facts: Facts) -> Finding | None:
                            resource=workload)
             return Finding("storage", cause, 0.9, pods.ref(pod), (clue,), (fix,))
     return None
+
+
+_EPHEMERAL = re.compile(r"Pod ephemeral local storage usage exceeds the total limit of containers (\S+)\.|"
+                        r'Container (\S+) exceeded its local ephemeral storage limit "([^"]+)"\.|'
+                        r"The node was low on resource: ephemeral-storage\.")
+
+
+@check("evicted_ephemeral_storage")
+def evicted_ephemeral_storage(facts: Facts) -> Finding | None:
+    """The kubelet evicted the pod for local storage: past its ephemeral-storage limit, or the node's disk
+    under DiskPressure. Nothing in the cluster's API says how much the process writes, so a person decides."""
+    for pod in facts.pods():
+        status = pod.get("status", {})
+        message = status.get("message") or ""
+        match = _EPHEMERAL.search(message) if status.get("reason") == "Evicted" else None
+        if not match:
+            continue
+        clue = Clue.of(match.group(0), "Evicted", call_id=facts.source("Pod", pod["metadata"].get("namespace"), pods.name(pod)))
+        if match.group(0).startswith("The node"):
+            cause = (f"the kubelet evicted pod {pods.name(pod)} because its node ran low on disk (DiskPressure): "
+                     f"{message.strip()}")
+            return Finding("storage", cause, 0.8, pods.ref(pod), (clue,),
+                           escalate="the node's disk is full; whether the pod writes too much or the node needs "
+                                    "cleaning or a larger disk is an operator's call")
+        limit = match.group(1) or match.group(3)
+        cause = (f"the kubelet evicted pod {pods.name(pod)}: the containers wrote more to their writable layers, logs "
+                 f"and emptyDirs than their ephemeral-storage limit {limit} ({message.strip()}); its replacements are "
+                 "evicted the same way.")
+        return Finding("storage", cause, 0.85, pods.ref(pod), (clue,),
+                       escalate=f"the cluster shows the {limit} limit but not how much the process writes, so no "
+                                "evidence-backed limit exists; the owner raises it to the measured need or makes the "
+                                "process write less (logs to stdout, a bounded cache, a volume)")
+    return None

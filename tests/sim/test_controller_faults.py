@@ -110,7 +110,8 @@ def test_alert_labels_name_live_objects(name: str) -> None:
                 assert labels["container"] in [c["name"] for c in pod["spec"]["containers"]]
             if labels.get("reason"):
                 waiting = [cs["state"].get("waiting", {}).get("reason") for cs in pod["status"]["containerStatuses"]]
-                assert labels["reason"] in waiting
+                # kube_pod_container_status_waiting_reason, or kube_pod_status_reason (Evicted)
+                assert labels["reason"] in [*waiting, pod["status"].get("reason")]
         for key, kind in (("deployment", "Deployment"), ("service", "Service"), ("node", "Node")):
             if key in labels and labels.get("job") != "kube-state-metrics" or (key == "deployment" and key in labels):
                 assert store.get(kind, None if kind == "Node" else namespace, labels[key]) is not None
