@@ -67,6 +67,7 @@ class Controller:
                     meta.setdefault("namespace", "default")
                 meta.setdefault("creationTimestamp", applied)
                 self._create(obj)
+            policy.bootstrap_namespaces(cluster)  # earlier revisions' pods pass admission (their ServiceAccount)
             workloads.seed_history(cluster)
             self._reconcile(seeding=True)
             self._seed_overrides()

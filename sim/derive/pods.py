@@ -70,6 +70,9 @@ def derive_pods(cluster: Cluster) -> None:
                                                        p["metadata"].get("namespace") or "", p["metadata"]["name"]))
     usage = node_usage(cluster, pods)
     taken = {str((p.get("status") or {}).get("podIP")) for p in pods if (p.get("status") or {}).get("podIP")}
+    placed: list[tuple[Obj, str | None, str]] = []
+    # The scheduler binds every pending pod first (the binding is an API write), so the kubelets' view of
+    # a node (its pods, their disk use, who holds a volume) is complete when each pod's plan is made.
     for pod in pods:
         meta = pod["metadata"]
         if (pod.get("status") or {}).get("reason") == "Evicted":
@@ -87,8 +90,11 @@ def derive_pods(cluster: Cluster) -> None:
             chosen, schedule_error = schedule(cluster, pod, seen, usage, pods)
             if chosen:
                 pod["spec"]["nodeName"] = node_name = chosen
-                node = by_name[chosen]
                 add_usage(usage, chosen, pod["spec"])
+                cluster.save(pod)
+        placed.append((pod, node_name, schedule_error))
+    for pod, node_name, schedule_error in placed:
+        node = by_name.get(node_name) if node_name else None
         node_lost = node is not None and not is_ready(node)
         pod_ip = _pod_ip(cluster, pod, node_name, taken) if node_name else ""
         plan = plan_pod(cluster, pod, node_name, schedule_error, pod_ip, node_lost)

@@ -367,10 +367,11 @@ class Renderer:
                             field_path=f"spec.containers{{{c['name']}}}")
         status.update(phase="Failed", reason="Evicted", message=plan.evict_message)
         for r in results:
-            started = (r.state.get("running") or {}).get("startedAt") or self.at(0)
+            # What a current kubelet reports for an evicted pod's containers (kubernetes#105467, #122160):
+            # ContainerStatusUnknown with no times, so kubectl's STATUS column shows that word.
             r.state = {"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown",
                                       "message": "The container could not be located when the pod was terminated",
-                                      "startedAt": started, "finishedAt": self.at(at)}}
+                                      "startedAt": None, "finishedAt": None}}
             r.ready, r.started, r.running_or_stopped = False, False, "failed"
         status["containerStatuses"] = [self._container_status(c, r) for c, r in zip(mains, results, strict=True)]
         for cond in status["conditions"]:

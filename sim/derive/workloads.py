@@ -27,13 +27,12 @@ def active(pods: list[Obj]) -> list[Obj]:
 
 
 def evicted_at(pod: Obj) -> Any:
-    """When the kubelet evicted the pod (its containers' finish), or None."""
+    """When the kubelet evicted the pod (its Ready condition turned False, reason PodFailed), or None."""
     status = pod.get("status") or {}
     if status.get("reason") != "Evicted":
         return None
-    ends = [parse_time(((cs.get("state") or {}).get("terminated") or {}).get("finishedAt"))
-            for cs in status.get("containerStatuses") or []]
-    return max((t for t in ends if t is not None), default=None)
+    return next((parse_time(c.get("lastTransitionTime")) for c in status.get("conditions") or []
+                 if c.get("type") == "Ready" and c.get("reason") == "PodFailed"), None)
 
 
 def pod_ready(pod: Obj) -> bool:
