@@ -134,6 +134,10 @@ def test_fault_shows_a_warning_or_a_broken_service(name: str) -> None:
     elif resource.kind == "Certificate":  # cert-manager reports with conditions and Normal events
         obj = store.get(resource.kind, resource.namespace, resource.name)
         assert {(c["type"], c["status"]) for c in obj["status"]["conditions"]} >= {("Ready", "False")}
+    elif resource.kind == "HorizontalPodAutoscaler":  # a pinned HPA says so in a condition, with Normal events
+        obj = store.get(resource.kind, resource.namespace, resource.name)
+        held = {(c["type"], c["status"]) for c in obj["status"]["conditions"]}
+        assert held & {("ScalingLimited", "True"), ("AbleToScale", "False"), ("ScalingActive", "False")}
     else:
         assert warnings(store), "a fault scenario should produce at least one Warning event"
 
