@@ -193,6 +193,14 @@ def _hpa_maxed_out(store: ObjectStore, scope: Scope) -> list[str]:
     return [f"hpa {scope.name}: at maxReplicas ({current}/{maximum})"] if maximum and current >= maximum else []
 
 
+def _claim_users(store: ObjectStore, scope: Scope) -> list[str]:
+    """KubePersistentVolumeFillingUp reads kubelet_volume_stats, which the store does not hold: judged by the
+    pods that mount the claim (a full volume shows as their failing writes) until metrics expose the stats."""
+    pods = [p for p in store.list("Pod", scope.namespace) if any(
+        (v.get("persistentVolumeClaim") or {}).get("claimName") == scope.name for v in p["spec"].get("volumes") or [])]
+    return [f"pod {p['metadata']['name']} (mounts {scope.name}) is not Ready" for p in _live(pods) if not _ready(p)]
+
+
 def _node(store: ObjectStore, scope: Scope) -> list[str]:
     obj = _get(store, scope, "Node")
     if obj is None:
@@ -250,6 +258,7 @@ CONDITIONS: dict[str, Condition] = {
     "CertManagerCertNotReady": _certificate,
     "KubeServiceNoEndpoints": _no_endpoints,
     "KubePersistentVolumeClaimPending": _pvc,
+    "KubePersistentVolumeFillingUp": _claim_users,
 }
 
 
