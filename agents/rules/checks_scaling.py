@@ -60,6 +60,12 @@ def _hpa_ref(hpa: dict[str, Any]) -> ResourceRef:
                        name=hpa["metadata"]["name"])
 
 
+def _owned_by(pod: dict[str, Any], workload: str) -> bool:
+    """A pod of the workload: owned by it, or by one of its ReplicaSets (`<workload>-<hash>`)."""
+    owner = next((r.get("name") for r in pod["metadata"].get("ownerReferences") or [] if r.get("controller")), "")
+    return owner == workload or str(owner).rsplit("-", 1)[0] == workload
+
+
 @check("hpa_target_missing")
 def hpa_target_missing(facts: Facts) -> Finding | None:
     """AbleToScale False, FailedGetScale: the HPA's scaleTargetRef names a workload that does not exist. The fix
@@ -77,7 +83,10 @@ def hpa_target_missing(facts: Facts) -> Finding | None:
         scaled = {(h.get("spec", {}).get("scaleTargetRef") or {}).get("name") for h in hpas}
         names = [w["metadata"]["name"] for w in facts.all(kind, ns) if w["metadata"]["name"] not in scaled]
         renamed = [n for n in names if n.startswith(f"{missing}-") or n.endswith(f"-{missing}")]
-        close = renamed or difflib.get_close_matches(missing, names, n=2, cutoff=0.75)
+        # A renamed workload usually keeps its app label: its pods still carry the old name as a label value.
+        labelled = [n for n in names if any(missing in (p["metadata"].get("labels") or {}).values()
+                                            for p in facts.all("Pod", ns) if _owned_by(p, n))]
+        close = renamed or labelled or difflib.get_close_matches(missing, names, n=2, cutoff=0.75)
         clue = Clue.of(match.group(0), "FailedGetScale", call_id=facts.source("HorizontalPodAutoscaler", ns,
                                                                              hpa["metadata"]["name"]))
         cause = (f"HPA {hpa['metadata']['name']} scales {kind} {missing}, which does not exist "
@@ -86,9 +95,11 @@ def hpa_target_missing(facts: Facts) -> Finding | None:
             return Finding("autoscaling", cause, 0.8, _hpa_ref(hpa), (clue,),
                            escalate=f"no single {kind} in the namespace is evidently the renamed target "
                                     f"({', '.join(names) or 'none unscaled'})")
+        why = (f"whose name extends {missing}" if close[0] in renamed else
+               f"whose pods carry {missing} as a label" if close[0] in labelled else f"whose name is closest to {missing}")
         cause += f" {kind} {close[0]} exists in the namespace and no HPA scales it."
         fix = FixDraft("spec.scaleTargetRef.name", close[0],
-                       f"point the HPA at {kind} {close[0]}, the existing, unscaled {kind} whose name extends {missing}",
+                       f"point the HPA at {kind} {close[0]}, the existing, unscaled {kind} {why}",
                        resource=_hpa_ref(hpa))
         return Finding("autoscaling", cause, 0.9, _hpa_ref(hpa),
                        (clue, Clue.of(close[0], call_id=facts.source(kind, ns, close[0]))), (fix,))
