@@ -112,3 +112,42 @@ def test_disk_pressure_sets_the_condition_and_taint_and_keeps_new_pods_off(tmp_p
         assert condition(pod, "PodScheduled")["message"] == (
             "0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/disk-pressure: }. "
             "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.")
+
+
+def test_required_pod_affinity_waits_for_the_pods_it_must_join(tmp_path: Path) -> None:
+    near_cache = {"affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "cache"}}, "topologyKey": "topology.kubernetes.io/zone"}]}}}
+    with served(tmp_path, nodes=ZONES, objects=[deployment("api", "shop", pod=near_cache)]) as case:
+        (pod,) = case.pods("shop", "api")
+        assert condition(pod, "PodScheduled")["message"] == (
+            "0/3 nodes are available: 3 node(s) didn't match pod affinity rules. preemption: 0/3 nodes are "
+            "available: 3 Preemption is not helpful for scheduling.")
+        cache = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "cache-0", "namespace": "shop",
+                                                               "labels": {"app": "cache"}},
+                 "spec": {"nodeName": "node-b", "containers": [{"name": "cache", "image": "redis:7.4"}]}}
+        k8s.CoreV1Api(case.client()).create_namespaced_pod("shop", cache)
+        (pod,) = case.pods("shop", "api")
+        assert pod["spec"]["nodeName"] == "node-b" and ready(pod)
+
+
+def test_pressure_conditions_taint_the_node_for_the_scheduler_but_not_for_daemons(tmp_path: Path) -> None:
+    nodes = [{"name": "node-a", "memory_used": "7.95Gi"},
+             {"name": "node-b", "conditions": [{"type": "PIDPressure", "status": "True",
+                                                "reason": "KubeletHasInsufficientPID",
+                                                "message": "kubelet has insufficient PID available"}]}]
+    agent = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent", "namespace": "kube-system"},
+             "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": {
+                 "metadata": {"labels": {"app": "agent"}},
+                 "spec": {"containers": [{"name": "agent", "image": "fluent/fluent-bit:3.1"}]}}}}
+    with served(tmp_path, nodes=nodes, objects=[deployment("web", "shop"), agent]) as case:
+        memory = condition(case.kubectl_json("get", "node", "node-a"), "MemoryPressure")
+        assert (memory["status"], memory["reason"], memory["message"]) == (
+            "True", "KubeletHasInsufficientMemory", "kubelet has insufficient memory available")
+        described = case.kubectl("describe", "node", "node-b")
+        assert "node.kubernetes.io/pid-pressure:NoSchedule" in described
+        (pod,) = case.pods("shop", "web")
+        assert condition(pod, "PodScheduled")["message"] == (
+            "0/2 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/memory-pressure: }, "
+            "1 node(s) had untolerated taint {node.kubernetes.io/pid-pressure: }. preemption: 0/2 nodes are "
+            "available: 2 Preemption is not helpful for scheduling.")
+        assert sorted(p["spec"]["nodeName"] for p in case.pods("kube-system", "agent")) == ["node-a", "node-b"]
