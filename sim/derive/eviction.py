@@ -28,8 +28,16 @@ class Eviction:
     pressure: bool  # node pressure (DisruptionTarget TerminationByKubelet) rather than the pod's own limit
 
 
+def _writes_locally(cluster: Cluster) -> bool:
+    """Whether the world says anything writes to local disk (else there is nothing to add up)."""
+    world = cluster.scenario.world
+    return any(f.ephemeral_storage is not None for f in [*world.images.values(), *world.containers])
+
+
 def container_usage(cluster: Cluster, pod: Obj) -> dict[str, tuple[int, float]]:
     """Steady ephemeral-storage bytes and fill seconds per main container, from the world."""
+    if not _writes_locally(cluster):
+        return {}
     from sim.derive.kubelet import owner_workload  # kubelet plans call this module
     from sim.derive.world import behaviour
 
@@ -130,4 +138,6 @@ def pressure_eviction(cluster: Cluster, pod: Obj) -> Eviction | None:
 
 def eviction_for(cluster: Cluster, pod: Obj) -> Eviction | None:
     """The local-storage eviction that ends this pod, if any (its own limit first, then node pressure)."""
+    if not _writes_locally(cluster):
+        return None
     return limit_eviction(pod, container_usage(cluster, pod)) or pressure_eviction(cluster, pod)
