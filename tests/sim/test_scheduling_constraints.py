@@ -151,3 +151,25 @@ def test_pressure_conditions_taint_the_node_for_the_scheduler_but_not_for_daemon
             "1 node(s) had untolerated taint {node.kubernetes.io/pid-pressure: }. preemption: 0/2 nodes are "
             "available: 2 Preemption is not helpful for scheduling.")
         assert sorted(p["spec"]["nodeName"] for p in case.pods("kube-system", "agent")) == ["node-a", "node-b"]
+
+
+def test_preferred_node_affinity_and_schedule_anyway_spread_steer_without_blocking(tmp_path: Path) -> None:
+    nodes = [{"name": "spot-1", "labels": {"pool": "spot", "topology.kubernetes.io/zone": "zone-a"}},
+             {"name": "ondemand-1", "labels": {"pool": "ondemand", "topology.kubernetes.io/zone": "zone-b"}}]
+    # A resident pod makes spot-1 the least requested node: without the preferences everything would go there.
+    resident = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "resident", "namespace": "shop"},
+                "spec": {"nodeName": "ondemand-1", "containers": [
+                    {"name": "db", "image": "postgres:16", "resources": {"requests": {"cpu": "2"}}}]}}
+    prefer_ondemand = {"affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 80, "preference": {"matchExpressions": [{"key": "pool", "operator": "In", "values": ["ondemand"]}]}}]}}}
+    spread = {"topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                                             "whenUnsatisfiable": "ScheduleAnyway",
+                                             "labelSelector": {"matchLabels": {"app": "api"}}}]}
+    objects = [resident, deployment("batch", "shop", replicas=2, pod=prefer_ondemand),
+               deployment("api", "shop", replicas=4, pod=spread), deployment("plain", "shop", replicas=2)]
+    with served(tmp_path, nodes=nodes, objects=objects) as case:
+        assert [p["spec"]["nodeName"] for p in case.pods("shop", "plain")] == ["spot-1", "spot-1"]
+        assert [p["spec"]["nodeName"] for p in case.pods("shop", "batch")] == ["ondemand-1", "ondemand-1"]
+        api_nodes = sorted(p["spec"]["nodeName"] for p in case.pods("shop", "api"))
+        assert api_nodes == ["ondemand-1", "ondemand-1", "spot-1", "spot-1"]
+        assert "Pending" not in case.kubectl("get", "pods", "-n", "shop")
