@@ -17,7 +17,7 @@ from sim.derive.context import CLUSTER_SCOPED, Cluster, Memory, assign_uid, fmt
 from sim.patching import json_merge_patch
 from sim.scenario import Scenario
 
-MAX_PASSES = 16
+MAX_PASSES = 64  # a loop until nothing changes; a chain of evictions and replacements takes one pass each
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
@@ -67,6 +67,7 @@ class Controller:
                     meta.setdefault("namespace", "default")
                 meta.setdefault("creationTimestamp", applied)
                 self._create(obj)
+            policy.bootstrap_namespaces(cluster)  # earlier revisions' pods pass admission (their ServiceAccount)
             workloads.seed_history(cluster)
             self._reconcile(seeding=True)
             self._seed_overrides()
@@ -112,6 +113,7 @@ class Controller:
             if not structural and not cluster.changed:
                 break
         policy.derive_hpas(cluster)
+        nodes.derive_nodes(cluster)  # pressure conditions from the pods now bound (and those the kubelet evicted)
         self._collect_garbage(cluster)
         for rs in cluster.list("ReplicaSet"):
             workloads.replicaset_status(cluster, rs)

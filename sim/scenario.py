@@ -92,6 +92,18 @@ class Resources(_Model):
     memory: Quantity = "8Gi"
     pods: int = 110
     ephemeral_storage: Quantity = Field("100Gi", alias="ephemeral-storage")
+    # Extended resources by their domain-prefixed name (`nvidia.com/gpu: 1`), written beside the others.
+    extended: dict[str, Quantity] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_extended(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            named = {k: v for k, v in data.items() if isinstance(k, str) and "/" in k}
+            if named:
+                data = {k: v for k, v in data.items() if k not in named}
+                data["extended"] = {**(data.get("extended") or {}), **named}
+        return data
 
 
 class NodeFacts(_Model):
@@ -107,6 +119,9 @@ class NodeFacts(_Model):
     kubelet_stopped: bool = False
     stopped_ago: Duration | None = None  # when the kubelet stopped; default: when the fault began
     memory_used: Quantity | None = None  # system + non-pod usage for NodeMetrics
+    # Bytes used on the node's root filesystem besides pods' own writable layers, logs and emptyDirs
+    # (images, system logs): with the pods' usage it drives DiskPressure (nodefs.available < 10%).
+    disk_used: Quantity | None = None
     cpu_used: Quantity | None = None
 
 
@@ -157,6 +172,24 @@ class ResolveHosts(_Model):
     log: str = "curl: (6) Could not resolve host: {host}"
 
 
+class ExecProbeOutcome(_Model):
+    """What an exec probe's command does in this container: its exit code and output (the kubelet's message)."""
+
+    command: str  # the probe's command joined by spaces, or a part of it (`pg_isready`)
+    exit_code: int = 1
+    output: str = ""
+
+
+class VolumeWrite(_Model):
+    """The process writes `size` more under `path` (a mounted PersistentVolumeClaim) while it runs; when the
+    volume has less room left (capacity minus `world.volumes` usage) it logs `log` and exits with `exit_code`."""
+
+    path: str
+    size: Quantity
+    log: str = "write {path}: no space left on device"
+    exit_code: int = 1
+
+
 class Behaviour(_Model):
     """What a running container does. Unset fields mean 'healthy and unremarkable'."""
 
@@ -172,7 +205,16 @@ class Behaviour(_Model):
     calls: list[str] = []  # URLs the process requests while running; failures are logged (sim.derive.traffic)
     exit: Exit | None = None
     logs: list[str] = []  # printed at start, before any failure
-    startup_seconds: Duration = 1
+    startup_seconds: Duration = 1  # until the process listens and answers probes (ports are closed before)
+    ready_logs: list[str] = []  # printed once the process is up (after startup_seconds); never if killed before
+    exec_probes: list[ExecProbeOutcome] = []  # exec probe commands that fail here (others exit 0)
+    grpc_health: Literal["SERVING", "NOT_SERVING", "UNKNOWN", "SERVICE_UNKNOWN", "UNIMPLEMENTED"] = "SERVING"
+    probe_seconds: Duration | None = None  # how long the app takes to answer an HTTP/gRPC probe
+    writes: list[VolumeWrite] = []  # space the process needs on its volumes
+    # Bytes the container writes to its writable layer, logs and emptyDirs (the kubelet's ephemeral-storage
+    # accounting), reached linearly over `ephemeral_fill` seconds of running.
+    ephemeral_storage: Quantity | None = None
+    ephemeral_fill: Duration = 600
     sigterm_exit_code: int = 0  # exit code when the kubelet stops it (liveness failure)
 
 
@@ -209,8 +251,17 @@ class PreviousRevision(_Model):
     patch: dict[str, Any]
 
 
+class VolumeUsage(_Model):
+    """What is already stored on a claim's volume (kubelet_volume_stats_used_bytes)."""
+
+    namespace: str = "default"
+    claim: str
+    used: Quantity
+
+
 class World(_Model):
     fault_age: Duration = 1800  # how long ago the scenario's objects were applied
+    volumes: list[VolumeUsage] = []
     images: dict[str, ImageFacts] = {}
     strict_images: bool = False  # images absent from `images` do not exist
     containers: list[ContainerFacts] = []

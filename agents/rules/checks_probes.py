@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -57,6 +58,10 @@ def _fix(facts: Facts, pod: dict[str, Any], container: str, probe_key: str, deta
                 FixDraft(f"{base}.httpGet.path", serving, why))
     if _REFUSED.search(detail):
         port = http.get("port") or (probe.get("tcpSocket") or {}).get("port")
+        if _declared(spec, port):
+            # The right port (by name or number) refused: the process was not listening (yet), not a wrong port.
+            return (f"the {probe_key} on port {port}, which the container declares, is refused: the process was "
+                    "not listening (still starting, or not serving)", None)
         declared = [p for p in _declared_ports(spec) if p != port]
         field = "httpGet.port" if http else "tcpSocket.port"
         return (f"the {probe_key} checks port {port}, where nothing listens",
@@ -90,4 +95,74 @@ def probe_failing(facts: Facts) -> Finding | None:
             return Finding("probe_failure", cause, 0.88 if fix and fix.new_value is not None else 0.75, pods.ref(pod),
                            (Clue.of(first_line, f"{match.group(1)} probe failed", call_id=seen.call_id),),
                            (fix,) if fix else ())
+    return None
+
+
+# How long a start took, as the process says once it is up: Spring Boot's "Started X in 70.9 seconds (process
+# running for 71.6)", and the generic "ready/listening/started ... in 12.3s".
+_STARTED = re.compile(r"(?i)\b(?:started|ready|listening|startup complete)\b[^\n]*?\bin ([\d.]+) ?(?:s|secs?|seconds)\b"
+                      r"(?:[^\n]*?running for ([\d.]+))?")
+_ACTIONS = ("httpGet", "tcpSocket", "grpc", "exec")
+
+
+def _start_seconds(facts: Facts, pod: dict[str, Any]) -> tuple[float, str, str] | None:
+    """(seconds, the line, call) from the log of another pod of the same workload that did start."""
+    for log in facts.logs:
+        if log.pod == pods.name(pod) or log.namespace not in (pod["metadata"].get("namespace"), None):
+            continue
+        for line in log.text.splitlines():
+            if match := _STARTED.search(line):
+                seconds = max(float(g) for g in match.groups() if g)
+                return seconds, line.strip(), log.call_id
+    return None
+
+
+def _declared(spec: dict[str, Any], port: Any) -> bool:
+    return any(port in (p.get("name"), p.get("containerPort")) for p in spec.get("ports") or [])
+
+
+@check("liveness_kills_slow_start")
+def liveness_kills_slow_start(facts: Facts) -> Finding | None:
+    """The liveness probe kills the container before the process is up: its checks are refused on the port the
+    container declares, and a run that did start (another pod of the workload) logs a start longer than the
+    probe's initialDelaySeconds + periodSeconds x failureThreshold. A startupProbe holds liveness back."""
+    for pod in facts.pods():
+        name = pods.name(pod)
+        kills = [s for s in facts.events_for("Pod", name, reasons=("Killing",))
+                 if "failed liveness probe" in (s.obj.get("message") or "")]
+        refused = [s for s in facts.events_for("Pod", name, reasons=("Unhealthy",))
+                   if (m := _PROBE.search(s.obj.get("message") or "")) and m.group(1) == "Liveness"
+                   and _REFUSED.search(m.group(2))]
+        if not kills or not refused:
+            continue
+        container = _container_of(pod, refused[0].obj)
+        spec = pods.container(pod, container)
+        live = spec.get("livenessProbe") or {}
+        action = next((k for k in _ACTIONS if k in live), None)
+        port = (live.get(action) or {}).get("port") if action else None
+        if spec.get("startupProbe") or action in (None, "exec") or not _declared(spec, port):
+            continue
+        started = _start_seconds(facts, pod)
+        if started is None:
+            continue
+        seconds, line, call_id = started
+        delay, period = int(live.get("initialDelaySeconds") or 0), int(live.get("periodSeconds") or 10)
+        threshold = int(live.get("failureThreshold") or 3)
+        budget = delay + period * threshold
+        if seconds <= budget:
+            continue
+        # Twice the observed start: a colder node or a bigger migration must not bring the kills back.
+        needed = math.ceil(2 * seconds / period)
+        startup = {action: live[action], "periodSeconds": period, "failureThreshold": needed}
+        cause = (f"the livenessProbe of container {container} (initialDelaySeconds {delay}, periodSeconds {period}, "
+                 f"failureThreshold {threshold}) kills it after about {budget}s, but the process needs about "
+                 f"{seconds:g}s to start (a run that started logged: {line!r}); every check before that is refused, "
+                 "so the container is restarted before it ever listens.")
+        fix = FixDraft(f"{pods.container_path(pod, container)}.startupProbe", startup,
+                       f"a startupProbe on the same endpoint holds liveness back until the app is up: "
+                       f"{needed} x {period}s = {needed * period}s, about twice the observed {seconds:g}s start; "
+                       "liveness keeps detecting hangs once started")
+        clues = (Clue.of(kills[0].obj.get("message"), "failed liveness probe", call_id=kills[0].call_id),
+                 Clue.of(line, call_id=call_id))
+        return Finding("probe_failure", cause, 0.92, pods.ref(pod), clues, (fix,))
     return None

@@ -13,6 +13,7 @@ from agents.rules.facts import Facts
 from agents.rules.finding import Clue, Finding, FixDraft
 from agents.rules.quantity import format_mebibytes, parse_quantity
 from agents.rules.registry import check
+from agents.rules.workloads import top_owner
 from agents.toolsets.gitops.fieldpath import REMOVE
 
 _INSUFFICIENT = re.compile(r"(\d+) Insufficient ([\w/-]+(?:\.[\w/-]+)*)")
@@ -163,4 +164,81 @@ def unschedulable_other(facts: Facts) -> Finding | None:
             continue
         return Finding("unschedulable", f"no node can run the pod: {_needle(message)}.", 0.6, pods.ref(pod),
                        (Clue.of(_needle(message), "Unschedulable", call_id=call_id),))
+    return None
+
+
+_POD_PLACEMENT = re.compile(r"(\d+) node\(s\) (didn't match pod anti-affinity rules|didn't match pod affinity rules|"
+                            r"didn't satisfy existing pods anti-affinity rules|"
+                            r"didn't match pod topology spread constraints(?: \(missing required label\))?)")
+
+
+HOSTNAME = "kubernetes.io/hostname"
+
+
+def _selects_itself(term: dict[str, Any], pod: dict[str, Any]) -> bool:
+    """Does a PodAffinityTerm's matchLabels select the pod's own labels (a workload keeping its replicas apart)?"""
+    wanted = (term.get("labelSelector") or {}).get("matchLabels") or {}
+    labels = pod.get("metadata", {}).get("labels") or {}
+    return bool(wanted) and all(labels.get(k) == v for k, v in wanted.items())
+
+
+@check("unschedulable_pod_placement")
+def unschedulable_pod_placement(facts: Facts) -> Finding | None:
+    """Required pod anti-affinity or a DoNotSchedule topology spread constraint that keeps replicas apart
+    leaves a replica no node: every topology domain already holds one (more replicas than domains)."""
+    for pod, message, call_id in _fit_errors(facts):
+        match = _POD_PLACEMENT.search(message)
+        if not match:
+            continue
+        total = re.search(r"0/(\d+) nodes are available", message)
+        nodes = int(total.group(1)) if total else 0
+        every = nodes and int(match.group(1)) == nodes
+        spec = pod.get("spec", {})
+        reason = match.group(2)
+        clue = Clue.of(match.group(0), call_id=call_id)
+        source = facts.source("Pod", pod["metadata"].get("namespace"), pods.name(pod))
+        if "anti-affinity" in reason:
+            anti = (spec.get("affinity") or {}).get("podAntiAffinity") or {}
+            terms = [t for t in anti.get("requiredDuringSchedulingIgnoredDuringExecution") or [] if _selects_itself(t, pod)]
+            if not terms:
+                return Finding("unschedulable", f"pod anti-affinity keeps the pod off every node ({_needle(message)}).", 0.7,
+                               pods.ref(pod), (clue,))
+            keys = sorted({str(t.get("topologyKey")) for t in terms})
+            cause = (f"the pods require anti-affinity on {', '.join(keys)} against their own labels (one replica per "
+                     f"{' / '.join(keys)} domain), and {'all ' + str(nodes) + ' nodes' if every else 'the nodes'} already "
+                     f"run one, so this replica fits no node ({_needle(message)}).")
+            clues = (clue, Clue.of("requiredDuringSchedulingIgnoredDuringExecution", call_id=source))
+            workload = top_owner(facts, pods.ref(pod))
+            deployment = facts.focus.get("deployment")
+            if workload.kind == "ReplicaSet" and deployment and workload.name.startswith(f"{deployment}-"):
+                workload = ResourceRef(kind="Deployment", namespace=workload.namespace, name=deployment)
+            if not (every and keys == [HOSTNAME] and workload.kind in ("Deployment", "StatefulSet", "ReplicaSet")):
+                return Finding("unschedulable", cause, 0.75, pods.ref(pod), clues)
+            # One replica per node and every node holds one: the workload can run as many replicas as there are
+            # nodes. Making the rule preferred alone does not help: the running pods' required anti-affinity
+            # keeps every new pod of the rollout off their nodes too.
+            fix = FixDraft("spec.replicas", nodes,
+                           f"one replica per node (required anti-affinity on {HOSTNAME}) allows at most {nodes} replicas "
+                           f"on {nodes} nodes; the extra replica never ran, so serving capacity is unchanged (more "
+                           "replicas need more nodes, or a preferred rule rolled out once the pool can hold both)",
+                           resource=workload)
+            return Finding("unschedulable", cause, 0.9, pods.ref(pod), clues, (fix,))
+        if "topology spread" in reason:
+            constraints = list(spec.get("topologySpreadConstraints") or [])
+            strict = [c for c in constraints if c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule"]
+            if "missing required label" in reason or not strict:
+                return Finding("unschedulable", f"a topology spread constraint names a label nodes do not carry "
+                               f"({_needle(message)}).", 0.7, pods.ref(pod), (clue,))
+            keys = sorted({str(c.get("topologyKey")) for c in strict})
+            cause = (f"the topology spread constraint on {', '.join(keys)} (whenUnsatisfiable DoNotSchedule) allows no "
+                     f"node for this replica without exceeding maxSkew ({_needle(message)}).")
+            relaxed = [{**c, "whenUnsatisfiable": "ScheduleAnyway"} if c in strict else c for c in constraints]
+            fix = FixDraft("spec.topologySpreadConstraints", relaxed,
+                           "let the scheduler place the replica where the skew is least (ScheduleAnyway) instead of "
+                           "leaving it Pending, or add nodes in the missing domains")
+            return Finding("unschedulable", cause, 0.85, pods.ref(pod),
+                           (clue, Clue.of("whenUnsatisfiable: DoNotSchedule", "topologySpreadConstraints", call_id=source)),
+                           (fix,))
+        return Finding("unschedulable", f"no node runs the pods this pod requires affinity to ({_needle(message)}).", 0.75,
+                       pods.ref(pod), (clue,))
     return None

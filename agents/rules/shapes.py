@@ -128,7 +128,8 @@ def pvc(data: Obj) -> Iterator[tuple[str, Obj]]:
     yield "PersistentVolumeClaim", {"kind": "PersistentVolumeClaim", "metadata": _meta(data), "spec": {
         "storageClassName": data.get("storageClassName"), "storageClassExists": data.get("storageClassExists"),
         "resources": {"requests": data.get("requests") or {}}, "accessModes": data.get("accessModes") or [],
-        "volumeName": data.get("volumeName")}, "status": {"phase": data.get("phase"), "capacity": data.get("capacity") or {}}}
+        "volumeName": data.get("volumeName")}, "status": {"phase": data.get("phase"), "capacity": data.get("capacity") or {}},
+        "usedBy": data.get("usedBy") or []}  # describe's "Used By": the pods that mount the claim
     yield from _events(data)
 
 

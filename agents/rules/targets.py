@@ -95,7 +95,12 @@ def pick_pod(facts: Facts, found: dict[str, str]) -> str | None:
         selector = service.get("spec", {}).get("selector") or {}
         candidates = [p for p in candidates if selector
                       and all(p["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())]
-    return pods.name(candidates[0]) if candidates else None
+    if candidates:
+        return pods.name(candidates[0])
+    # An alert about a claim (KubePersistentVolumeFillingUp): the pod that mounts it shows what the volume does.
+    claim = facts.get("PersistentVolumeClaim", found.get("namespace"), found.get("pvc", "")) or {}
+    users = [str(u) for u in claim.get("usedBy") or []]
+    return users[0] if users and "pvc" in found else None
 
 
 def backend_pod(facts: Facts, found: dict[str, str]) -> dict[str, str]:
@@ -166,3 +171,17 @@ def from_pod(facts: Facts, found: dict[str, str]) -> dict[str, str]:
     if owner:
         added[owner["kind"].lower()] = owner["name"]
     return {k: v for k, v in added.items() if k not in found}
+
+
+def started_pod(facts: Facts, found: dict[str, str]) -> dict[str, str]:
+    """`started_pod`: a Ready pod of the focus pod's Deployment other than the focus pod (an earlier revision
+    still serving during a stuck rollout): its log shows how the process behaves when it does start."""
+    deployment, focus = found.get("deployment"), found.get("pod")
+    if "started_pod" in found or not deployment or not focus:
+        return {}
+    for pod in facts.all("Pod", found.get("namespace")):
+        ref = pods.owner(pod) or {}
+        if pods.name(pod) != focus and ref.get("kind") == "ReplicaSet" and str(ref.get("name", "")).startswith(
+                f"{deployment}-") and pods.is_healthy(pod) and pod.get("status", {}).get("phase") == "Running":
+            return {"started_pod": pods.name(pod)}
+    return {}

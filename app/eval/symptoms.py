@@ -183,6 +183,24 @@ def _hpa(store: ObjectStore, scope: Scope) -> list[str]:
             if c.get("type") in ("AbleToScale", "ScalingActive") and c.get("status") == "False"]
 
 
+def _hpa_maxed_out(store: ObjectStore, scope: Scope) -> list[str]:
+    """kubernetes-mixin KubeHpaMaxedOut: status.currentReplicas == spec.maxReplicas."""
+    obj = _get(store, scope, "HorizontalPodAutoscaler")
+    if obj is None:
+        return []
+    current = int((obj.get("status") or {}).get("currentReplicas") or 0)
+    maximum = int((obj.get("spec") or {}).get("maxReplicas") or 0)
+    return [f"hpa {scope.name}: at maxReplicas ({current}/{maximum})"] if maximum and current >= maximum else []
+
+
+def _claim_users(store: ObjectStore, scope: Scope) -> list[str]:
+    """KubePersistentVolumeFillingUp reads kubelet_volume_stats, which the store does not hold: judged by the
+    pods that mount the claim (a full volume shows as their failing writes) until metrics expose the stats."""
+    pods = [p for p in store.list("Pod", scope.namespace) if any(
+        (v.get("persistentVolumeClaim") or {}).get("claimName") == scope.name for v in p["spec"].get("volumes") or [])]
+    return [f"pod {p['metadata']['name']} (mounts {scope.name}) is not Ready" for p in _live(pods) if not _ready(p)]
+
+
 def _node(store: ObjectStore, scope: Scope) -> list[str]:
     obj = _get(store, scope, "Node")
     if obj is None:
@@ -233,11 +251,14 @@ CONDITIONS: dict[str, Condition] = {
     "KubeJobNotCompleted": _job_not_completed,
     "KubeHpaReplicasMismatch": _hpa,
     "KubeHpaScalingInactive": _hpa,
+    "KubeHpaUnableToScale": _hpa,  # custom: kube_horizontalpodautoscaler_status_condition{condition="AbleToScale",status="false"}
+    "KubeHpaMaxedOut": _hpa_maxed_out,
     "KubeNodeNotReady": _node,
     "KubeNodeUnreachable": _node,
     "CertManagerCertNotReady": _certificate,
     "KubeServiceNoEndpoints": _no_endpoints,
     "KubePersistentVolumeClaimPending": _pvc,
+    "KubePersistentVolumeFillingUp": _claim_users,
 }
 
 

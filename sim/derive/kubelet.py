@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from dataclasses import asdict, dataclass, field
 
-from sim.derive.context import Cluster, Obj
+from sim.derive.context import Cluster, Obj, go_duration
 from sim.derive.dns import unresolved_host
+from sim.derive.eviction import eviction_for
 from sim.derive.names import stable_json
+from sim.derive.storage import attach_error, volume_room
 from sim.derive.world import behaviour, cpu_usage, effective_command, image_facts, memory_usage, pull
 from sim.quantity import QuantityError, to_bytes
 from sim.scenario import Behaviour
@@ -33,10 +36,15 @@ class ContainerPlan:
     exit_reason: str | None = None  # OOMKilled, Error, Completed
     run_seconds: float = 1.0
     logs: list[str] = field(default_factory=list)
-    liveness: str | None = None  # probe failure text (no "Liveness probe failed: " prefix)
+    liveness: str | None = None  # the failure text of the probe that kills it (no "Liveness probe failed: " prefix)
     liveness_kill_after: float = 30.0
     liveness_threshold: int = 3
     liveness_period: float = 10.0
+    kill_probe: str = "liveness"  # which probe kills it: liveness, or startup (its budget ran out)
+    # Probes that fail while the process starts but give up before the threshold: (probe, message, count,
+    # first offset, period) rendered as Unhealthy events of a container that then runs.
+    warmup: list[tuple[str, str, int, float, float]] = field(default_factory=list)
+    ready_logs: list[str] = field(default_factory=list)
     sigterm_exit_code: int = 0
     calls: list[str] = field(default_factory=list)
     readiness: str | None = None
@@ -56,6 +64,10 @@ class PodPlan:
     node_lost: bool = False
     mount_error: str | None = None
     mount_volumes: list[str] = field(default_factory=list)
+    attach_error: str | None = None  # the attach-detach controller's FailedAttachVolume (Multi-Attach)
+    evict_after: float | None = None  # seconds of running until the kubelet evicts it (local storage)
+    evict_message: str = ""
+    evict_pressure: bool = False  # evicted for node pressure (DisruptionTarget), not its own limit
     restart_policy: str = "Always"
     init: list[ContainerPlan] = field(default_factory=list)
     containers: list[ContainerPlan] = field(default_factory=list)
@@ -70,7 +82,7 @@ class PodPlan:
         crashes = any(c.exit_code is not None and not c.init and (self.restart_policy == "Always" or c.exit_code != 0)
                       for c in parts)
         broken = any(c.pull_error or c.config_error or c.start_error or c.liveness or c.readiness for c in parts)
-        return bool(self.schedule_error or self.mount_error or crashes or broken)
+        return bool(self.schedule_error or self.mount_error or self.attach_error or crashes or broken)
 
 
 def owner_workload(cluster: Cluster, pod: Obj) -> str:
@@ -243,6 +255,12 @@ def _process(cluster: Cluster, pod: Obj, container: Obj, b: Behaviour, plan: Con
             plan.logs = logs + (req.log or problem)
             plan.exit_code, plan.exit_reason = req.exit_code, "Completed" if req.exit_code == 0 else "Error"
             return
+    for write in b.writes:
+        room = volume_room(cluster, pod, container, write.path)
+        if room is not None and room < to_bytes(write.size):
+            plan.logs = logs + [write.log.format(path=write.path)]
+            plan.exit_code, plan.exit_reason = write.exit_code, "Completed" if write.exit_code == 0 else "Error"
+            return
     if b.resolve_hosts is not None:
         host = unresolved_host(cluster, namespace, command)
         if host is not None:
@@ -267,10 +285,31 @@ def _process(cluster: Cluster, pod: Obj, container: Obj, b: Behaviour, plan: Con
     plan.logs = logs
 
 
-def probe_failure(probe: Obj | None, container: Obj, b: Behaviour, pod_ip: str) -> str | None:
+def _exec_failure(command: list[str], b: Behaviour, binaries: list[str] | None) -> str | None:
+    """An exec probe's outcome: the runtime's error for a missing binary, else the world's exit code and output
+    (pkg/probe/exec: a non-zero exit is a failure whose message is the command's output)."""
+    if not command:
+        return None
+    if binaries is not None and command[0].rsplit("/", 1)[-1] not in binaries:
+        return ("OCI runtime exec failed: exec failed: unable to start container process: exec: "
+                f'"{command[0]}": executable file not found in $PATH: unknown')
+    joined = " ".join(command)
+    for outcome in b.exec_probes:
+        if outcome.command in joined and outcome.exit_code != 0:
+            return outcome.output
+    return None
+
+
+def probe_failure(probe: Obj | None, container: Obj, b: Behaviour, pod_ip: str, *, up: bool = True,
+                  binaries: list[str] | None = None) -> str | None:
+    """Why one run of this probe fails, worded as the kubelet's prober does (pkg/probe/{http,tcp,grpc,exec}),
+    or None when it passes. `up` False: the process has not finished starting, so no port is open yet."""
     if not probe:
         return None
+    if "exec" in probe:
+        return _exec_failure(list((probe.get("exec") or {}).get("command") or []), b, binaries)
     ports = {p.get("name"): p.get("containerPort") for p in container.get("ports") or [] if p.get("name")}
+    timeout = float(probe.get("timeoutSeconds") or 1)
     for kind in ("httpGet", "tcpSocket", "grpc"):
         action = probe.get(kind)
         if action is None:
@@ -278,14 +317,100 @@ def probe_failure(probe: Obj | None, container: Obj, b: Behaviour, pod_ip: str) 
         port = action.get("port")
         port = ports.get(port, port) if isinstance(port, str) and not port.isdigit() else int(port)
         host = action.get("host") or pod_ip
-        if b.listens is not None and port not in b.listens:
+        listening = up and (b.listens is None or port in b.listens)
+        slow = b.probe_seconds is not None and b.probe_seconds > timeout
+        if kind == "grpc":
+            address = f"{host}:{port}"
+            if not listening:  # the prober dials with grpc.WithBlock until its timeout
+                return f'timeout: failed to connect service "{address}" within {go_duration(timeout)}: context deadline exceeded'
+            if slow:
+                return f"timeout: health rpc did not complete within {go_duration(timeout)}"
+            if b.grpc_health == "UNIMPLEMENTED":
+                return ("error: this server does not implement the grpc health protocol (grpc.health.v1.Health): "
+                        "unknown service grpc.health.v1.Health")
+            if b.grpc_health != "SERVING":
+                return f'service unhealthy (responded with "{b.grpc_health}")'
+            return None
+        if not listening:
             if kind == "httpGet":
                 scheme = (action.get("scheme") or "HTTP").lower()
                 return f'Get "{scheme}://{host}:{port}{action.get("path") or "/"}": dial tcp {host}:{port}: connect: connection refused'
             return f"dial tcp {host}:{port}: connect: connection refused"
+        if kind == "httpGet" and slow:
+            scheme = (action.get("scheme") or "HTTP").lower()
+            return (f'Get "{scheme}://{host}:{port}{action.get("path") or "/"}": context deadline exceeded '
+                    "(Client.Timeout exceeded while awaiting headers)")
         if kind == "httpGet" and b.http_paths is not None and (action.get("path") or "/") not in b.http_paths:
             return "HTTP probe failed with statuscode: 404"
     return None
+
+
+@dataclass(frozen=True)
+class _Timing:
+    """A probe's schedule: checks at delay + k × period (k = 1, 2, ...); `threshold` failures in a row act."""
+
+    delay: float
+    period: float
+    threshold: int
+
+    @classmethod
+    def of(cls, probe: Obj) -> _Timing:
+        return cls(float(probe.get("initialDelaySeconds") or 0), float(probe.get("periodSeconds") or 10),
+                   int(probe.get("failureThreshold") or 3))
+
+    @property
+    def budget(self) -> float:
+        """When the threshold-th failure in a row acts (liveness/startup: the kill)."""
+        return self.delay + self.period * self.threshold
+
+    def failures_before(self, seconds: float) -> int:
+        """Checks that run before the process is up at `seconds` (each of them fails)."""
+        return max(0, math.ceil((seconds - self.delay) / self.period) - 1) if seconds > self.delay else 0
+
+
+def _plan_probes(container: Obj, b: Behaviour, plan: ContainerPlan, pod_ip: str, binaries: list[str] | None) -> None:
+    """The kubelet's probe workers over the container's first run. The process answers only after
+    `startup_seconds`; a startupProbe holds back liveness and readiness until it succeeds and kills the
+    container when failureThreshold × periodSeconds (after initialDelaySeconds) runs out first; without one,
+    a liveness probe whose threshold is reached before the process is up kills it."""
+    up_at = b.startup_seconds
+    live, ready, startup = (container.get(k) for k in ("livenessProbe", "readinessProbe", "startupProbe"))
+    started_at = 0.0
+    if startup:
+        timing = _Timing.of(startup)
+        steady = probe_failure(startup, container, b, pod_ip, binaries=binaries)
+        if steady or up_at > timing.budget:
+            plan.liveness = steady or probe_failure(startup, container, b, pod_ip, up=False, binaries=binaries)
+            plan.kill_probe = "startup"
+            plan.liveness_period, plan.liveness_threshold = timing.period, timing.threshold
+            plan.liveness_kill_after = timing.budget
+            return
+        if count := timing.failures_before(up_at):
+            refused = probe_failure(startup, container, b, pod_ip, up=False, binaries=binaries)
+            if refused is not None:
+                plan.warmup.append(("Startup", refused, count, timing.delay + timing.period, timing.period))
+        started_at = timing.delay + timing.period * (timing.failures_before(up_at) + 1)
+    if live:
+        timing = _Timing.of(live)
+        plan.liveness_period, plan.liveness_threshold = timing.period, timing.threshold
+        plan.liveness = probe_failure(live, container, b, pod_ip, binaries=binaries)
+        plan.liveness_kill_after = max(started_at, timing.delay) + timing.period * timing.threshold
+        if plan.liveness is None and not startup:
+            refused = probe_failure(live, container, b, pod_ip, up=False, binaries=binaries)
+            if refused is not None and up_at > timing.budget:
+                plan.liveness, plan.liveness_kill_after = refused, timing.budget
+            elif refused is not None and (count := timing.failures_before(up_at)):
+                plan.warmup.append(("Liveness", refused, count, timing.delay + timing.period, timing.period))
+    if plan.liveness is not None:
+        return
+    if ready:
+        timing = _Timing.of(ready)
+        plan.readiness = probe_failure(ready, container, b, pod_ip, binaries=binaries)
+        plan.readiness_period = timing.period
+        refused = probe_failure(ready, container, b, pod_ip, up=False, binaries=binaries)
+        if plan.readiness is None and not startup and refused is not None and (count := timing.failures_before(up_at)):
+            plan.warmup.append(("Readiness", refused, count, timing.delay + timing.period, timing.period))
+    plan.ready_logs = list(b.ready_logs)
 
 
 def plan_container(
@@ -324,16 +449,7 @@ def plan_container(
     plan.sigterm_exit_code = b.sigterm_exit_code
     plan.calls = list(b.calls)
     if plan.exit_code is None and not init:
-        live = container.get("livenessProbe")
-        plan.liveness = probe_failure(live, container, b, pod_ip)
-        if live:
-            plan.liveness_period = float(live.get("periodSeconds", 10))
-            plan.liveness_threshold = int(live.get("failureThreshold", 3))
-            plan.liveness_kill_after = float(live.get("initialDelaySeconds", 0)) + plan.liveness_period * plan.liveness_threshold
-        ready = container.get("readinessProbe")
-        plan.readiness = probe_failure(ready, container, b, pod_ip)
-        if ready:
-            plan.readiness_period = float(ready.get("periodSeconds", 10))
+        _plan_probes(container, b, plan, pod_ip, facts.binaries if facts is not None else None)
     return plan
 
 
@@ -351,6 +467,9 @@ def plan_pod(cluster: Cluster, pod: Obj, node: str | None, schedule_error: str, 
     plan.restart_policy = pod["spec"].get("restartPolicy") or "Always"
     if node is None:
         return plan
+    plan.attach_error, plan.mount_volumes = attach_error(cluster, pod)
+    if plan.attach_error:
+        return plan
     plan.mount_error, plan.mount_volumes = mount_error(cluster, pod)
     if plan.mount_error:
         return plan
@@ -359,5 +478,10 @@ def plan_pod(cluster: Cluster, pod: Obj, node: str | None, schedule_error: str, 
         plan.init.append(plan_container(cluster, pod, c, init=True, pod_ip=pod_ip, credentials=credentials))
     for c in pod["spec"].get("containers") or []:
         plan.containers.append(plan_container(cluster, pod, c, init=False, pod_ip=pod_ip, credentials=credentials))
+    if not node_lost and all(c.exit_code is None and not (c.pull_error or c.config_error or c.start_error)
+                             for c in plan.containers):
+        eviction = eviction_for(cluster, pod)
+        if eviction is not None:
+            plan.evict_after, plan.evict_message, plan.evict_pressure = eviction.after, eviction.message, eviction.pressure
     return plan
 

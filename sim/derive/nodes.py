@@ -5,12 +5,27 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sim.derive.context import Cluster, Obj, fmt, parse_time
+from sim.derive.eviction import NODEFS_AVAILABLE_MIN, node_disk
 from sim.quantity import format_bytes, to_bytes
 from sim.scenario import NodeFacts
 
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
-_LIFECYCLE_TAINTS = (NOT_READY_TAINT, UNREACHABLE_TAINT, "node.kubernetes.io/unschedulable")
+# TaintNodesByCondition (node lifecycle controller): a pressure condition that is True taints the node NoSchedule.
+PRESSURE_TAINTS = {
+    "MemoryPressure": "node.kubernetes.io/memory-pressure",
+    "DiskPressure": "node.kubernetes.io/disk-pressure",
+    "PIDPressure": "node.kubernetes.io/pid-pressure",
+}
+_LIFECYCLE_TAINTS = (NOT_READY_TAINT, UNREACHABLE_TAINT, "node.kubernetes.io/unschedulable", *PRESSURE_TAINTS.values())
+# The kubelet's default hard eviction thresholds (pkg/kubelet/eviction/defaults_linux.go).
+MEMORY_AVAILABLE_MIN = 100 * 2**20
+# The kubelet's condition wording (pkg/kubelet/nodestatus/setters.go) when pressure is True.
+_PRESSURE = {
+    "MemoryPressure": ("KubeletHasInsufficientMemory", "kubelet has insufficient memory available"),
+    "DiskPressure": ("KubeletHasDiskPressure", "kubelet has disk pressure"),
+    "PIDPressure": ("KubeletHasInsufficientPID", "kubelet has insufficient PID available"),
+}
 
 
 def node_facts(cluster: Cluster, name: str) -> NodeFacts | None:
@@ -82,6 +97,7 @@ def _resources(res) -> Obj:  # type: ignore[no-untyped-def]
         "ephemeral-storage": str(res.ephemeral_storage),
         "hugepages-1Gi": "0",
         "hugepages-2Mi": "0",
+        **{name: str(value) for name, value in res.extended.items()},
     }
 
 
@@ -119,12 +135,16 @@ def derive_nodes(cluster: Cluster) -> None:
         # Frozen at first sight, like pod timelines, so later reconciles do not move the times.
         stopped = cluster.memory.observed.setdefault(
             f"node/{facts.name}", cluster.now - timedelta(seconds=facts.stopped_ago or cluster.scenario.world.fault_age))
-        conditions = _conditions(facts, since, stopped)
+        conditions = _conditions(facts, since, stopped, pressure(cluster, node, facts))
         node.setdefault("status", {})["conditions"] = conditions
         ready = next(c for c in conditions if c["type"] == "Ready")
         taints = [t for t in node["spec"].get("taints") or [] if t.get("key") not in _LIFECYCLE_TAINTS]
         if node["spec"].get("unschedulable"):
             taints.append({"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule", "timeAdded": fmt(since)})
+        for cond in conditions:
+            if cond["type"] in PRESSURE_TAINTS and cond["status"] == "True":
+                taints.append({"key": PRESSURE_TAINTS[cond["type"]], "effect": "NoSchedule",
+                               "timeAdded": cond["lastTransitionTime"]})
         if ready["status"] != "True":
             key = UNREACHABLE_TAINT if ready["status"] == "Unknown" else NOT_READY_TAINT
             added = ready["lastTransitionTime"]
@@ -148,13 +168,26 @@ def derive_nodes(cluster: Cluster) -> None:
             )
 
 
-def _conditions(facts: NodeFacts, since, stopped) -> list[Obj]:  # type: ignore[no-untyped-def]
+def pressure(cluster: Cluster, node: Obj, facts: NodeFacts) -> set[str]:
+    """The pressure conditions the kubelet's eviction manager reports from its signals (hard thresholds)."""
+    found = set()
+    capacity = facts.capacity or facts.allocatable
+    if facts.memory_used and to_bytes(capacity.memory) - to_bytes(facts.memory_used) < MEMORY_AVAILABLE_MIN:
+        found.add("MemoryPressure")
+    used, total = node_disk(cluster, facts.name)
+    if total and total - used < NODEFS_AVAILABLE_MIN * total:
+        found.add("DiskPressure")
+    return found
+
+
+def _conditions(facts: NodeFacts, since, stopped, under: set[str]) -> list[Obj]:  # type: ignore[no-untyped-def]
     healthy = [
         ("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
         ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
         ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
         ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
     ]
+    healthy = [(t, "True", *_PRESSURE[t]) if t in under else (t, s, r, m) for t, s, r, m in healthy]
     out = []
     for type_, status, reason, message in healthy:
         cond = {

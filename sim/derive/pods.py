@@ -14,7 +14,7 @@ from sim.derive.context import Cluster, Obj, PodMemory, fmt, parse_time
 from sim.derive.kubelet import plan_pod
 from sim.derive.names import short_hash
 from sim.derive.nodes import NOT_READY_TAINT, UNREACHABLE_TAINT, as_seen_at, is_ready, node_index
-from sim.derive.scheduling import node_usage, pod_requests, schedule
+from sim.derive.scheduling import add_usage, node_usage, schedule
 from sim.derive.timeline import Renderer
 from sim.derive.traffic import call_logs
 
@@ -70,8 +70,13 @@ def derive_pods(cluster: Cluster) -> None:
                                                        p["metadata"].get("namespace") or "", p["metadata"]["name"]))
     usage = node_usage(cluster, pods)
     taken = {str((p.get("status") or {}).get("podIP")) for p in pods if (p.get("status") or {}).get("podIP")}
+    placed: list[tuple[Obj, str | None, str]] = []
+    # The scheduler binds every pending pod first (the binding is an API write), so the kubelets' view of
+    # a node (its pods, their disk use, who holds a volume) is complete when each pod's plan is made.
     for pod in pods:
         meta = pod["metadata"]
+        if (pod.get("status") or {}).get("reason") == "Evicted":
+            continue  # terminal: the kubelet has stopped it and nothing changes it any more
         node_name = pod["spec"].get("nodeName")
         node = by_name.get(node_name) if node_name else None
         if meta.get("deletionTimestamp") and (node is None or is_ready(node)):
@@ -82,13 +87,14 @@ def derive_pods(cluster: Cluster) -> None:
             # Scheduled when it was created: a node that failed later was still a candidate then.
             created = parse_time(meta.get("creationTimestamp"))
             seen = [as_seen_at(cluster, n, created) for n in nodes]
-            chosen, schedule_error = schedule(cluster, pod, seen, usage)
+            chosen, schedule_error = schedule(cluster, pod, seen, usage, pods)
             if chosen:
                 pod["spec"]["nodeName"] = node_name = chosen
-                node = by_name[chosen]
-                cpu, memory = pod_requests(pod["spec"])
-                entry = usage.setdefault(chosen, [0, 0, 0])
-                entry[0], entry[1], entry[2] = entry[0] + cpu, entry[1] + memory, entry[2] + 1
+                add_usage(usage, chosen, pod["spec"])
+                cluster.save(pod)
+        placed.append((pod, node_name, schedule_error))
+    for pod, node_name, schedule_error in placed:
+        node = by_name.get(node_name) if node_name else None
         node_lost = node is not None and not is_ready(node)
         pod_ip = _pod_ip(cluster, pod, node_name, taken) if node_name else ""
         plan = plan_pod(cluster, pod, node_name, schedule_error, pod_ip, node_lost)

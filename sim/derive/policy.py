@@ -140,8 +140,13 @@ def derive_hpas(cluster: Cluster, report: bool = True) -> None:
                 target["spec"]["replicas"] = desired
                 cluster.save(target)
                 status["lastScaleTime"] = fmt(moment)
-                cluster.event(hpa, "SuccessfulRescale", f"New size: {desired}; reason: cpu resource utilization "
-                              "(percentage of request) above target", component="horizontal-pod-autoscaler")
+                # pkg/controller/podautoscaler: "New size: %d; reason: %s" (the metric above target, or all below)
+                top = max(zip(ratios, metrics_out, strict=False), key=lambda pair: pair[0], default=None)
+                above = top[1]["resource"]["name"] if top is not None and top[0] > 1 else None
+                reason = (f"{above} resource utilization (percentage of request) above target" if desired > current
+                          and above else "All metrics below target")
+                cluster.event(hpa, "SuccessfulRescale", f"New size: {desired}; reason: {reason}",
+                              component="horizontal-pod-autoscaler")
         order = {"AbleToScale": 0, "ScalingActive": 1, "ScalingLimited": 2}
         status["conditions"] = sorted(conditions, key=lambda c: order.get(c["type"], 3))
         hpa["status"] = status

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from sim.derive.context import Cluster, Obj
 from sim.derive.names import uid as make_uid
+from sim.quantity import QuantityError, to_bytes
 
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+# Provisioners whose volumes are node-local directories: nothing is attached, so no attach-detach controller.
+LOCAL_PROVISIONERS = ("rancher.io/local-path", "kubernetes.io/no-provisioner")
 
 
 def default_storage_class(cluster: Cluster) -> Obj | None:
@@ -34,6 +37,7 @@ def derive_claims(cluster: Cluster) -> None:
     for pvc in cluster.list("PersistentVolumeClaim"):
         meta, spec = pvc["metadata"], pvc.setdefault("spec", {})
         if (pvc.get("status") or {}).get("phase") == "Bound":
+            _expand(cluster, pvc)
             continue
         spec.setdefault("volumeMode", "Filesystem")
         class_name = spec.get("storageClassName")
@@ -80,11 +84,14 @@ def derive_claims(cluster: Cluster) -> None:
                 "volumeMode": "Filesystem",
                 "claimRef": {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "name": meta["name"],
                              "namespace": meta.get("namespace"), "uid": meta.get("uid")},
-                "hostPath": {"path": f"/var/local-path-provisioner/{pv_name}_{meta.get('namespace')}_{meta['name']}",
-                             "type": "DirectoryOrCreate"},
             },
             "status": {"phase": "Bound"},
         }
+        if provisioner in LOCAL_PROVISIONERS:
+            pv["spec"]["hostPath"] = {"path": f"/var/local-path-provisioner/{pv_name}_{meta.get('namespace')}_{meta['name']}",
+                                      "type": "DirectoryOrCreate"}
+        else:  # a CSI disk: attached to the node that mounts it
+            pv["spec"]["csi"] = {"driver": provisioner, "fsType": "ext4", "volumeHandle": f"projects/sim/disks/{pv_name}"}
         if cluster.get("PersistentVolume", None, pv_name) is None:
             cluster.create(pv)
         spec["volumeName"] = pv_name
@@ -108,3 +115,93 @@ def _pending_event(cluster: Cluster, pvc: Obj, message: str, component: str = "p
     count = 1 + int((seen[2] - seen[1]).total_seconds() // 15)
     cluster.event(pvc, "ProvisioningFailed", message, type_="Warning", component=component, count=count,
                   first=seen[1], last=seen[2])
+
+
+def attach_error(cluster: Cluster, pod: Obj) -> tuple[str | None, list[str]]:
+    """The attach-detach controller's Multi-Attach error for a ReadWriteOnce CSI volume that another pod holds
+    attached to a different node (pkg/controller/volume/attachdetach/reconciler: "Multi-Attach error for volume
+    %q Volume is already used by pod(s) %s"), and the pod volumes that stay unattached."""
+    namespace = pod["metadata"].get("namespace")
+    node = pod["spec"].get("nodeName")
+    failed: list[str] = []
+    first: str | None = None
+    for volume in pod["spec"].get("volumes") or []:
+        claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+        pvc = cluster.get("PersistentVolumeClaim", namespace, claim) if claim else None
+        pv_name = ((pvc or {}).get("spec") or {}).get("volumeName")
+        pv = cluster.get("PersistentVolume", None, pv_name) if pv_name else None
+        if pv is None or "csi" not in pv["spec"] or (pv["spec"].get("accessModes") or []) != ["ReadWriteOnce"]:
+            continue
+        holders = [other for other in _users(cluster, namespace, claim)
+                   if other["metadata"]["uid"] != pod["metadata"].get("uid") and other["spec"].get("nodeName") != node
+                   and _earlier(other, pod)]
+        if holders:
+            failed.append(volume["name"])
+            names = ", ".join(h["metadata"]["name"] for h in holders)
+            first = first or f'Multi-Attach error for volume "{pv_name}" Volume is already used by pod(s) {names}'
+    return first, failed
+
+
+def _users(cluster: Cluster, namespace: str | None, claim: str) -> list[Obj]:
+    """Scheduled pods that mount the claim and still hold its attachment (not finished; a deleting pod holds
+    it until it is gone)."""
+    return [p for p in cluster.list("Pod", namespace) if p["spec"].get("nodeName")
+            and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+            and any((v.get("persistentVolumeClaim") or {}).get("claimName") == claim for v in p["spec"].get("volumes") or [])]
+
+
+def _earlier(other: Obj, pod: Obj) -> bool:
+    """The first pod to mount the volume holds the attachment."""
+    def key(p: Obj) -> tuple[str, str]:
+        return (p["metadata"].get("creationTimestamp") or "", p["metadata"]["name"])
+    return key(other) < key(pod)
+
+
+def _expand(cluster: Cluster, pvc: Obj) -> None:
+    """A bound claim asking for more storage: the CSI external-resizer grows the volume and the kubelet the
+    file system, when its StorageClass has allowVolumeExpansion (the API server refuses the request otherwise)."""
+    wanted = ((pvc["spec"].get("resources") or {}).get("requests") or {}).get("storage")
+    have = ((pvc.get("status") or {}).get("capacity") or {}).get("storage")
+    try:
+        if wanted is None or have is None or to_bytes(wanted) <= to_bytes(have):
+            return
+    except QuantityError:
+        return
+    sc = cluster.get("StorageClass", None, pvc["spec"].get("storageClassName") or "")
+    pv = cluster.get("PersistentVolume", None, pvc["spec"].get("volumeName") or "")
+    if sc is None or not sc.get("allowVolumeExpansion") or pv is None:
+        return
+    pv["spec"]["capacity"] = {"storage": wanted}
+    cluster.save(pv)
+    pvc["status"]["capacity"] = {"storage": wanted}
+    cluster.save(pvc)
+    name = pv["metadata"]["name"]
+    cluster.event(pvc, "Resizing", f"External resizer is resizing volume {name}", component=f"external-resizer {sc.get('provisioner')}",
+                  count=1, first=cluster.action_time, last=cluster.action_time)
+    cluster.event(pvc, "FileSystemResizeSuccessful", f"MountVolume.NodeExpandVolume succeeded for volume \"{name}\"",
+                  component="kubelet", count=1, first=cluster.action_time, last=cluster.action_time)
+
+
+def volume_stats(cluster: Cluster, namespace: str, claim: str) -> tuple[int, int] | None:
+    """(used, capacity) bytes of a bound claim's volume, as the kubelet's volume stats report them
+    (kubelet_volume_stats_used_bytes / _capacity_bytes): usage from `world.volumes`, capacity from the claim."""
+    pvc = cluster.get("PersistentVolumeClaim", namespace, claim)
+    capacity = (((pvc or {}).get("status") or {}).get("capacity") or {}).get("storage")
+    if capacity is None:
+        return None
+    used = next((to_bytes(v.used) for v in cluster.scenario.world.volumes
+                 if v.namespace == namespace and v.claim == claim), 0)
+    return used, to_bytes(capacity)
+
+
+def volume_room(cluster: Cluster, pod: Obj, container: Obj, path: str) -> int | None:
+    """Free bytes on the PersistentVolumeClaim mounted at (or above) `path` in the container, or None."""
+    volumes = {v["name"]: v for v in pod["spec"].get("volumes") or []}
+    for mount in sorted(container.get("volumeMounts") or [], key=lambda m: -len(m.get("mountPath", ""))):
+        base = mount.get("mountPath", "").rstrip("/")
+        if path != base and not path.startswith(base + "/"):
+            continue
+        claim = (volumes.get(mount.get("name"), {}).get("persistentVolumeClaim") or {}).get("claimName")
+        stats = volume_stats(cluster, pod["metadata"].get("namespace") or "default", claim) if claim else None
+        return None if stats is None else max(0, stats[1] - stats[0])
+    return None

@@ -183,9 +183,15 @@ class Renderer:
             count = max(1, int((self.span - s) // c.readiness_period))
             self.events.add("Unhealthy", f"Readiness probe failed: {c.readiness}", count, s + c.readiness_period,
                             max(s + c.readiness_period, self.span), type_="Warning", field_path=fp)
+        for probe, message, count, offset, period in c.warmup:
+            # Checks that failed while the process was starting, as far as the observed interval reaches.
+            seen = min(count, int((self.span - s - offset) // period) + 1) if self.span >= s + offset else 0
+            self.events.add("Unhealthy", f"{probe} probe failed: {message}", seen, s + offset,
+                            s + offset + period * (seen - 1), type_="Warning", field_path=fp)
         cid = f"containerd://{digest(self.pod_ref + c.name + '0')}"
         return _Result(state={"running": {"startedAt": self.at(s)}}, ready=c.readiness is None, started=True,
-                       running_or_stopped="running", logs={"current": c.logs}, image_id=image_id, container_id=cid)
+                       running_or_stopped="running", logs={"current": c.logs + c.ready_logs}, image_id=image_id,
+                       container_id=cid)
 
     def _crash_loop(self, c: ContainerPlan, t0: float, image_id: str) -> _Result:
         fp = c.field_path
@@ -222,13 +228,14 @@ class Renderer:
             checks = len(runs) * c.liveness_threshold
             if live_start is not None:
                 checks = min(c.liveness_threshold - 1, int((self.span - live_start) // c.liveness_period))
-            self.events.add("Unhealthy", f"Liveness probe failed: {c.liveness}", checks,
+            # pkg/kubelet/kuberuntime/kuberuntime_manager.go: "Container %s failed %s probe" + ", will be restarted"
+            self.events.add("Unhealthy", f"{c.kill_probe.capitalize()} probe failed: {c.liveness}", checks,
                             first + PULL_SECONDS + c.liveness_period, self.span, type_="Warning", field_path=fp)
-            self.events.add("Killing", f"Container {c.name} failed liveness probe, will be restarted", len(runs),
+            self.events.add("Killing", f"Container {c.name} failed {c.kill_probe} probe, will be restarted", len(runs),
                             runs[0][1] if runs else 0, runs[-1][1] if runs else 0, field_path=fp)
         cid = lambda n: f"containerd://{digest(self.pod_ref + c.name + str(n))}"
         if live_start is not None:
-            return _Result(state={"running": {"startedAt": self.at(live_start)}}, started=True,
+            return _Result(state={"running": {"startedAt": self.at(live_start)}}, started=c.kill_probe != "startup",
                            running_or_stopped="running", logs={"current": c.logs}, image_id=image_id,
                            container_id=cid(0))
         syncs = 0
@@ -299,9 +306,13 @@ class Renderer:
         mains = spec.get("containers") or []
         init_results: list[_Result] = []
         main_results: list[_Result] = []
-        if plan.mount_error:
+        if plan.attach_error:
+            self.events.add("FailedAttachVolume", plan.attach_error, 1, 0, 0, type_="Warning",
+                            component="attachdetach-controller")
+        elif plan.mount_error:
             attempts = self._attempts(0)
             self.events.add("FailedMount", plan.mount_error, len(attempts) + 6, 0, self.span, type_="Warning")
+        if plan.mount_error or plan.attach_error:
             if self.span >= 122:
                 access = next((v["name"] for v in spec.get("volumes") or [] if v["name"].startswith("kube-api-access")), None)
                 unattached = " ".join(sorted(plan.mount_volumes + ([access] if access else [])))
@@ -350,7 +361,7 @@ class Renderer:
         incomplete = [c["name"] for c, r in zip(inits, init_results, strict=True) if r.done_at is None]
         ready_at = start if not main_results else self._ready_time(main_results)
         conditions = [
-            _cond("PodReadyToStartContainers", "False" if plan.mount_error else "True", start),
+            _cond("PodReadyToStartContainers", "False" if plan.mount_error or plan.attach_error else "True", start),
             _cond("Initialized", "True" if initialized else "False", start,
                   None if initialized else "ContainersNotInitialized",
                   None if initialized else f"containers with incomplete status: [{' '.join(incomplete)}]"),
@@ -369,12 +380,41 @@ class Renderer:
             conditions[2] = {"type": "Ready", "status": "False", "lastProbeTime": None,
                              "lastTransitionTime": start}
         status["conditions"] = conditions
+        if plan.evict_after is not None and main_results and self.span >= PULL_SECONDS + plan.evict_after:
+            ready = self._evicted(status, mains, main_results, PULL_SECONDS + plan.evict_after)
         out.ready = ready
         out.events = list(self.events.items.values())
         for c, r in zip(inits + mains, init_results + main_results, strict=True):
             out.logs[c["name"]] = r.logs
             out.restarts[c["name"]] = r.restarts
         return out
+
+    def _evicted(self, status: Obj, mains: list[Obj], results: list[_Result], at: float) -> bool:
+        """The kubelet's eviction (eviction_manager.evictPod): the pod Failed with reason Evicted and the
+        message, its containers stopped; for node pressure a DisruptionTarget condition (TerminationByKubelet)."""
+        plan = self.plan
+        self.events.add("Evicted", plan.evict_message, 1, at, at, type_="Warning")
+        for c in mains:
+            self.events.add("Killing", f"Stopping container {c['name']}", 1, at, at,
+                            field_path=f"spec.containers{{{c['name']}}}")
+        status.update(phase="Failed", reason="Evicted", message=plan.evict_message)
+        for r in results:
+            # What a current kubelet reports for an evicted pod's containers (kubernetes#105467, #122160):
+            # ContainerStatusUnknown with no times, so kubectl's STATUS column shows that word.
+            r.state = {"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown",
+                                      "message": "The container could not be located when the pod was terminated",
+                                      "startedAt": None, "finishedAt": None}}
+            r.ready, r.started, r.running_or_stopped = False, False, "failed"
+        status["containerStatuses"] = [self._container_status(c, r) for c, r in zip(mains, results, strict=True)]
+        for cond in status["conditions"]:
+            if cond["type"] in ("Ready", "ContainersReady"):
+                cond.update(status="False", reason="PodFailed", lastTransitionTime=self.at(at))
+                cond.pop("message", None)
+        if plan.evict_pressure:
+            status["conditions"].append({"type": "DisruptionTarget", "status": "True", "lastProbeTime": None,
+                                         "lastTransitionTime": self.at(at), "reason": "TerminationByKubelet",
+                                         "message": plan.evict_message})
+        return False
 
     pod_ip = ""
     host_ip = ""

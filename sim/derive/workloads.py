@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import math
 from datetime import datetime, timedelta
+from typing import Any
 
 from sim.derive.context import Cluster, Obj, fmt, parse_time
 from sim.derive.names import template_hash
@@ -23,6 +24,15 @@ REVISION = "deployment.kubernetes.io/revision"
 def active(pods: list[Obj]) -> list[Obj]:
     return [p for p in pods if not p["metadata"].get("deletionTimestamp")
             and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+
+
+def evicted_at(pod: Obj) -> Any:
+    """When the kubelet evicted the pod (its Ready condition turned False, reason PodFailed), or None."""
+    status = pod.get("status") or {}
+    if status.get("reason") != "Evicted":
+        return None
+    return next((parse_time(c.get("lastTransitionTime")) for c in status.get("conditions") or []
+                 if c.get("type") == "Ready" and c.get("reason") == "PodFailed"), None)
 
 
 def pod_ready(pod: Obj) -> bool:
@@ -64,7 +74,7 @@ def reconcile_replicaset(cluster: Cluster, rs: Obj) -> None:
     blocked_key = f"rs/{meta.get('uid')}"
     if len(pods) < want:
         # A replacement for an evicted pod is created when the eviction happened, not before it.
-        evicted = [parse_time(p["metadata"].get("deletionTimestamp")) for p in cluster.owned("Pod", rs)]
+        evicted = [parse_time(p["metadata"].get("deletionTimestamp")) or evicted_at(p) for p in cluster.owned("Pod", rs)]
         created = max([t for t in evicted if t is not None and t > cluster.action_time] or [None],
                       key=lambda t: t or cluster.action_time)
         for _ in range(want - len(pods)):

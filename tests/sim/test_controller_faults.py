@@ -110,7 +110,8 @@ def test_alert_labels_name_live_objects(name: str) -> None:
                 assert labels["container"] in [c["name"] for c in pod["spec"]["containers"]]
             if labels.get("reason"):
                 waiting = [cs["state"].get("waiting", {}).get("reason") for cs in pod["status"]["containerStatuses"]]
-                assert labels["reason"] in waiting
+                # kube_pod_container_status_waiting_reason, or kube_pod_status_reason (Evicted)
+                assert labels["reason"] in [*waiting, pod["status"].get("reason")]
         for key, kind in (("deployment", "Deployment"), ("service", "Service"), ("node", "Node")):
             if key in labels and labels.get("job") != "kube-state-metrics" or (key == "deployment" and key in labels):
                 assert store.get(kind, None if kind == "Node" else namespace, labels[key]) is not None
@@ -133,6 +134,10 @@ def test_fault_shows_a_warning_or_a_broken_service(name: str) -> None:
     elif resource.kind == "Certificate":  # cert-manager reports with conditions and Normal events
         obj = store.get(resource.kind, resource.namespace, resource.name)
         assert {(c["type"], c["status"]) for c in obj["status"]["conditions"]} >= {("Ready", "False")}
+    elif resource.kind == "HorizontalPodAutoscaler":  # a pinned HPA says so in a condition, with Normal events
+        obj = store.get(resource.kind, resource.namespace, resource.name)
+        held = {(c["type"], c["status"]) for c in obj["status"]["conditions"]}
+        assert held & {("ScalingLimited", "True"), ("AbleToScale", "False"), ("ScalingActive", "False")}
     else:
         assert warnings(store), "a fault scenario should produce at least one Warning event"
 

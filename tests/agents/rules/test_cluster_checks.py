@@ -9,7 +9,7 @@ import pytest
 from agents.rules.facts import Facts
 from agents.rules.registry import checks
 from agents.toolsets.gitops import REMOVE
-from tests.agents.rules import test_pod_checks
+from tests.agents.rules import test_issue14_checks, test_pod_checks
 from tests.agents.rules.builders import Case, container, event, facts, log, obj, pod, status
 from tests.agents.rules.check_runner import run_case
 
@@ -262,7 +262,7 @@ def test_cluster_check(case: Case) -> None:
 
 
 def test_every_check_has_a_table_case_that_finds_something() -> None:
-    found = {c.check for c in CASES + test_pod_checks.CASES if c.category is not None}
+    found = {c.check for c in CASES + test_pod_checks.CASES + test_issue14_checks.CASES if c.category is not None}
     assert set(checks()) - found == set()
 
 

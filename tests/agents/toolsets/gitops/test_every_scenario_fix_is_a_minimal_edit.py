@@ -41,6 +41,12 @@ CHANGED_LINES = {
     "two_faults_one_namespace": (1, 1),          # the first fault's limit; the second has its own PR
     "untolerated_taint": (0, 5),                 # a new list of one toleration
     "upstream_service_selects_nothing": (1, 1),  # the selector's key and value, one line
+    "hpa_scale_target_missing": (1, 1),
+    "hpa_target_too_low_maxed_out": (7, 1),      # the memory metric goes, the CPU target changes
+    "liveness_kills_slow_start": (0, 6),         # a new startupProbe
+    "pod_anti_affinity_unsatisfiable": (1, 1),
+    "pvc_disk_full": (1, 1),
+    "rwo_multi_attach_rolling_update": (0, 2),   # a new `strategy: {type: Recreate}`
 }
 
 
