@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.derive.context import Cluster, Obj
+from sim.derive.world import behaviour, owner_workload
 from sim.quantity import QuantityError, format_bytes, to_bytes
 
 NODEFS_AVAILABLE_MIN = 0.10  # pkg/kubelet/eviction/defaults_linux.go: nodefs.available<10%
@@ -38,9 +39,6 @@ def container_usage(cluster: Cluster, pod: Obj) -> dict[str, tuple[int, float]]:
     """Steady ephemeral-storage bytes and fill seconds per main container, from the world."""
     if not _writes_locally(cluster):
         return {}
-    from sim.derive.kubelet import owner_workload  # kubelet plans call this module
-    from sim.derive.world import behaviour
-
     namespace = pod["metadata"].get("namespace") or "default"
     owner = owner_workload(cluster, pod)
     out: dict[str, tuple[int, float]] = {}

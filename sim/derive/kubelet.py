@@ -17,7 +17,7 @@ from sim.derive.dns import unresolved_host
 from sim.derive.eviction import eviction_for
 from sim.derive.names import stable_json
 from sim.derive.storage import attach_error, volume_room
-from sim.derive.world import behaviour, cpu_usage, effective_command, image_facts, memory_usage, pull
+from sim.derive.world import behaviour, cpu_usage, effective_command, image_facts, memory_usage, owner_workload, pull
 from sim.quantity import QuantityError, to_bytes
 from sim.scenario import Behaviour
 
@@ -83,23 +83,6 @@ class PodPlan:
                       for c in parts)
         broken = any(c.pull_error or c.config_error or c.start_error or c.liveness or c.readiness for c in parts)
         return bool(self.schedule_error or self.mount_error or self.attach_error or crashes or broken)
-
-
-def owner_workload(cluster: Cluster, pod: Obj) -> str:
-    """The top-level owner's name (Deployment for a ReplicaSet's pod), for world.containers matching."""
-    refs = pod["metadata"].get("ownerReferences") or []
-    if not refs:
-        return pod["metadata"]["name"]
-    ref = refs[0]
-    if ref.get("kind") == "ReplicaSet":
-        rs = cluster.get("ReplicaSet", pod["metadata"].get("namespace"), ref["name"])
-        for up in (rs or {}).get("metadata", {}).get("ownerReferences") or []:
-            return str(up.get("name"))
-    if ref.get("kind") == "Job":
-        job = cluster.get("Job", pod["metadata"].get("namespace"), ref["name"])
-        for up in (job or {}).get("metadata", {}).get("ownerReferences") or []:
-            return str(up.get("name"))
-    return str(ref.get("name"))
 
 
 def _data(obj: Obj | None) -> dict[str, str]:

@@ -13,7 +13,7 @@ import re
 
 from sim.derive.context import Cluster, Obj
 from sim.derive.dns import resolves
-from sim.derive.kubelet import owner_workload
+from sim.derive.world import owner_workload
 from sim.derive.services import _target
 from sim.derive.workloads import pod_ready
 from sim.derive.world import behaviour

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sim.derive.context import Cluster, Obj
 from sim.quantity import QuantityError, parse_size, to_bytes, to_millicores
 from sim.scenario import Behaviour, ContainerFacts, ImageFacts, World
 
@@ -173,3 +174,20 @@ def _flag_value(command: list[str], flag: str | None) -> str | None:
         if word.startswith(flag + "="):
             return word.split("=", 1)[1]
     return None
+
+
+def owner_workload(cluster: Cluster, pod: Obj) -> str:
+    """The top-level owner's name (Deployment for a ReplicaSet's pod), for world.containers matching."""
+    refs = pod["metadata"].get("ownerReferences") or []
+    if not refs:
+        return pod["metadata"]["name"]
+    ref = refs[0]
+    if ref.get("kind") == "ReplicaSet":
+        rs = cluster.get("ReplicaSet", pod["metadata"].get("namespace"), ref["name"])
+        for up in (rs or {}).get("metadata", {}).get("ownerReferences") or []:
+            return str(up.get("name"))
+    if ref.get("kind") == "Job":
+        job = cluster.get("Job", pod["metadata"].get("namespace"), ref["name"])
+        for up in (job or {}).get("metadata", {}).get("ownerReferences") or []:
+            return str(up.get("name"))
+    return str(ref.get("name"))
