@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from sim import errors
+from sim.defaulting import default_pod
 from sim.errors import ApiError
 from sim.patching import PATCH_TYPES, strategic_merge_patch
 from sim.resources import ResourceType, from_wire, to_wire
@@ -192,6 +193,8 @@ class Api:
         validate_name(rt, name)
         for key in ("uid", "resourceVersion", "deletionTimestamp"):
             meta.pop(key, None)  # the server assigns these, whatever the client sent
+        if rt.stored_kind == "Pod":
+            default_pod(obj)
 
         def write() -> Obj:
             if rt.namespaced and self.store.get("Namespace", None, namespace or "") is None:

@@ -6,19 +6,13 @@ as a FailedCreate event when admission refuses the pod.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from sim.derive.context import Cluster, Obj, fmt
+from sim.defaulting import default_pod_spec
 from sim.derive.names import suffix, uid
 from sim.derive.scheduling import container_requests
 from sim.quantity import QuantityError, format_bytes, format_millicores, to_bytes, to_millicores
-
-DEFAULT_TOLERATIONS = [
-    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
-    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
-]
-
 
 def next_name(cluster: Cluster, namespace: str, prefix: str) -> str:
     """A fresh `<prefix>-<5 chars>` name; the k-th name for a prefix is always the same."""
@@ -27,51 +21,6 @@ def next_name(cluster: Cluster, namespace: str, prefix: str) -> str:
         if (namespace, name) not in cluster.memory.used_names and cluster.get("Pod", namespace, name) is None:
             return name
     raise RuntimeError(f"no free pod name for {prefix}")  # pragma: no cover
-
-
-def default_pod_spec(spec: Obj, namespace: str, pod_name: str) -> Obj:
-    spec = copy.deepcopy(spec)
-    spec.setdefault("restartPolicy", "Always")
-    spec.setdefault("dnsPolicy", "ClusterFirst")
-    spec.setdefault("schedulerName", "default-scheduler")
-    spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
-    spec.setdefault("serviceAccount", spec["serviceAccountName"])
-    spec.setdefault("terminationGracePeriodSeconds", 30)
-    spec.setdefault("enableServiceLinks", True)
-    spec.setdefault("securityContext", {})
-    spec.setdefault("priority", 0)
-    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
-    tolerations = spec.setdefault("tolerations", [])
-    for tol in DEFAULT_TOLERATIONS:
-        if not any(t.get("key") == tol["key"] and t.get("effect") == "NoExecute" for t in tolerations):
-            tolerations.append(dict(tol))
-    access = f"kube-api-access-{suffix(namespace + '/' + pod_name + '/sa')}"
-    if spec.get("automountServiceAccountToken", True):
-        spec.setdefault("volumes", []).append({
-            "name": access,
-            "projected": {"defaultMode": 420, "sources": [
-                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1",
-                                                                               "fieldPath": "metadata.namespace"}}]}},
-            ]},
-        })
-    for group in ("initContainers", "containers"):
-        for c in spec.get(group) or []:
-            tag = str(c.get("image", "")).rsplit("/", 1)[-1]
-            c.setdefault("imagePullPolicy", "Always" if ":" not in tag or tag.endswith(":latest") else "IfNotPresent")
-            c.setdefault("terminationMessagePath", "/dev/termination-log")
-            c.setdefault("terminationMessagePolicy", "File")
-            c.setdefault("resources", {})
-            res = c["resources"]
-            if res.get("limits") and not res.get("requests"):
-                res["requests"] = dict(res["limits"])
-            elif res.get("limits"):
-                res["requests"] = {**res["limits"], **res["requests"]}
-            if spec.get("automountServiceAccountToken", True):
-                c.setdefault("volumeMounts", []).append(
-                    {"name": access, "readOnly": True, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"})
-    return spec
 
 
 def _quota_error(cluster: Cluster, namespace: str, pod_name: str, spec: Obj) -> str | None:
