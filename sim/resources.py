@@ -110,6 +110,10 @@ REGISTRY: tuple[ResourceType, ...] = (
     _rt("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
         "MutatingWebhookConfiguration", False),
     _rt("events.k8s.io", "v1", "events", "Event", short_names=("ev",)),
+    # Reviews are answered, never stored (sim.rbac).
+    _rt("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False,
+        verbs=("create",)),
+    _rt("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", False, verbs=("create",)),
     # cert-manager's CRDs, served as if installed (their status is derived by sim.derive.certs).
     _rt("cert-manager.io", "v1", "certificates", "Certificate", short_names=("cert", "certs"),
         categories=("cert-manager",), subresources=(_STATUS,)),
