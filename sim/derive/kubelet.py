@@ -242,7 +242,7 @@ def _process(cluster: Cluster, pod: Obj, container: Obj, b: Behaviour, plan: Con
             plan.exit_code, plan.exit_reason = req.exit_code, "Completed" if req.exit_code == 0 else "Error"
             return
     if b.resolve_hosts is not None:
-        host = unresolved_host(cluster, namespace, command)
+        host = unresolved_host(cluster, namespace, command, pod)
         if host is not None:
             plan.logs = logs + [b.resolve_hosts.log.format(host=host)]
             code = b.resolve_hosts.exit_code
