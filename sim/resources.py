@@ -62,10 +62,11 @@ def _rt(group: str, version: str, plural: str, kind: str, namespaced: bool = Tru
 
 _ALL = ("all",)
 _LOG = Subresource("log", "Pod", ("get",))
+_EVICTION = Subresource("eviction", "Eviction", ("create",), "policy", "v1")
 
 REGISTRY: tuple[ResourceType, ...] = (
     _rt("", "v1", "namespaces", "Namespace", False, short_names=("ns",), subresources=(_STATUS,)),
-    _rt("", "v1", "pods", "Pod", short_names=("po",), categories=_ALL, subresources=(_STATUS, _LOG)),
+    _rt("", "v1", "pods", "Pod", short_names=("po",), categories=_ALL, subresources=(_STATUS, _LOG, _EVICTION)),
     _rt("", "v1", "events", "Event", short_names=("ev",)),
     _rt("", "v1", "nodes", "Node", False, short_names=("no",), subresources=(_STATUS,)),
     _rt("", "v1", "services", "Service", short_names=("svc",), categories=_ALL, subresources=(_STATUS,)),

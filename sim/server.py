@@ -248,6 +248,10 @@ class _Handler(BaseHTTPRequestHandler):
                 "get" if route.name else "list"),
             "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete",
         }[method]
+        if route.sub == "eviction" and method == "POST":
+            self._json(201, api.evict(route.namespace or "", route.name or "", self._body_object(body),
+                                      query.get("dryRun", "") == "All"))
+            return
         sub = rt.subresource(route.sub) if route.sub else None
         allowed = sub.verbs if sub else rt.verbs
         if verb not in allowed or (route.name is None) != (verb in ("list", "watch", "create")) or (

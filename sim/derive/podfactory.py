@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sim.derive.context import Cluster, Obj, fmt
+from sim.admission import rejection
 from sim.defaulting import default_pod_spec
 from sim.derive.names import suffix, uid
 from sim.derive.scheduling import container_requests
@@ -118,51 +119,26 @@ def quota_usage(cluster: Cluster, quota: Obj) -> dict[str, str]:
     return {r: _format(r, v) for r, v in used.items()}
 
 
-def _webhook_error(cluster: Cluster, namespace: str) -> str | None:
-    for config in cluster.list("ValidatingWebhookConfiguration") + cluster.list("MutatingWebhookConfiguration"):
-        for hook in config.get("webhooks") or []:
-            if hook.get("failurePolicy", "Fail") != "Fail":
-                continue
-            rules = hook.get("rules") or []
-            if not any("pods" in (r.get("resources") or []) and any(op in ("CREATE", "*") for op in r.get("operations") or [])
-                       for r in rules):
-                continue
-            ns_selector = (hook.get("namespaceSelector") or {}).get("matchLabels") or {}
-            ns_obj = cluster.get("Namespace", None, namespace) or {}
-            labels = (ns_obj.get("metadata") or {}).get("labels") or {}
-            if any(labels.get(k) != v for k, v in ns_selector.items()):
-                continue
-            svc = (hook.get("clientConfig") or {}).get("service")
-            if not svc:
-                continue
-            endpoints = cluster.get("Endpoints", svc.get("namespace"), svc.get("name"))
-            ready = any(s.get("addresses") for s in (endpoints or {}).get("subsets") or [])
-            if not ready:
-                path = svc.get("path") or "/"
-                port = svc.get("port", 443)
-                timeout = hook.get("timeoutSeconds", 10)
-                return (
-                    f'Internal error occurred: failed calling webhook "{hook.get("name")}": failed to call webhook: '
-                    f'Post "https://{svc.get("name")}.{svc.get("namespace")}.svc:{port}{path}?timeout={timeout}s": '
-                    f'no endpoints available for service "{svc.get("name")}"'
-                )
-    return None
+def _webhook_error(cluster: Cluster, namespace: str, pod_name: str, spec: Obj, labels: dict[str, str]) -> str | None:
+    pod = {"metadata": {"name": pod_name, "namespace": namespace, "labels": labels}, "spec": spec}
+    return rejection(cluster, "CREATE", "", "v1", "pods", namespace, pod)
 
 
-def admit(cluster: Cluster, namespace: str, pod_name: str, spec: Obj) -> str | None:
+def admit(cluster: Cluster, namespace: str, pod_name: str, spec: Obj, labels: dict[str, str] | None = None) -> str | None:
     """The `Error creating: ...` message if admission refuses the pod."""
     sa = spec.get("serviceAccountName") or "default"
     if cluster.get("ServiceAccount", namespace, sa) is None:
         return (f'pods "{pod_name}" is forbidden: error looking up service account {namespace}/{sa}: '
                 f'serviceaccount "{sa}" not found')
-    return _quota_error(cluster, namespace, pod_name, spec) or _webhook_error(cluster, namespace)
+    return _quota_error(cluster, namespace, pod_name, spec) or _webhook_error(cluster, namespace, pod_name, spec,
+                                                                              labels or {})
 
 
 def create_pod(cluster: Cluster, owner: Obj, template: Obj, name: str, labels: dict[str, str],
                extra_spec: Obj | None = None, created: Any = None) -> Obj | str:
     namespace = owner["metadata"].get("namespace") or "default"
     spec = default_pod_spec({**(template.get("spec") or {}), **(extra_spec or {})}, namespace, name)
-    refused = admit(cluster, namespace, name, spec)
+    refused = admit(cluster, namespace, name, spec, {**((template.get("metadata") or {}).get("labels") or {}), **labels})
     if refused:
         return f"Error creating: {refused}"
     tmeta = template.get("metadata") or {}
