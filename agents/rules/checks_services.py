@@ -138,12 +138,15 @@ def service_endpoints_not_ready(facts: Facts) -> Finding | None:
 
 @check("service_missing")
 def service_missing(facts: Facts) -> Finding | None:
-    """The Service the alert names does not exist."""
-    name, namespace = facts.focus.get("service"), facts.focus.get("namespace")
-    call_id = facts.missing.get(("Service", namespace, name or ""))
-    if not name or call_id is None:
-        return None
-    ref = ResourceRef(kind="Service", namespace=namespace, name=name)
-    return Finding("service_unreachable", f"Service {name} does not exist; callers cannot resolve it.", 0.85, ref,
-                   (Clue.of("not found", name, call_id=call_id),),
-                   (FixDraft("spec", None, "restore the Service manifest (selector = the pods' labels)", resource=ref),))
+    """The Service the alert names, or the one its callers' requests fail against, does not exist."""
+    wanted = ((facts.focus.get("service"), facts.focus.get("namespace")),
+              (facts.focus.get("upstream_service"), facts.focus.get("upstream_namespace") or facts.focus.get("namespace")))
+    for name, namespace in wanted:
+        call_id = facts.missing.get(("Service", namespace, name or ""))
+        if not name or call_id is None:
+            continue
+        ref = ResourceRef(kind="Service", namespace=namespace, name=name)
+        return Finding("service_unreachable", f"Service {name} does not exist; callers cannot resolve it.", 0.85, ref,
+                       (Clue.of("not found", name, call_id=call_id),),
+                       (FixDraft("spec", None, "restore the Service manifest (selector = the pods' labels)", resource=ref),))
+    return None
