@@ -121,7 +121,11 @@ def endpoints(data: Obj) -> Iterator[tuple[str, Obj]]:
     checks = [{"port": p.get("port"), "targetPort": p.get("targetPort"), "foundOnPods": p.get("foundOnPods")}
               for p in data.get("ports") or []]
     yield "Service", {"kind": "Service", "metadata": dict(meta), "spec": {
-        "selector": data.get("selector") or {}, "portChecks": checks, "matchingPods": data.get("matchingPods") or []}}
+        "selector": data.get("selector") or {}, "portChecks": checks, "matchingPods": data.get("matchingPods") or [],
+        "matchingPodLabels": data.get("matchingPodLabels") or []}}
+    for policy in data.get("networkPolicies") or []:
+        if isinstance(policy, dict) and (policy.get("metadata") or {}).get("name"):
+            yield "NetworkPolicy", policy
 
 
 def pvc(data: Obj) -> Iterator[tuple[str, Obj]]:

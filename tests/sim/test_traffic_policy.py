@@ -11,6 +11,7 @@ https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/#pod-s-d
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -178,3 +179,14 @@ def test_a_process_that_resolves_its_urls_fails_when_egress_blocks_dns(tmp_path:
         statuses = pod["status"]["containerStatuses"][0]
         assert "running" in statuses["state"], statuses
 
+
+
+def test_restoring_a_deleted_service_makes_its_name_resolve_again(tmp_path: Path) -> None:
+    objects = _objects()[:1] + [_objects()[2]]  # ledger's Deployment and the caller, no ledger Service
+    with running(tmp_path, "service-deleted", objects, world=WORLD) as sim:
+        assert _errors(_caller_log(sim)) == [
+            f'Get "{URL}": dial tcp: lookup ledger.payments.svc.cluster.local on 10.96.0.10:53: no such host']
+        created = kubectl(sim, "apply", "-f", "-", input_text=json.dumps(service("ledger", "payments", {"app": "ledger"},
+                                                                                   80, "http")))
+        assert created.returncode == 0, created.stderr
+        assert _errors(_caller_log(sim)) == []

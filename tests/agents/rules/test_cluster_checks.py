@@ -32,6 +32,21 @@ SERVICE = obj("Service", "nginx", spec={"selector": {"app": "web"}, "ports": [{"
 QUOTA_MSG = ('Error creating: pods "api-7c9-x2x9k" is forbidden: exceeded quota: compute-quota, requested: '
              "requests.cpu=10m, used: requests.cpu=20m, limited: requests.cpu=20m")
 
+
+def policy_facts(admitted: str = "billing",
+                 line: str = 'error="Get \\"http://ledger/x\\": dial tcp 10.96.1.2:80: i/o timeout"') -> Facts:
+    """A caller whose requests to ledger time out, and the NetworkPolicy in front of ledger's pods."""
+    caller = pod("checkout-6d8f-abcde", labels={"app": "checkout", "pod-template-hash": "6d8f"},
+                 owner="ReplicaSet/checkout-6d8f")
+    ledger = obj("Service", "ledger", spec={"selector": {"app": "ledger"}, "matchingPodLabels": [{"app": "ledger"}]})
+    policy = obj("NetworkPolicy", "ledger-ingress", spec={
+        "podSelector": {"matchLabels": {"app": "ledger"}}, "policyTypes": ["Ingress"],
+        "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": admitted}}}], "ports": [{"port": 8080}]}]})
+    return facts(caller, ledger, policy, logs=[log(line, pod_name="checkout-6d8f-abcde", previous=False)],
+                 service="checkout", backend_pod="checkout-6d8f-abcde", upstream_service="ledger",
+                 upstream_namespace="shop")
+
+
 CASES = [
     Case("insufficient-memory", "unschedulable_resources",
          unschedulable("0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available.",
@@ -155,6 +170,17 @@ CASES = [
     Case("service-missing", "service_missing",
          Facts(focus={"namespace": "shop", "service": "catalog"}, missing={("Service", "shop", "catalog"): "c1"}),
          "service_unreachable", "Service/catalog", "does not exist"),
+    Case("upstream-service-missing", "service_missing",
+         Facts(focus={"namespace": "shop", "service": "frontend", "upstream_service": "catalog",
+                      "upstream_namespace": "shop"}, missing={("Service", "shop", "catalog"): "c1"}),
+         "service_unreachable", "Service/catalog", "does not exist"),
+    Case("network-policy-drops-the-caller", "network_policy_blocks_caller", policy_facts(),
+         "service_unreachable", "NetworkPolicy/ledger-ingress", "are not admitted",
+         ("spec.ingress[0].from", [{"podSelector": {"matchLabels": {"app": "billing"}}},
+                                   {"podSelector": {"matchLabels": {"app": "checkout"}}}])),
+    Case("network-policy-admits-the-caller", "network_policy_blocks_caller", policy_facts(admitted="checkout")),
+    Case("refused-is-not-a-policy", "network_policy_blocks_caller",
+         policy_facts(line='error="Get \\"http://ledger/x\\": dial tcp 10.96.1.2:80: connect: connection refused"')),
     Case("quota-exceeded", "quota_exceeded",
          facts(event("FailedCreate", QUOTA_MSG, kind="ReplicaSet", name="api-7c9")),
          "quota", "ReplicaSet/api-7c9", "allows requests.cpu=20m", ('spec.hard["requests.cpu"]', "60m")),

@@ -26,6 +26,7 @@ CHANGED_LINES = {
     "job_backoff_limit_exceeded": (1, 1),
     "liveness_probe_wrong_port": (1, 1),
     "namespace_quota_exceeded": (1, 1),
+    "networkpolicy_blocks_backend": (0, 3),      # one more peer: `- podSelector:`, `matchLabels:`, the label
     "nodeselector_no_matching_node": (3, 1),     # the overlay patch's nodeSelector goes: `spec: {}`
     "oom_memory_hog": (1, 1),
     "oomkilled_limit_too_low": (1, 1),
