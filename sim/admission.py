@@ -45,10 +45,17 @@ def _rule_matches(rule: Obj, operation: str, group: str, version: str, resource:
 
 
 def _ready_pods(store: Any, service: Obj) -> list[Obj]:
-    endpoints = store.get("Endpoints", service["metadata"].get("namespace"), service["metadata"]["name"]) or {}
+    namespace = service["metadata"].get("namespace")
+    endpoints = store.get("Endpoints", namespace, service["metadata"]["name"])
+    if endpoints is None:
+        # The endpoints controller has not seen this Service yet (a cluster seeded at once): its pods stand in,
+        # as the webhook ran long before the workloads it admits.
+        selector = (service.get("spec") or {}).get("selector") or {}
+        return [p for p in store.list("Pod", namespace) if selector and not p["metadata"].get("deletionTimestamp")
+                and all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())]
     names = {(a.get("targetRef") or {}).get("name") for s in endpoints.get("subsets") or []
              for a in s.get("addresses") or []}
-    return [p for n in names if n and (p := store.get("Pod", service["metadata"].get("namespace"), n)) is not None]
+    return [p for n in names if n and (p := store.get("Pod", namespace, n)) is not None]
 
 
 def _serving_ca(store: Any, pod: Obj) -> bytes | None:
