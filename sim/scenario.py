@@ -157,6 +157,17 @@ class ResolveHosts(_Model):
     log: str = "curl: (6) Could not resolve host: {host}"
 
 
+class ApiRequest(_Model):
+    """A request the process makes to the Kubernetes API with its ServiceAccount's token (sim.derive.apiclient)."""
+
+    verb: str  # get, list, watch, create, ...
+    resource: str  # plural, `pods/log` for a subresource
+    group: str = ""
+    namespace: str | None = None  # default: the pod's; "" for a cluster-wide request
+    exit_code: int | None = 1  # the process exits so when refused; None: it logs the error and keeps running
+    log: str = 'level=fatal msg="{verb} {resource} failed" error="{error}"'
+
+
 class Behaviour(_Model):
     """What a running container does. Unset fields mean 'healthy and unremarkable'."""
 
@@ -170,6 +181,7 @@ class Behaviour(_Model):
     requires_files: list[FileRequirement] = []
     resolve_hosts: ResolveHosts | None = None  # URLs in the command line must name hosts that resolve
     calls: list[str] = []  # URLs the process requests while running; failures are logged (sim.derive.traffic)
+    api_requests: list[ApiRequest] = []  # Kubernetes API requests made with the pod's ServiceAccount (RBAC)
     exit: Exit | None = None
     logs: list[str] = []  # printed at start, before any failure
     startup_seconds: Duration = 1

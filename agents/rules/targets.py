@@ -153,6 +153,9 @@ def from_pod(facts: Facts, found: dict[str, str]) -> dict[str, str]:
         added["container"] = found.get("container") or (unready or [pods.containers(pod)[0]["name"]])[0]
     if pod.get("spec", {}).get("nodeName"):
         added["node"] = pod["spec"]["nodeName"]
+    # A dedicated ServiceAccount is there to call the API: what it may do is read before the crashed run's log.
+    if pod.get("spec", {}).get("serviceAccountName") not in (None, "", "default"):
+        added["service_account"] = pod["spec"]["serviceAccountName"]
     # The image a container cannot pull: a step asks its registry which tags exist.
     pulling = [s.get("image") or pods.container(pod, s["name"]).get("image") for s in pods.statuses(pod)
                if pods.waiting(s).get("reason") in ("ImagePullBackOff", "ErrImagePull")]

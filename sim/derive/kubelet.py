@@ -11,6 +11,7 @@ import base64
 import json
 from dataclasses import asdict, dataclass, field
 
+from sim.derive import apiclient
 from sim.derive.context import Cluster, Obj
 from sim.derive.dns import unresolved_host
 from sim.derive.names import stable_json
@@ -248,6 +249,8 @@ def _process(cluster: Cluster, pod: Obj, container: Obj, b: Behaviour, plan: Con
             code = b.resolve_hosts.exit_code
             plan.exit_code, plan.exit_reason = code, "Completed" if code == 0 else "Error"
             return
+    if apiclient.refuse(cluster, pod, b.api_requests, plan, logs):
+        return
     limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
     try:
         limit_bytes = to_bytes(limit) if limit is not None else None

@@ -47,6 +47,20 @@ def policy_facts(admitted: str = "billing",
                  upstream_namespace="shop")
 
 
+FORBIDDEN_LINE = ('level=fatal msg="list pods failed" error="pods is forbidden: User \\"system:serviceaccount:shop:janitor\\" '
+                  'cannot list resource \\"pods\\" in API group \\"\\" in the namespace \\"shop\\""')
+
+
+def rbac_facts(rules: list | None = [{"apiGroups": ["apps"], "resources": ["deployments"],  # noqa: B006 - read only
+                                      "verbs": ["get", "list"]}], line: str = FORBIDDEN_LINE) -> Facts:
+    """A container whose API request is forbidden, with the Role bound to its ServiceAccount (if seen)."""
+    seen = [pod(), obj("RoleBinding", "janitor", spec=None, subjects=[{"kind": "ServiceAccount", "name": "janitor"}],
+                       roleRef={"kind": "Role", "name": "janitor-role"})]
+    if rules is not None:
+        seen.append(obj("Role", "janitor-role", spec=None, rules=rules))
+    return facts(*seen, logs=[log(line)])
+
+
 CASES = [
     Case("insufficient-memory", "unschedulable_resources",
          unschedulable("0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available.",
@@ -181,6 +195,16 @@ CASES = [
     Case("network-policy-admits-the-caller", "network_policy_blocks_caller", policy_facts(admitted="checkout")),
     Case("refused-is-not-a-policy", "network_policy_blocks_caller",
          policy_facts(line='error="Get \\"http://ledger/x\\": dial tcp 10.96.1.2:80: connect: connection refused"')),
+    Case("rbac-forbidden-adds-the-rule", "rbac_forbidden", rbac_facts(),
+         "rbac", "Pod/web-7f9c-abcde", "does not allow list on pods",
+         ("rules", [{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
+                    {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}])),
+    Case("rbac-forbidden-adds-the-verb", "rbac_forbidden",
+         rbac_facts(rules=[{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]),
+         "rbac", says="does not allow list on pods", fix=("rules[0].verbs", ["get", "list"])),
+    Case("rbac-forbidden-without-a-role-seen", "rbac_forbidden", rbac_facts(rules=None),
+         "rbac", says="no Role bound to it grants it"),
+    Case("rbac-not-forbidden", "rbac_forbidden", rbac_facts(line="error: connection reset by peer")),
     Case("quota-exceeded", "quota_exceeded",
          facts(event("FailedCreate", QUOTA_MSG, kind="ReplicaSet", name="api-7c9")),
          "quota", "ReplicaSet/api-7c9", "allows requests.cpu=20m", ('spec.hard["requests.cpu"]', "60m")),

@@ -33,6 +33,7 @@ CHANGED_LINES = {
     "pending_insufficient_memory": (1, 1),       # the overlay patch, not the base
     "private_registry_pull_secret_missing": (1, 1),
     "pvc_storageclass_not_found": (1, 1),
+    "rbac_missing_list_verb": (0, 6),            # one more rule: apiGroups, resources and verbs, block style
     "readiness_probe_wrong_path": (1, 1),
     "rollout_stuck_bad_release": (1, 1),
     "run_as_nonroot_image_root": (0, 1),
