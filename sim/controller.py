@@ -12,7 +12,7 @@ import copy
 from datetime import timedelta
 from typing import Any
 
-from sim.derive import certs, disruption, jobs, nodes, pods, policy, services, sets, storage, workloads
+from sim.derive import certs, disruption, ingress, jobs, nodes, pods, policy, services, sets, storage, workloads
 from sim.defaulting import default_pod
 from sim.derive.context import CLUSTER_SCOPED, Cluster, Memory, assign_uid, fmt
 from sim.patching import json_merge_patch
@@ -122,6 +122,7 @@ class Controller:
         for ds in cluster.list("DaemonSet"):
             sets.daemonset_status(cluster, ds)
         disruption.derive_budgets(cluster)
+        ingress.derive_ingresses(cluster)
         policy.derive_quotas(cluster)
         policy.derive_metrics(cluster)
         self._apply_status_overrides()

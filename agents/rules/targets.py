@@ -14,7 +14,7 @@ LABEL_VARS = {
     "namespace": "namespace", "pod": "pod", "container": "container", "deployment": "deployment",
     "statefulset": "statefulset", "daemonset": "daemonset", "job_name": "job", "cronjob": "cronjob",
     "node": "node", "service": "service", "persistentvolumeclaim": "pvc", "horizontalpodautoscaler": "hpa",
-    "resourcequota": "quota", "certificate": "certificate", "replicaset": "replicaset",
+    "resourcequota": "quota", "certificate": "certificate", "replicaset": "replicaset", "ingress": "ingress",
 }
 # The `service` label of a scraped metric names the exporter, not the object the alert is about.
 _SCRAPE_SERVICE = re.compile(r"kube-state-metrics|kubelet|node-exporter|prometheus|alertmanager|blackbox")
@@ -134,6 +134,14 @@ def upstream(facts: Facts, found: dict[str, str]) -> dict[str, str]:
             if parts[0] != found.get("service") or namespace != found.get("namespace"):
                 return {"upstream_service": parts[0], "upstream_namespace": namespace}
     return {}
+
+
+def from_ingress(facts: Facts, found: dict[str, str]) -> dict[str, str]:
+    """`ingress_class`: the class the focus Ingress names (to ask whether it exists)."""
+    ingress = facts.get("Ingress", found.get("namespace"), found.get("ingress", ""))
+    spec, meta = (ingress or {}).get("spec") or {}, (ingress or {}).get("metadata") or {}
+    named = spec.get("ingressClassName") or (meta.get("annotations") or {}).get("kubernetes.io/ingress.class")
+    return {"ingress_class": named} if named and "ingress_class" not in found else {}
 
 
 def from_pod(facts: Facts, found: dict[str, str]) -> dict[str, str]:

@@ -128,6 +128,9 @@ def test_fault_shows_a_warning_or_a_broken_service(name: str) -> None:
         assert fix is None or any((o["kind"], o["metadata"]["name"]) == (resource.kind, resource.name)
                                   for o in fix.create), f"{resource} is neither in the cluster nor created by the fix"
         assert failing_requests(store, controller.read_log, resource.namespace), "callers should fail without it"
+    elif resource.kind == "Ingress":  # a controller ignores an Ingress of a class it does not serve: no address
+        ingress = store.get("Ingress", resource.namespace, resource.name)
+        assert not (ingress.get("status") or {}).get("loadBalancer", {}).get("ingress"), "the Ingress is served"
     elif resource.kind == "NetworkPolicy":  # a policy drops traffic silently: callers' requests time out
         assert failing_requests(store, controller.read_log, resource.namespace), "the policy should drop some request"
     elif resource.kind == "Service":

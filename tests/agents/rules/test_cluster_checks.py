@@ -61,6 +61,15 @@ def rbac_facts(rules: list | None = [{"apiGroups": ["apps"], "resources": ["depl
     return facts(*seen, logs=[log(line)])
 
 
+def ingress_facts(class_name: str, *, missing: bool) -> Facts:
+    """An Ingress naming `class_name`; when `missing`, the lookup of that class said not found and listed nginx."""
+    seen = facts(obj("Ingress", "docs", spec={"ingressClassName": class_name}))
+    if missing:
+        seen.missing[("IngressClass", None, class_name)] = "c2"
+        seen.listed[("IngressClass", None)] = (["nginx"], "c2")
+    return seen
+
+
 CASES = [
     Case("insufficient-memory", "unschedulable_resources",
          unschedulable("0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available.",
@@ -205,6 +214,11 @@ CASES = [
     Case("rbac-forbidden-without-a-role-seen", "rbac_forbidden", rbac_facts(rules=None),
          "rbac", says="no Role bound to it grants it"),
     Case("rbac-not-forbidden", "rbac_forbidden", rbac_facts(line="error: connection reset by peer")),
+    Case("ingress-class-missing", "ingress_class_missing",
+         ingress_facts("example", missing=True),
+         "service_unreachable", "Ingress/docs", "which does not exist", ("spec.ingressClassName", "nginx")),
+    Case("ingress-class-exists", "ingress_class_missing",
+         ingress_facts("nginx", missing=False)),
     Case("quota-exceeded", "quota_exceeded",
          facts(event("FailedCreate", QUOTA_MSG, kind="ReplicaSet", name="api-7c9")),
          "quota", "ReplicaSet/api-7c9", "allows requests.cpu=20m", ('spec.hard["requests.cpu"]', "60m")),

@@ -22,6 +22,7 @@ CHANGED_LINES = {
     "hpa_missing_cpu_requests": (0, 1),
     "image_pull_bad_tag": (1, 1),                # the kustomization's newTag, not the Deployment
     "ingress_tls_secret_missing": (1, 1),
+    "ingress_class_missing": (1, 1),
     "init_container_crashloop": (1, 1),          # the trailing comma inside the literal block
     "job_backoff_limit_exceeded": (1, 1),
     "liveness_probe_wrong_port": (1, 1),
