@@ -223,3 +223,59 @@ def test_creation_times_are_coherent_across_revisions() -> None:
                        key=lambda r: int(r["metadata"]["annotations"]["deployment.kubernetes.io/revision"]))
     assert len(revisions) == 2
     assert revisions[0]["metadata"]["creationTimestamp"] < revisions[1]["metadata"]["creationTimestamp"]
+
+
+JANITOR_WORLD = {"images": {"registry.local/janitor": {"api_requests": [
+    {"verb": "list", "resource": "pods"}, {"verb": "get", "resource": "nodes", "namespace": ""}]}}}
+
+
+def _janitor(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    app = deployment("janitor", "ops", "registry.local/janitor:0.4")
+    app["spec"]["template"]["spec"]["serviceAccountName"] = "janitor"
+    return [app, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "janitor", "namespace": "ops"}},
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "janitor", "namespace": "ops"},
+             "rules": rules},
+            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+             "metadata": {"name": "janitor", "namespace": "ops"},
+             "subjects": [{"kind": "ServiceAccount", "name": "janitor", "namespace": "ops"}],
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "janitor"}}]
+
+
+def test_a_process_calling_the_api_is_refused_by_rbac_until_its_role_grants_the_verb(tmp_path: Path) -> None:
+    rules = [{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list"]}]
+    with running(tmp_path, "janitor", _janitor(rules), world=JANITOR_WORLD) as sim:
+        (pod,) = pods_of(sim, "ops", "janitor")
+        assert pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+        log = kubectl(sim, "logs", "-n", "ops", pod["metadata"]["name"], "--previous").stdout
+        assert 'error="pods is forbidden: User \\"system:serviceaccount:ops:janitor\\" cannot list resource ' \
+               '\\"pods\\" in API group \\"\\" in the namespace \\"ops\\""' in log
+        # The fix: list on pods. The next request the process makes (a cluster-scoped get of nodes) is refused
+        # in turn, worded for the cluster scope: a Role cannot grant it.
+        kubectl(sim, "patch", "role", "janitor", "-n", "ops", "--type=json", "-p",
+                '[{"op":"add","path":"/rules/-","value":{"apiGroups":[""],"resources":["pods"],"verbs":["list"]}}]')
+        (pod,) = [p for p in pods_of(sim, "ops", "janitor") if not p["metadata"].get("deletionTimestamp")]
+        log = kubectl(sim, "logs", "-n", "ops", pod["metadata"]["name"], "--previous").stdout
+        assert 'cannot get resource \\"nodes\\" in API group \\"\\" at the cluster scope' in log
+
+
+def test_a_process_allowed_by_its_role_runs(tmp_path: Path) -> None:
+    world = {"images": {"registry.local/janitor": {"api_requests": [{"verb": "list", "resource": "pods"}]}}}
+    rules = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]
+    with running(tmp_path, "janitor-ok", _janitor(rules), world=world) as sim:
+        (pod,) = pods_of(sim, "ops", "janitor")
+        assert "running" in pod["status"]["containerStatuses"][0]["state"]
+
+
+def test_an_ingress_is_served_only_when_its_class_exists(tmp_path: Path) -> None:
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": "shop"},
+               "spec": {"ingressClassName": "example", "rules": [{"host": "shop.example.com"}]}}
+    nginx = {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "nginx"},
+             "spec": {"controller": "k8s.io/ingress-nginx"}}
+    with running(tmp_path, "ingress", [ingress, nginx]) as sim:
+        before = _table(kubectl(sim, "get", "ingress", "-n", "shop").stdout)
+        assert before[1] == ["web", "example", "shop.example.com", "80", "30m"]  # no ADDRESS: nobody serves it
+        kubectl(sim, "patch", "ingress", "web", "-n", "shop", "--type=merge", "-p", '{"spec":{"ingressClassName":"nginx"}}')
+        after = _table(kubectl(sim, "get", "ingress", "-n", "shop").stdout)
+        events = kubectl(sim, "get", "events", "-n", "shop").stdout
+    assert after[1][:4] == ["web", "nginx", "shop.example.com", "172.18.255.200"]
+    assert "Scheduled for sync" in events
