@@ -94,6 +94,11 @@ class Resources(_Model):
     ephemeral_storage: Quantity = Field("100Gi", alias="ephemeral-storage")
 
 
+class NodeAddress(_Model):
+    type: Literal["InternalIP", "ExternalIP", "Hostname", "InternalDNS", "ExternalDNS"]
+    address: str
+
+
 class NodeFacts(_Model):
     """One node. `kubelet_stopped` is the usual failure: Ready=Unknown and the unreachable taints."""
 
@@ -108,6 +113,7 @@ class NodeFacts(_Model):
     stopped_ago: Duration | None = None  # when the kubelet stopped; default: when the fault began
     memory_used: Quantity | None = None  # system + non-pod usage for NodeMetrics
     cpu_used: Quantity | None = None
+    addresses: list[NodeAddress] = []  # status.addresses; default InternalIP 172.18.0.N and Hostname
 
 
 def default_nodes() -> list[NodeFacts]:

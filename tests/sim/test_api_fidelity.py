@@ -279,3 +279,15 @@ def test_an_ingress_is_served_only_when_its_class_exists(tmp_path: Path) -> None
         events = kubectl(sim, "get", "events", "-n", "shop").stdout
     assert after[1][:4] == ["web", "nginx", "shop.example.com", "172.18.255.200"]
     assert "Scheduled for sync" in events
+
+
+def test_node_addresses_come_from_the_scenario(tmp_path: Path) -> None:
+    nodes = [{"name": "gke-pool-a-1", "addresses": [{"type": "InternalIP", "address": "10.128.0.7"},
+                                                    {"type": "ExternalIP", "address": "34.70.1.2"},
+                                                    {"type": "Hostname", "address": "gke-pool-a-1"}]},
+             {"name": "gke-pool-a-2"}]
+    with running(tmp_path, "nodes", [], nodes=nodes) as sim:
+        rows = _table(kubectl(sim, "get", "nodes", "-o", "wide").stdout)
+    assert rows[0][:7] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP", "EXTERNAL-IP"]
+    assert rows[1][:1] + rows[1][5:7] == ["gke-pool-a-1", "10.128.0.7", "34.70.1.2"]
+    assert rows[2][:1] + rows[2][5:7] == ["gke-pool-a-2", "172.18.0.3", "<none>"]  # the default, by index
