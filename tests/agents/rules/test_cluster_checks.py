@@ -230,6 +230,12 @@ CASES = [
          facts(event("FailedCreate", 'Error creating: Internal error occurred: failed calling webhook "validate.policy.example.com": '
                                      'no endpoints available for service "policy-webhook"', kind="ReplicaSet", name="api-7c9")),
          "admission", says="validate.policy.example.com"),
+    # A fail-closed webhook refuses every workload in the namespace: the one the alert names is the subject.
+    Case("webhook-names-the-alerting-workload", "admission_webhook_failed",
+         facts(*(event("FailedCreate", 'Error creating: Internal error occurred: failed calling webhook "v.example.com": '
+                                       'no endpoints available for service "policy"', kind="ReplicaSet", name=rs)
+                 for rs in ("metrics-5f6", "api-7c9")), deployment="api"),
+         "admission", "ReplicaSet/api-7c9", "v.example.com"),
     Case("service-account-missing", "service_account_missing",
          facts(event("FailedCreate", 'Error creating: pods "x" is forbidden: error looking up service account shop/builder: '
                                      'serviceaccount "builder" not found', kind="ReplicaSet", name="api-7c9")),
