@@ -123,7 +123,7 @@ OBJECTS: list[dict[str, Any]] = [
     (["get", "hpa", "-n", "shop"], ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"],
      ["web", "Deployment/web", "cpu: <unknown>/80%", "<unset>", "4", "2", "30m"]),
     (["get", "ingress", "-n", "shop"], ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"],
-     ["web", "nginx", "shop.example.com", "80, 443", "30m"]),
+     ["web", "nginx", "shop.example.com", "172.18.255.200", "80, 443", "30m"]),
     (["get", "ingressclass"], ["NAME", "CONTROLLER", "PARAMETERS", "AGE"], ["nginx", "k8s.io/ingress-nginx", "<none>", "30m"]),
     (["get", "validatingwebhookconfigurations"], ["NAME", "WEBHOOKS", "AGE"], ["policy", "2", "30m"]),
     (["get", "rolebinding", "-n", "shop", "-o", "wide"], ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"],
