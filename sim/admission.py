@@ -17,21 +17,9 @@ import base64
 import binascii
 from typing import Any
 
+from sim.selectors import selector_matches
+
 Obj = dict[str, Any]
-
-
-def _selects(selector: Obj | None, labels: dict[str, str]) -> bool:
-    selector = selector or {}
-    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
-        return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        present = key in labels
-        if (op == "In" and (not present or labels[key] not in values)) or \
-                (op == "NotIn" and present and labels[key] in values) or \
-                (op == "Exists" and not present) or (op == "DoesNotExist" and present):
-            return False
-    return True
 
 
 def _rule_matches(rule: Obj, operation: str, group: str, version: str, resource: str, namespaced: bool) -> bool:
@@ -114,9 +102,9 @@ def rejection(store: Any, operation: str, group: str, version: str, resource: st
                 if not any(_rule_matches(r, operation, group, version, resource, namespace is not None)
                            for r in hook.get("rules") or []):
                     continue
-                if namespace and not _selects(hook.get("namespaceSelector"), ns_labels):
+                if namespace and not selector_matches(hook.get("namespaceSelector"), ns_labels):
                     continue
-                if not _selects(hook.get("objectSelector"), labels):
+                if not selector_matches(hook.get("objectSelector"), labels):
                     continue
                 failure = call_failure(store, hook)
                 if failure is None or hook.get("failurePolicy", "Fail") != "Fail":

@@ -16,23 +16,10 @@ import math
 from typing import Any
 
 from sim.derive.context import fmt
+from sim.selectors import selector_matches
 
 Obj = dict[str, Any]
 VIOLATION = "Cannot evict pod as it would violate the pod's disruption budget."
-
-
-def _selects(selector: Obj | None, labels: dict[str, str]) -> bool:
-    selector = selector or {}
-    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
-        return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        present = key in labels
-        if (op == "In" and (not present or labels[key] not in values)) or \
-                (op == "NotIn" and present and labels[key] in values) or \
-                (op == "Exists" and not present) or (op == "DoesNotExist" and present):
-            return False
-    return True
 
 
 def _ready(pod: Obj) -> bool:
@@ -45,7 +32,7 @@ def selected_pods(store: Any, pdb: Obj) -> list[Obj]:
     if selector is None:
         return []  # policy/v1: a null selector selects nothing, an empty one every pod in the namespace
     return [p for p in store.list("Pod", pdb["metadata"].get("namespace"))
-            if _selects(selector, (p["metadata"].get("labels") or {}))]
+            if selector_matches(selector, (p["metadata"].get("labels") or {}))]
 
 
 def _scaled(value: Any, total: int) -> int:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+
 from sim.derive.context import Cluster, Obj
+from sim.selectors import selector_matches
 
 DNS_POD_LABELS = {"k8s-app": "kube-dns"}
 DNS_NAMESPACE = "kube-system"
@@ -44,21 +46,6 @@ class Endpoint:
 KUBE_DNS = Endpoint(DNS_POD_IP, DNS_NAMESPACE, DNS_POD_LABELS, {"dns": 53, "dns-tcp": 53})
 
 
-def _selects(selector: Obj | None, labels: dict[str, str]) -> bool:
-    """metav1.LabelSelector semantics; an empty selector selects everything."""
-    selector = selector or {}
-    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
-        return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        present = key in labels
-        if (op == "In" and (not present or labels[key] not in values)) or \
-                (op == "NotIn" and present and labels[key] in values) or \
-                (op == "Exists" and not present) or (op == "DoesNotExist" and present):
-            return False
-    return True
-
-
 def _namespace_labels(cluster: Cluster, namespace: str) -> dict[str, str]:
     ns = cluster.get("Namespace", None, namespace) or {}
     return {**((ns.get("metadata") or {}).get("labels") or {}), "kubernetes.io/metadata.name": namespace}
@@ -74,7 +61,7 @@ def isolating(cluster: Cluster, pod: Endpoint, direction: str) -> list[Obj]:
     if pod.namespace is None:
         return []
     return [p for p in cluster.list("NetworkPolicy", pod.namespace)
-            if direction in _types(p) and _selects((p.get("spec") or {}).get("podSelector"), pod.labels)]
+            if direction in _types(p) and selector_matches((p.get("spec") or {}).get("podSelector"), pod.labels)]
 
 
 def _peer_matches(cluster: Cluster, peer: Obj, policy_ns: str, other: Endpoint) -> bool:
@@ -89,11 +76,11 @@ def _peer_matches(cluster: Cluster, peer: Obj, policy_ns: str, other: Endpoint) 
     if other.namespace is None:  # not a pod: only ipBlock peers can name it
         return False
     if "namespaceSelector" in peer:
-        if not _selects(peer.get("namespaceSelector"), _namespace_labels(cluster, other.namespace)):
+        if not selector_matches(peer.get("namespaceSelector"), _namespace_labels(cluster, other.namespace)):
             return False
     elif other.namespace != policy_ns:
         return False
-    return _selects(peer.get("podSelector"), other.labels)
+    return selector_matches(peer.get("podSelector"), other.labels)
 
 
 def _port_matches(rule_ports: list[Obj] | None, server: Endpoint, port: int, protocol: str) -> bool:
