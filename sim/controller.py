@@ -12,7 +12,8 @@ import copy
 from datetime import timedelta
 from typing import Any
 
-from sim.derive import certs, jobs, nodes, pods, policy, services, sets, storage, workloads
+from sim.derive import certs, disruption, ingress, jobs, nodes, pods, policy, services, sets, storage, workloads
+from sim.defaulting import default_pod
 from sim.derive.context import CLUSTER_SCOPED, Cluster, Memory, assign_uid, fmt
 from sim.patching import json_merge_patch
 from sim.scenario import Scenario
@@ -39,7 +40,6 @@ class Controller:
     def seed(self) -> None:
         with self.store.lock:
             cluster = Cluster(self.store, self.scenario, self.memory, seeding=True)
-            applied = fmt(cluster.fault_start)
             created_long_ago = fmt(cluster.fault_start - timedelta(days=12))
             nodes.seed_nodes(cluster)
             namespaces = set(SYSTEM_NAMESPACES)
@@ -65,8 +65,8 @@ class Controller:
                     meta.pop("namespace", None)
                 else:
                     meta.setdefault("namespace", "default")
-                meta.setdefault("creationTimestamp", applied)
-                self._create(obj)
+                meta.setdefault("creationTimestamp", fmt(workloads.first_applied(self.scenario, obj, cluster.fault_start)))
+                self._create(default_pod(obj) if obj["kind"] == "Pod" else obj)
             policy.bootstrap_namespaces(cluster)  # earlier revisions' pods pass admission (their ServiceAccount)
             workloads.seed_history(cluster)
             self._reconcile(seeding=True)
@@ -123,6 +123,8 @@ class Controller:
             sets.statefulset_status(cluster, sts)
         for ds in cluster.list("DaemonSet"):
             sets.daemonset_status(cluster, ds)
+        disruption.derive_budgets(cluster)
+        ingress.derive_ingresses(cluster)
         policy.derive_quotas(cluster)
         policy.derive_metrics(cluster)
         self._apply_status_overrides()

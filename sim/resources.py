@@ -62,10 +62,11 @@ def _rt(group: str, version: str, plural: str, kind: str, namespaced: bool = Tru
 
 _ALL = ("all",)
 _LOG = Subresource("log", "Pod", ("get",))
+_EVICTION = Subresource("eviction", "Eviction", ("create",), "policy", "v1")
 
 REGISTRY: tuple[ResourceType, ...] = (
     _rt("", "v1", "namespaces", "Namespace", False, short_names=("ns",), subresources=(_STATUS,)),
-    _rt("", "v1", "pods", "Pod", short_names=("po",), categories=_ALL, subresources=(_STATUS, _LOG)),
+    _rt("", "v1", "pods", "Pod", short_names=("po",), categories=_ALL, subresources=(_STATUS, _LOG, _EVICTION)),
     _rt("", "v1", "events", "Event", short_names=("ev",)),
     _rt("", "v1", "nodes", "Node", False, short_names=("no",), subresources=(_STATUS,)),
     _rt("", "v1", "services", "Service", short_names=("svc",), categories=_ALL, subresources=(_STATUS,)),
@@ -110,6 +111,10 @@ REGISTRY: tuple[ResourceType, ...] = (
     _rt("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
         "MutatingWebhookConfiguration", False),
     _rt("events.k8s.io", "v1", "events", "Event", short_names=("ev",)),
+    # Reviews are answered, never stored (sim.rbac).
+    _rt("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False,
+        verbs=("create",)),
+    _rt("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", False, verbs=("create",)),
     # cert-manager's CRDs, served as if installed (their status is derived by sim.derive.certs).
     _rt("cert-manager.io", "v1", "certificates", "Certificate", short_names=("cert", "certs"),
         categories=("cert-manager",), subresources=(_STATUS,)),

@@ -106,6 +106,11 @@ class Resources(_Model):
         return data
 
 
+class NodeAddress(_Model):
+    type: Literal["InternalIP", "ExternalIP", "Hostname", "InternalDNS", "ExternalDNS"]
+    address: str
+
+
 class NodeFacts(_Model):
     """One node. `kubelet_stopped` is the usual failure: Ready=Unknown and the unreachable taints."""
 
@@ -123,6 +128,7 @@ class NodeFacts(_Model):
     # (images, system logs): with the pods' usage it drives DiskPressure (nodefs.available < 10%).
     disk_used: Quantity | None = None
     cpu_used: Quantity | None = None
+    addresses: list[NodeAddress] = []  # status.addresses; default InternalIP 172.18.0.N and Hostname
 
 
 def default_nodes() -> list[NodeFacts]:
@@ -190,6 +196,17 @@ class VolumeWrite(_Model):
     exit_code: int = 1
 
 
+class ApiRequest(_Model):
+    """A request the process makes to the Kubernetes API with its ServiceAccount's token (sim.derive.apiclient)."""
+
+    verb: str  # get, list, watch, create, ...
+    resource: str  # plural, `pods/log` for a subresource
+    group: str = ""
+    namespace: str | None = None  # default: the pod's; "" for a cluster-wide request
+    exit_code: int | None = 1  # the process exits so when refused; None: it logs the error and keeps running
+    log: str = 'level=fatal msg="{verb} {resource} failed" error="{error}"'
+
+
 class Behaviour(_Model):
     """What a running container does. Unset fields mean 'healthy and unremarkable'."""
 
@@ -203,6 +220,7 @@ class Behaviour(_Model):
     requires_files: list[FileRequirement] = []
     resolve_hosts: ResolveHosts | None = None  # URLs in the command line must name hosts that resolve
     calls: list[str] = []  # URLs the process requests while running; failures are logged (sim.derive.traffic)
+    api_requests: list[ApiRequest] = []  # Kubernetes API requests made with the pod's ServiceAccount (RBAC)
     exit: Exit | None = None
     logs: list[str] = []  # printed at start, before any failure
     startup_seconds: Duration = 1  # until the process listens and answers probes (ports are closed before)

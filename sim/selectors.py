@@ -208,3 +208,19 @@ def field_matcher(text: str | None, kind: str) -> Matcher:
 def selector_string(match_labels: dict[str, str] | None) -> str:
     """matchLabels rendered the way Scale.status.selector and kubectl print a selector."""
     return ",".join(f"{k}={v}" for k, v in sorted((match_labels or {}).items()))
+
+
+def selector_matches(selector: Obj | None, labels: dict[str, str]) -> bool:
+    """metav1.LabelSelector (matchLabels, matchExpressions In/NotIn/Exists/DoesNotExist) against labels; the empty
+    selector matches everything (callers decide what a null selector means)."""
+    selector = selector or {}
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        present = key in labels
+        if (op == "In" and (not present or labels[key] not in values)) or \
+                (op == "NotIn" and present and labels[key] in values) or \
+                (op == "Exists" and not present) or (op == "DoesNotExist" and present):
+            return False
+    return True

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from sim import errors, resources
+from sim import errors, protowire, rbac, resources
 from sim.errors import ApiError
 from sim.resources import ResourceType, to_wire
 from sim.store import ObjectStore, format_time
@@ -248,6 +248,10 @@ class _Handler(BaseHTTPRequestHandler):
                 "get" if route.name else "list"),
             "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete",
         }[method]
+        if route.sub == "eviction" and method == "POST":
+            self._json(201, api.evict(route.namespace or "", route.name or "", self._body_object(body),
+                                      query.get("dryRun", "") == "All"))
+            return
         sub = rt.subresource(route.sub) if route.sub else None
         allowed = sub.verbs if sub else rt.verbs
         if verb not in allowed or (route.name is None) != (verb in ("list", "watch", "create")) or (
@@ -256,6 +260,14 @@ class _Handler(BaseHTTPRequestHandler):
         dry_run = query.get("dryRun", "") == "All"
         if query.get("dryRun", "") not in ("", "All"):
             raise errors.bad_request(f'Invalid dry run value: "{query["dryRun"]}"')
+        user = self._user()
+        if rt.group == "authorization.k8s.io":
+            review = rbac.access_review(self.server.store, user, self._body_object(body), rt.kind.startswith("Self"))
+            self._json(201, review)
+            return
+        if user is not rbac.ADMIN:
+            rbac.check(self.server.store, user, rbac.Request(
+                verb, rt.plural, rt.group, route.namespace if rt.namespaced else None, route.name, route.sub))
         accept = self.headers.get("Accept", "")
         ns, name = route.namespace, route.name or ""
         if verb == "watch":
@@ -286,6 +298,19 @@ class _Handler(BaseHTTPRequestHandler):
                 options["propagationPolicy"] = query["propagationPolicy"]
             dry_run = dry_run or "All" in (options.get("dryRun") or [])
             self._json(200, api.delete(rt, ns, name, options, dry_run))
+
+    def _body_object(self, body: bytes) -> Any:
+        """A create's body: JSON, or the protobuf kubectl's typed clients send for reviews and evictions."""
+        if (self.headers.get("Content-Type") or "").startswith("application/vnd.kubernetes.protobuf"):
+            return protowire.decode(body)
+        return parse_json(body)
+
+    def _user(self) -> rbac.User:
+        """Who is asking: the kubeconfig's admin, or whom it impersonates (`kubectl --as/--as-group`)."""
+        name = self.headers.get("Impersonate-User")
+        if not name:
+            return rbac.ADMIN
+        return rbac.User.impersonated(name, list(self.headers.get_all("Impersonate-Group") or []))
 
     @staticmethod
     def _apply_body(body: bytes) -> Any:

@@ -3,7 +3,7 @@
 The printers follow kubernetes/pkg/printers/internalversion/printers.go, in particular the pod
 STATUS column, which is derived from container states (CrashLoopBackOff, OOMKilled,
 Init:CrashLoopBackOff, ...) rather than read from the phase. Columns with priority 1 are the extra
-ones `-o wide` shows. Kinds without a printer get NAME and AGE.
+ones `-o wide` shows. Kinds without a printer get the apiserver's default NAME and CREATED AT.
 """
 
 from __future__ import annotations
@@ -333,8 +333,165 @@ def _issuer_row(i: Obj, now: datetime) -> list[Any]:
     return [_name(i), _cond(i, "Ready"), _cond(i, "Ready", "message"), _age(i, now)]
 
 
+def format_label_selector(selector: Obj | None) -> str:
+    """metav1.FormatLabelSelector: `k=v,k2 in (a,b)`, `<none>` for the empty selector (which selects all)."""
+    selector = selector or {}
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expr in selector.get("matchExpressions") or []:
+        op, key = str(expr.get("operator", "")), expr.get("key", "")
+        values = ",".join(sorted(expr.get("values") or []))
+        parts.append({"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})",
+                      "Exists": key, "DoesNotExist": f"!{key}"}.get(op, key))
+    return ",".join(sorted(parts)) or "<none>"
+
+
+def _more(items: list[str], count: int, limit: int = 3, empty: str = "<none>") -> str:
+    """printers.go's `a,b,c + N more...` lists."""
+    if count > limit:
+        return f"{','.join(items[:limit])} + {count - limit} more..."
+    return ",".join(items) or empty
+
+
+def _endpoints_row(e: Obj, now: datetime) -> list[Any]:  # formatEndpoints
+    subsets = e.get("subsets") or []
+    items = []
+    for ss in subsets:
+        addresses = [a.get("ip", "") for a in ss.get("addresses") or []]
+        if not ss.get("ports"):
+            items += addresses
+        for port in ss.get("ports") or []:
+            items += [f"{ip}:{port.get('port')}" for ip in addresses]
+    return [_name(e), _more(items, len(items)) if subsets else "<none>", _age(e, now)]
+
+
+def _endpointslice_row(e: Obj, now: datetime) -> list[Any]:  # formatDiscoveryPorts / formatDiscoveryEndpoints
+    ports = [str(p["port"]) if p.get("port") is not None else str(p.get("name") or "*") for p in e.get("ports") or []]
+    addresses = [a for ep in e.get("endpoints") or [] for a in ep.get("addresses") or []]
+    return [_name(e), e.get("addressType", ""), _more(ports, len(ports), empty="<unset>"),
+            _more(addresses, len(addresses), empty="<unset>"), _age(e, now)]
+
+
+def _storageclass_row(c: Obj, now: datetime) -> list[Any]:
+    annotations = (c.get("metadata") or {}).get("annotations") or {}
+    default = any(annotations.get(k) == "true" for k in ("storageclass.kubernetes.io/is-default-class",
+                                                          "storageclass.beta.kubernetes.io/is-default-class"))
+    return [_name(c) + (" (default)" if default else ""), c.get("provisioner", ""), c.get("reclaimPolicy") or "Delete",
+            c.get("volumeBindingMode") or "Immediate", bool(c.get("allowVolumeExpansion")), _age(c, now)]
+
+
+def _networkpolicy_row(p: Obj, now: datetime) -> list[Any]:
+    return [_name(p), format_label_selector((p.get("spec") or {}).get("podSelector")), _age(p, now)]
+
+
+def _pdb_row(p: Obj, now: datetime) -> list[Any]:
+    spec = p.get("spec") or {}
+    return [_name(p), str(spec["minAvailable"]) if spec.get("minAvailable") is not None else "N/A",
+            str(spec["maxUnavailable"]) if spec.get("maxUnavailable") is not None else "N/A",
+            int((p.get("status") or {}).get("disruptionsAllowed") or 0), _age(p, now)]
+
+
+def _hpa_targets(h: Obj) -> str:  # formatHPAMetrics, Resource metrics (the others print as <unknown type>)
+    specs = (h.get("spec") or {}).get("metrics") or []
+    if not specs:
+        return "<none>"
+    statuses = (h.get("status") or {}).get("currentMetrics") or []
+    out = []
+    for i, spec in enumerate(specs):
+        resource = spec.get("resource") if spec.get("type") == "Resource" else None
+        if not resource:
+            out.append("<unknown type>")
+            continue
+        target, current = resource.get("target") or {}, ((statuses[i] if i < len(statuses) else {}).get("resource")
+                                                          or {}).get("current") or {}
+        if target.get("averageValue") is not None:
+            out.append(f"{resource.get('name')}: {current.get('averageValue', '<unknown>')}/{target['averageValue']}")
+        else:
+            now_pct = f"{current['averageUtilization']}%" if current.get("averageUtilization") is not None else "<unknown>"
+            want = f"{target['averageUtilization']}%" if target.get("averageUtilization") is not None else "<auto>"
+            out.append(f"{resource.get('name')}: {now_pct}/{want}")
+    return ", ".join(out[:2]) + (f" + {len(out) - 2} more..." if len(out) > 2 else "")
+
+
+def _hpa_row(h: Obj, now: datetime) -> list[Any]:
+    spec = h.get("spec") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    return [_name(h), f"{ref.get('kind', '')}/{ref.get('name', '')}", _hpa_targets(h),
+            str(spec["minReplicas"]) if spec.get("minReplicas") is not None else "<unset>",
+            int(spec.get("maxReplicas") or 0), int((h.get("status") or {}).get("currentReplicas") or 0), _age(h, now)]
+
+
+def _ingress_row(i: Obj, now: datetime) -> list[Any]:
+    spec = i.get("spec") or {}
+    rules = spec.get("rules") or []
+    hosts = [r["host"] for r in rules[:3] if r.get("host")]
+    lb = ((i.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    return [_name(i), spec.get("ingressClassName") or "<none>",
+            (",".join(hosts) + (f" + {len(rules) - 3} more..." if len(rules) > 3 else "")) if hosts else "*",
+            ",".join(a.get("ip") or a.get("hostname", "") for a in lb), "80, 443" if spec.get("tls") else "80",
+            _age(i, now)]
+
+
+def _ingressclass_row(c: Obj, now: datetime) -> list[Any]:
+    params = (c.get("spec") or {}).get("parameters")
+    shown = "<none>"
+    if params:
+        shown = params.get("kind", "") + (f".{params['apiGroup']}" if params.get("apiGroup") else "") + \
+            f"/{params.get('name', '')}"
+    return [_name(c), (c.get("spec") or {}).get("controller", ""), shown, _age(c, now)]
+
+
+def _webhooks_row(w: Obj, now: datetime) -> list[Any]:
+    return [_name(w), len(w.get("webhooks") or []), _age(w, now)]
+
+
+def _serviceaccount_row(s: Obj, now: datetime) -> list[Any]:
+    return [_name(s), len(s.get("secrets") or []), _age(s, now)]
+
+
+def _quota_row(q: Obj, now: datetime) -> list[Any]:  # printResourceQuota: requests and limits columns
+    st = q.get("status") or {}
+    hard, used = st.get("hard") or (q.get("spec") or {}).get("hard") or {}, st.get("used") or {}
+    request, limit = [], []
+    for resource in sorted(hard):
+        (limit if resource.startswith("limits.") else request).append(f"{resource}: {used.get(resource, '0')}/{hard[resource]}")
+    return [_name(q), _age(q, now), ", ".join(request), ", ".join(limit)]
+
+
+def _binding_row(b: Obj, now: datetime) -> list[Any]:
+    ref = b.get("roleRef") or {}
+    subjects = b.get("subjects") or []
+
+    def of(kind: str) -> str:
+        return ", ".join((f"{s.get('namespace', '')}/{s.get('name', '')}" if kind == "ServiceAccount" else s.get("name", ""))
+                         for s in subjects if s.get("kind") == kind)
+    return [_name(b), f"{ref.get('kind', '')}/{ref.get('name', '')}", _age(b, now), of("User"), of("Group"),
+            of("ServiceAccount")]
+
+
+def _controllerrevision_row(r: Obj, now: datetime) -> list[Any]:
+    owner = next((o for o in (r.get("metadata") or {}).get("ownerReferences") or [] if o.get("controller")), None)
+    shown = "<none>"
+    if owner:
+        group = str(owner.get("apiVersion", "")).rpartition("/")[0]
+        shown = f"{str(owner.get('kind', '')).lower()}{'.' + group if group else ''}/{owner.get('name', '')}"
+    return [_name(r), shown, int(r.get("revision") or 0), _age(r, now)]
+
+
+def _priorityclass_row(p: Obj, now: datetime) -> list[Any]:
+    return [_name(p), int(p.get("value") or 0), bool(p.get("globalDefault")), _age(p, now), p.get("preemptionPolicy", "")]
+
+
+def _lease_row(lease: Obj, now: datetime) -> list[Any]:
+    return [_name(lease), (lease.get("spec") or {}).get("holderIdentity", ""), _age(lease, now)]
+
+
+def _runtimeclass_row(r: Obj, now: datetime) -> list[Any]:
+    return [_name(r), r.get("handler", ""), _age(r, now)]
+
+
 def _generic_row(o: Obj, now: datetime) -> list[Any]:
-    return [_name(o), _age(o, now)]
+    """The apiserver's default table convertor (kinds printers.go has no handler for: Roles, LimitRanges)."""
+    return [_name(o), (o.get("metadata") or {}).get("creationTimestamp") or ""]
 
 
 def _cols(spec: str) -> list[Column]:
@@ -367,10 +524,29 @@ PRINTERS: dict[str, Printer] = {
     "Certificate": (_cols("Name,Ready,Secret,+Issuer,+Status,Age"), _certificate_row),
     "CertificateRequest": (_cols("Name,Approved,Denied,Ready,Issuer,Requester,+Status,Age"),
                            _certificaterequest_row),
+    "Endpoints": (_cols("Name,Endpoints,Age"), _endpoints_row),
+    "EndpointSlice": (_cols("Name,AddressType,Ports,Endpoints,Age"), _endpointslice_row),
+    "StorageClass": (_cols("Name,Provisioner,ReclaimPolicy,VolumeBindingMode,AllowVolumeExpansion,Age"),
+                     _storageclass_row),
+    "NetworkPolicy": (_cols("Name,Pod-Selector,Age"), _networkpolicy_row),
+    "PodDisruptionBudget": (_cols("Name,Min Available,Max Unavailable,Allowed Disruptions,Age"), _pdb_row),
+    "HorizontalPodAutoscaler": (_cols("Name,Reference,Targets,MinPods,MaxPods,Replicas,Age"), _hpa_row),
+    "Ingress": (_cols("Name,Class,Hosts,Address,Ports,Age"), _ingress_row),
+    "IngressClass": (_cols("Name,Controller,Parameters,Age"), _ingressclass_row),
+    "ValidatingWebhookConfiguration": (_cols("Name,Webhooks,Age"), _webhooks_row),
+    "MutatingWebhookConfiguration": (_cols("Name,Webhooks,Age"), _webhooks_row),
+    "ServiceAccount": (_cols("Name,Secrets,Age"), _serviceaccount_row),
+    "ResourceQuota": (_cols("Name,Age,Request,Limit"), _quota_row),
+    "RoleBinding": (_cols("Name,Role,Age,+Users,+Groups,+ServiceAccounts"), _binding_row),
+    "ClusterRoleBinding": (_cols("Name,Role,Age,+Users,+Groups,+ServiceAccounts"), _binding_row),
+    "ControllerRevision": (_cols("Name,Controller,Revision,Age"), _controllerrevision_row),
+    "PriorityClass": (_cols("Name,Value,Global-Default,Age,PreemptionPolicy"), _priorityclass_row),
+    "Lease": (_cols("Name,Holder,Age"), _lease_row),
+    "RuntimeClass": (_cols("Name,Handler,Age"), _runtimeclass_row),
     "Issuer": (_cols("Name,Ready,+Status,Age"), _issuer_row),
     "ClusterIssuer": (_cols("Name,Ready,+Status,Age"), _issuer_row),
 }
-_GENERIC: Printer = (_cols("Name,Age"), _generic_row)
+_GENERIC: Printer = (_cols("Name,Created At"), _generic_row)
 
 
 def _partial(obj: Obj) -> Obj:

@@ -17,7 +17,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from sim import errors
+from sim import admission, errors
+from sim.defaulting import default_pod
+from sim.derive import disruption
 from sim.errors import ApiError
 from sim.patching import PATCH_TYPES, strategic_merge_patch
 from sim.resources import ResourceType, from_wire, to_wire
@@ -192,12 +194,15 @@ class Api:
         validate_name(rt, name)
         for key in ("uid", "resourceVersion", "deletionTimestamp"):
             meta.pop(key, None)  # the server assigns these, whatever the client sent
+        if rt.stored_kind == "Pod":
+            default_pod(obj)
 
         def write() -> Obj:
             if rt.namespaced and self.store.get("Namespace", None, namespace or "") is None:
                 raise errors.not_found("namespaces", "", namespace or "")
             if self.store.get(rt.stored_kind, namespace if rt.namespaced else None, name) is not None:
                 raise errors.already_exists(rt.plural, rt.group, name)
+            self._admit("CREATE", rt, namespace, obj)
             if dry_run:
                 meta.setdefault("uid", "00000000-0000-0000-0000-000000000000")
                 meta.setdefault("creationTimestamp", format_time(self.store.now()))
@@ -236,9 +241,18 @@ class Api:
             # Clients only ever read blanked values; a blank written back means "unchanged", not "erase".
             kept = old.get("data") or {}
             new["data"] = {k: (kept.get(k, v) if v == "" else v) for k, v in new["data"].items()}
+        if sub is None:
+            self._admit("UPDATE", rt, new["metadata"].get("namespace"), new)
         if dry_run:
             return new
         return self.store.put(new)
+
+    def _admit(self, operation: str, rt: ResourceType, namespace: str | None, obj: Obj) -> None:
+        """Fail-closed admission webhooks that cannot be called refuse the write (500, as the apiserver)."""
+        refused = admission.rejection(self.store, operation, rt.group, rt.version, rt.plural,
+                                      namespace if rt.namespaced else None, obj)
+        if refused is not None:
+            raise ApiError(500, refused)
 
     def update(self, rt: ResourceType, namespace: str | None, name: str, sub: str | None, body: Obj,
                dry_run: bool) -> Obj:
@@ -318,6 +332,30 @@ class Api:
             updated = copy.deepcopy(stored)
             updated.setdefault("spec", {})["replicas"] = replicas
             return self._scale_of(updated if dry_run else self.store.put(updated))
+
+        return self._write(write, dry_run)
+
+    # -- eviction ------------------------------------------------------------------------------------
+    def evict(self, namespace: str, name: str, body: Any, dry_run: bool) -> Obj:
+        """POST pods/{name}/eviction: delete the pod unless its PodDisruptionBudget allows no disruption."""
+        if not isinstance(body, dict) or body.get("kind") not in (None, "", "Eviction"):
+            raise errors.bad_request("the body of the request was in an unknown format: expected an Eviction")
+        if (body.get("metadata") or {}).get("name") not in (None, "", name):
+            raise errors.bad_request(f"name in URL does not match name in Eviction object: {name}")
+
+        def write() -> Obj:
+            pod = self.store.get("Pod", namespace, name)
+            if pod is None:
+                raise errors.not_found("pods", "", name)
+            refused = disruption.eviction_refusal(self.store, pod)
+            if refused is not None:
+                code, message, cause = refused
+                raise ApiError(code, message, "TooManyRequests" if code == 429 else None,
+                               {"causes": [cause]} if cause else None)
+            if not dry_run:
+                gone = self.store.delete("Pod", namespace, name)
+                self._collect((gone or pod)["metadata"].get("uid"), "Background")
+            return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 
         return self._write(write, dry_run)
 

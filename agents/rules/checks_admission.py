@@ -20,9 +20,18 @@ _WEBHOOK = re.compile(r'failed calling webhook \\?"([^"\\]+)\\?"')
 _SERVICE_ACCOUNT = re.compile(r'serviceaccount \\?"([^"\\]+)\\?" not found', re.I)
 
 
+def _about_focus(facts: Facts, seen: Seen) -> bool:
+    """Is this event about the workload the alert names (it, or one of its ReplicaSets)?"""
+    involved = seen.obj.get("involvedObject", {}).get("name") or ""
+    names = [facts.focus.get(k) for k in ("deployment", "statefulset", "daemonset", "job", "replicaset")]
+    return any(n and (involved == n or involved.startswith(n + "-")) for n in names)
+
+
 def _failed_creates(facts: Facts) -> Iterator[tuple[Seen, str]]:
-    """(event, message) for every FailedCreate, and ReplicaFailure conditions of observed workloads."""
-    for seen in facts.events_for(reasons=("FailedCreate",)):
+    """(event, message) for every FailedCreate (the alerting workload's first: a fail-closed webhook or a full
+    quota refuses every workload in the namespace), and ReplicaFailure conditions of observed workloads."""
+    events = facts.events_for(reasons=("FailedCreate",))
+    for seen in sorted(events, key=lambda seen: not _about_focus(facts, seen)):
         yield seen, seen.obj.get("message") or ""
     for kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job"):
         for key, seen in facts.objects.items():

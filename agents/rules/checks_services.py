@@ -1,7 +1,9 @@
-"""Checks for traffic that does not reach healthy pods: selector, targetPort, not-ready or missing Service."""
+"""Checks for traffic that does not reach healthy pods: selector, targetPort, not-ready or missing Service, and a
+NetworkPolicy that drops a caller's connections."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agents.diagnosis import ResourceRef
@@ -9,6 +11,7 @@ from agents.rules import pods
 from agents.rules.facts import Facts
 from agents.rules.finding import Clue, Finding, FixDraft
 from agents.rules.registry import check
+from agents.toolsets.kubernetes import netpolicy
 
 
 def _services(facts: Facts) -> list[dict[str, Any]]:
@@ -138,12 +141,61 @@ def service_endpoints_not_ready(facts: Facts) -> Finding | None:
 
 @check("service_missing")
 def service_missing(facts: Facts) -> Finding | None:
-    """The Service the alert names does not exist."""
-    name, namespace = facts.focus.get("service"), facts.focus.get("namespace")
-    call_id = facts.missing.get(("Service", namespace, name or ""))
-    if not name or call_id is None:
+    """The Service the alert names, or the one its callers' requests fail against, does not exist."""
+    wanted = ((facts.focus.get("service"), facts.focus.get("namespace")),
+              (facts.focus.get("upstream_service"), facts.focus.get("upstream_namespace") or facts.focus.get("namespace")))
+    for name, namespace in wanted:
+        call_id = facts.missing.get(("Service", namespace, name or ""))
+        if not name or call_id is None:
+            continue
+        ref = ResourceRef(kind="Service", namespace=namespace, name=name)
+        return Finding("service_unreachable", f"Service {name} does not exist; callers cannot resolve it.", 0.85, ref,
+                       (Clue.of("not found", name, call_id=call_id),),
+                       (FixDraft("spec", None, "restore the Service manifest (selector = the pods' labels)", resource=ref),))
+    return None
+
+
+_DIAL_TIMEOUT = re.compile(r"dial tcp \d{1,3}(?:\.\d{1,3}){3}:\d+: i/o timeout")
+_GENERATED_LABELS = ("pod-template-hash", "controller-revision-hash", "statefulset.kubernetes.io/pod-name")
+
+
+@check("network_policy_blocks_caller")
+def network_policy_blocks_caller(facts: Facts) -> Finding | None:
+    """The caller's connections to its dependency time out because a NetworkPolicy isolating the dependency's
+    pods admits none of the caller's pods (a dropped SYN is a timeout, not a refusal)."""
+    caller_name, upstream = facts.focus.get("backend_pod") or facts.focus.get("pod"), facts.focus.get("upstream_service")
+    namespace = facts.focus.get("namespace")
+    upstream_ns = facts.focus.get("upstream_namespace") or namespace
+    if not caller_name or not upstream:
         return None
-    ref = ResourceRef(kind="Service", namespace=namespace, name=name)
-    return Finding("service_unreachable", f"Service {name} does not exist; callers cannot resolve it.", 0.85, ref,
-                   (Clue.of("not found", name, call_id=call_id),),
-                   (FixDraft("spec", None, "restore the Service manifest (selector = the pods' labels)", resource=ref),))
+    timed_out = next(((log, line) for log in facts.logs_for(caller_name) for line in log.text.splitlines()
+                      if _DIAL_TIMEOUT.search(line)), None)
+    service = facts.get("Service", upstream_ns, upstream)
+    caller = facts.get("Pod", namespace, caller_name)
+    if timed_out is None or service is None or caller is None:
+        return None
+    spec = service.get("spec") or {}
+    pod_labels = next(iter(spec.get("matchingPodLabels") or []), None) or spec.get("selector") or {}
+    policies = netpolicy.ingress_isolating(facts.all("NetworkPolicy", upstream_ns), pod_labels)
+    caller_labels = {k: v for k, v in (caller["metadata"].get("labels") or {}).items() if k not in _GENERATED_LABELS}
+    if not policies or not caller_labels or any(netpolicy.admits(p, caller_labels, namespace or "default") for p in policies):
+        return None
+    policy = policies[0]
+    name = policy["metadata"]["name"]
+    peer: dict[str, Any] = {"podSelector": {"matchLabels": caller_labels}}
+    if upstream_ns != namespace:
+        peer["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
+    rules = (policy.get("spec") or {}).get("ingress") or []
+    field, value = ("spec.ingress[0].from", [*(rules[0].get("from") or []), peer]) if rules else \
+        ("spec.ingress", [{"from": [peer]}])
+    admitted = "; ".join(netpolicy.rule_lines(policy))
+    wanted = ", ".join(f"{k}={v}" for k, v in caller_labels.items())
+    cause = (f"NetworkPolicy {name} isolates the {upstream} pods for ingress ({admitted}); the caller's pods ({wanted}) "
+             f"are not admitted, so their connections to {upstream} are dropped and time out.")
+    ref = ResourceRef(kind="NetworkPolicy", namespace=upstream_ns, name=name)
+    log, line = timed_out
+    return Finding("service_unreachable", cause, 0.88, ref,
+                   (Clue.of(_DIAL_TIMEOUT.search(line).group(0), "i/o timeout", call_id=log.call_id),  # type: ignore[union-attr]
+                    Clue.of(f"NetworkPolicy {name}", name, call_id=facts.source("NetworkPolicy", upstream_ns, name))),
+                   (FixDraft(field, value, f"admit the pods labelled {wanted}", resource=ref),),
+                   related=(pods.ref(caller), ResourceRef(kind="Service", namespace=upstream_ns, name=upstream)))

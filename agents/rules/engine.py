@@ -63,6 +63,7 @@ async def _refresh(run: Run) -> None:
     run.vars.update(targets.backend_pod(run.facts, run.vars))
     run.vars.update(targets.upstream(run.facts, run.vars))
     run.vars.update(targets.started_pod(run.facts, run.vars))
+    run.vars.update(targets.from_ingress(run.facts, run.vars))
     run.vars.update(refs.variables(run.facts, run.vars.get("namespace")))
     if "replicaset" in run.vars and "deployment" not in run.vars:
         await run.call("describe_replicaset", {"namespace": run.vars["namespace"], "name": run.vars["replicaset"]})

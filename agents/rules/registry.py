@@ -12,7 +12,7 @@ Check = Callable[[Facts], Finding | None]
 
 _CHECKS: dict[str, Check] = {}
 _FAMILIES = ("containers", "config", "images", "probes", "scheduling", "services", "storage", "nodes",
-             "admission", "certificates", "workloads", "security", "scaling")
+             "admission", "certificates", "workloads", "security", "scaling", "rbac", "ingress")
 
 
 class CheckRegistryError(Exception):

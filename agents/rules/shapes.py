@@ -52,7 +52,7 @@ def pod(data: Obj) -> Iterator[tuple[str, Obj]]:
     init, init_statuses = _split_containers(data.get("initContainers") or [])
     spec: Obj = {"containers": containers, "initContainers": init, "volumes": data.get("volumes") or [],
                  "nodeSelector": data.get("nodeSelector"), "tolerations": data.get("tolerations") or [],
-                 "nodeName": data.get("node")}
+                 "nodeName": data.get("node"), "serviceAccountName": data.get("serviceAccountName")}
     summary = data.get("status")  # kubectl's STATUS column: Running, CrashLoopBackOff, Pending, Completed...
     status: Obj = {"phase": data.get("phase") or _phase(summary), "reason": data.get("reason") or (
         summary if summary not in ("Running", "Pending", "Completed", "Succeeded") else None),
@@ -121,7 +121,11 @@ def endpoints(data: Obj) -> Iterator[tuple[str, Obj]]:
     checks = [{"port": p.get("port"), "targetPort": p.get("targetPort"), "foundOnPods": p.get("foundOnPods")}
               for p in data.get("ports") or []]
     yield "Service", {"kind": "Service", "metadata": dict(meta), "spec": {
-        "selector": data.get("selector") or {}, "portChecks": checks, "matchingPods": data.get("matchingPods") or []}}
+        "selector": data.get("selector") or {}, "portChecks": checks, "matchingPods": data.get("matchingPods") or [],
+        "matchingPodLabels": data.get("matchingPodLabels") or []}}
+    for policy in data.get("networkPolicies") or []:
+        if isinstance(policy, dict) and (policy.get("metadata") or {}).get("name"):
+            yield "NetworkPolicy", policy
 
 
 def pvc(data: Obj) -> Iterator[tuple[str, Obj]]:

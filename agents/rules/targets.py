@@ -14,7 +14,7 @@ LABEL_VARS = {
     "namespace": "namespace", "pod": "pod", "container": "container", "deployment": "deployment",
     "statefulset": "statefulset", "daemonset": "daemonset", "job_name": "job", "cronjob": "cronjob",
     "node": "node", "service": "service", "persistentvolumeclaim": "pvc", "horizontalpodautoscaler": "hpa",
-    "resourcequota": "quota", "certificate": "certificate", "replicaset": "replicaset",
+    "resourcequota": "quota", "certificate": "certificate", "replicaset": "replicaset", "ingress": "ingress",
 }
 # The `service` label of a scraped metric names the exporter, not the object the alert is about.
 _SCRAPE_SERVICE = re.compile(r"kube-state-metrics|kubelet|node-exporter|prometheus|alertmanager|blackbox")
@@ -141,6 +141,14 @@ def upstream(facts: Facts, found: dict[str, str]) -> dict[str, str]:
     return {}
 
 
+def from_ingress(facts: Facts, found: dict[str, str]) -> dict[str, str]:
+    """`ingress_class`: the class the focus Ingress names (to ask whether it exists)."""
+    ingress = facts.get("Ingress", found.get("namespace"), found.get("ingress", ""))
+    spec, meta = (ingress or {}).get("spec") or {}, (ingress or {}).get("metadata") or {}
+    named = spec.get("ingressClassName") or (meta.get("annotations") or {}).get("kubernetes.io/ingress.class")
+    return {"ingress_class": named} if named and "ingress_class" not in found else {}
+
+
 def from_pod(facts: Facts, found: dict[str, str]) -> dict[str, str]:
     """Variables the focus pod adds: its crashed container, node, claim and owners."""
     pod = facts.get("Pod", found.get("namespace"), found.get("pod", ""))
@@ -158,6 +166,9 @@ def from_pod(facts: Facts, found: dict[str, str]) -> dict[str, str]:
         added["container"] = found.get("container") or (unready or [pods.containers(pod)[0]["name"]])[0]
     if pod.get("spec", {}).get("nodeName"):
         added["node"] = pod["spec"]["nodeName"]
+    # A dedicated ServiceAccount is there to call the API: what it may do is read before the crashed run's log.
+    if pod.get("spec", {}).get("serviceAccountName") not in (None, "", "default"):
+        added["service_account"] = pod["spec"]["serviceAccountName"]
     # The image a container cannot pull: a step asks its registry which tags exist.
     pulling = [s.get("image") or pods.container(pod, s["name"]).get("image") for s in pods.statuses(pod)
                if pods.waiting(s).get("reason") in ("ImagePullBackOff", "ErrImagePull")]

@@ -22,7 +22,8 @@ Obj = dict[str, Any]
 _NAMED_KINDS = (("deployment", "Deployment"), ("statefulset", "StatefulSet"), ("daemonset", "DaemonSet"),
                 ("job_name", "Job"), ("cronjob", "CronJob"), ("horizontalpodautoscaler", "HorizontalPodAutoscaler"),
                 ("persistentvolumeclaim", "PersistentVolumeClaim"), ("service", "Service"), ("node", "Node"),
-                ("resourcequota", "ResourceQuota"), ("certificate", "Certificate"), ("name", None))
+                ("resourcequota", "ResourceQuota"), ("certificate", "Certificate"), ("ingress", "Ingress"),
+                ("name", None))
 
 
 @dataclass(frozen=True)
@@ -233,6 +234,13 @@ def _pvc(store: ObjectStore, scope: Scope) -> list[str]:
             if c is not None and (c.get("status") or {}).get("phase") != "Bound"]
 
 
+def _ingress_unserved(store: ObjectStore, scope: Scope) -> list[str]:
+    """A blackbox probe of an Ingress's host fails while no controller has given the Ingress an address."""
+    ingresses = [_get(store, scope, "Ingress")] if scope.kind == "Ingress" else store.list("Ingress", scope.namespace)
+    return [f"ingress {i['metadata']['name']} has no address (no controller serves it)" for i in ingresses
+            if i is not None and not ((i.get("status") or {}).get("loadBalancer") or {}).get("ingress")]
+
+
 Condition = Callable[[ObjectStore, Scope], list[str]]
 
 # The kubernetes-mixin's (and cert-manager's) alerts, each read as the condition its rule tests.
@@ -259,6 +267,7 @@ CONDITIONS: dict[str, Condition] = {
     "KubeServiceNoEndpoints": _no_endpoints,
     "KubePersistentVolumeClaimPending": _pvc,
     "KubePersistentVolumeFillingUp": _claim_users,
+    "BlackboxProbeFailed": _ingress_unserved,  # the blackbox exporter's probe_success == 0, for an Ingress's host
 }
 
 

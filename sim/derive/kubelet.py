@@ -12,6 +12,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 
+from sim.derive import apiclient
 from sim.derive.context import Cluster, Obj, go_duration
 from sim.derive.dns import unresolved_host
 from sim.derive.eviction import eviction_for
@@ -245,12 +246,14 @@ def _process(cluster: Cluster, pod: Obj, container: Obj, b: Behaviour, plan: Con
             plan.exit_code, plan.exit_reason = write.exit_code, "Completed" if write.exit_code == 0 else "Error"
             return
     if b.resolve_hosts is not None:
-        host = unresolved_host(cluster, namespace, command)
+        host = unresolved_host(cluster, namespace, command, pod)
         if host is not None:
             plan.logs = logs + [b.resolve_hosts.log.format(host=host)]
             code = b.resolve_hosts.exit_code
             plan.exit_code, plan.exit_reason = code, "Completed" if code == 0 else "Error"
             return
+    if apiclient.refuse(cluster, pod, b.api_requests, plan, logs):
+        return
     limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
     try:
         limit_bytes = to_bytes(limit) if limit is not None else None

@@ -62,7 +62,7 @@ def seed_nodes(cluster: Cluster) -> None:
             "status": {
                 "capacity": _resources(capacity),
                 "allocatable": _resources(facts.allocatable),
-                "addresses": [
+                "addresses": [a.model_dump() for a in facts.addresses] or [
                     {"type": "InternalIP", "address": f"172.18.0.{index + 1}"},
                     {"type": "Hostname", "address": facts.name},
                 ],

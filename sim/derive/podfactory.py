@@ -6,19 +6,14 @@ as a FailedCreate event when admission refuses the pod.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from sim.derive.context import Cluster, Obj, fmt
+from sim.admission import rejection
+from sim.defaulting import default_pod_spec
 from sim.derive.names import suffix, uid
 from sim.derive.scheduling import container_requests
 from sim.quantity import QuantityError, format_bytes, format_millicores, to_bytes, to_millicores
-
-DEFAULT_TOLERATIONS = [
-    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
-    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
-]
-
 
 def next_name(cluster: Cluster, namespace: str, prefix: str) -> str:
     """A fresh `<prefix>-<5 chars>` name; the k-th name for a prefix is always the same."""
@@ -27,51 +22,6 @@ def next_name(cluster: Cluster, namespace: str, prefix: str) -> str:
         if (namespace, name) not in cluster.memory.used_names and cluster.get("Pod", namespace, name) is None:
             return name
     raise RuntimeError(f"no free pod name for {prefix}")  # pragma: no cover
-
-
-def default_pod_spec(spec: Obj, namespace: str, pod_name: str) -> Obj:
-    spec = copy.deepcopy(spec)
-    spec.setdefault("restartPolicy", "Always")
-    spec.setdefault("dnsPolicy", "ClusterFirst")
-    spec.setdefault("schedulerName", "default-scheduler")
-    spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
-    spec.setdefault("serviceAccount", spec["serviceAccountName"])
-    spec.setdefault("terminationGracePeriodSeconds", 30)
-    spec.setdefault("enableServiceLinks", True)
-    spec.setdefault("securityContext", {})
-    spec.setdefault("priority", 0)
-    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
-    tolerations = spec.setdefault("tolerations", [])
-    for tol in DEFAULT_TOLERATIONS:
-        if not any(t.get("key") == tol["key"] and t.get("effect") == "NoExecute" for t in tolerations):
-            tolerations.append(dict(tol))
-    access = f"kube-api-access-{suffix(namespace + '/' + pod_name + '/sa')}"
-    if spec.get("automountServiceAccountToken", True):
-        spec.setdefault("volumes", []).append({
-            "name": access,
-            "projected": {"defaultMode": 420, "sources": [
-                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1",
-                                                                               "fieldPath": "metadata.namespace"}}]}},
-            ]},
-        })
-    for group in ("initContainers", "containers"):
-        for c in spec.get(group) or []:
-            tag = str(c.get("image", "")).rsplit("/", 1)[-1]
-            c.setdefault("imagePullPolicy", "Always" if ":" not in tag or tag.endswith(":latest") else "IfNotPresent")
-            c.setdefault("terminationMessagePath", "/dev/termination-log")
-            c.setdefault("terminationMessagePolicy", "File")
-            c.setdefault("resources", {})
-            res = c["resources"]
-            if res.get("limits") and not res.get("requests"):
-                res["requests"] = dict(res["limits"])
-            elif res.get("limits"):
-                res["requests"] = {**res["limits"], **res["requests"]}
-            if spec.get("automountServiceAccountToken", True):
-                c.setdefault("volumeMounts", []).append(
-                    {"name": access, "readOnly": True, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"})
-    return spec
 
 
 def _quota_error(cluster: Cluster, namespace: str, pod_name: str, spec: Obj) -> str | None:
@@ -169,51 +119,26 @@ def quota_usage(cluster: Cluster, quota: Obj) -> dict[str, str]:
     return {r: _format(r, v) for r, v in used.items()}
 
 
-def _webhook_error(cluster: Cluster, namespace: str) -> str | None:
-    for config in cluster.list("ValidatingWebhookConfiguration") + cluster.list("MutatingWebhookConfiguration"):
-        for hook in config.get("webhooks") or []:
-            if hook.get("failurePolicy", "Fail") != "Fail":
-                continue
-            rules = hook.get("rules") or []
-            if not any("pods" in (r.get("resources") or []) and any(op in ("CREATE", "*") for op in r.get("operations") or [])
-                       for r in rules):
-                continue
-            ns_selector = (hook.get("namespaceSelector") or {}).get("matchLabels") or {}
-            ns_obj = cluster.get("Namespace", None, namespace) or {}
-            labels = (ns_obj.get("metadata") or {}).get("labels") or {}
-            if any(labels.get(k) != v for k, v in ns_selector.items()):
-                continue
-            svc = (hook.get("clientConfig") or {}).get("service")
-            if not svc:
-                continue
-            endpoints = cluster.get("Endpoints", svc.get("namespace"), svc.get("name"))
-            ready = any(s.get("addresses") for s in (endpoints or {}).get("subsets") or [])
-            if not ready:
-                path = svc.get("path") or "/"
-                port = svc.get("port", 443)
-                timeout = hook.get("timeoutSeconds", 10)
-                return (
-                    f'Internal error occurred: failed calling webhook "{hook.get("name")}": failed to call webhook: '
-                    f'Post "https://{svc.get("name")}.{svc.get("namespace")}.svc:{port}{path}?timeout={timeout}s": '
-                    f'no endpoints available for service "{svc.get("name")}"'
-                )
-    return None
+def _webhook_error(cluster: Cluster, namespace: str, pod_name: str, spec: Obj, labels: dict[str, str]) -> str | None:
+    pod = {"metadata": {"name": pod_name, "namespace": namespace, "labels": labels}, "spec": spec}
+    return rejection(cluster, "CREATE", "", "v1", "pods", namespace, pod)
 
 
-def admit(cluster: Cluster, namespace: str, pod_name: str, spec: Obj) -> str | None:
+def admit(cluster: Cluster, namespace: str, pod_name: str, spec: Obj, labels: dict[str, str] | None = None) -> str | None:
     """The `Error creating: ...` message if admission refuses the pod."""
     sa = spec.get("serviceAccountName") or "default"
     if cluster.get("ServiceAccount", namespace, sa) is None:
         return (f'pods "{pod_name}" is forbidden: error looking up service account {namespace}/{sa}: '
                 f'serviceaccount "{sa}" not found')
-    return _quota_error(cluster, namespace, pod_name, spec) or _webhook_error(cluster, namespace)
+    return _quota_error(cluster, namespace, pod_name, spec) or _webhook_error(cluster, namespace, pod_name, spec,
+                                                                              labels or {})
 
 
 def create_pod(cluster: Cluster, owner: Obj, template: Obj, name: str, labels: dict[str, str],
                extra_spec: Obj | None = None, created: Any = None) -> Obj | str:
     namespace = owner["metadata"].get("namespace") or "default"
     spec = default_pod_spec({**(template.get("spec") or {}), **(extra_spec or {})}, namespace, name)
-    refused = admit(cluster, namespace, name, spec)
+    refused = admit(cluster, namespace, name, spec, {**((template.get("metadata") or {}).get("labels") or {}), **labels})
     if refused:
         return f"Error creating: {refused}"
     tmeta = template.get("metadata") or {}

@@ -160,7 +160,7 @@ def _render(cluster: Cluster, pod: Obj, plan: Any, node: Obj | None, pod_ip: str
         calls = next((c.calls for c in plan.containers if c.name == name and c.name in running), [])
         if calls and logs.get("current") is not None:
             logs = {**logs, "current": list(logs["current"]) + call_logs(cluster, meta.get("namespace") or "default",
-                                                                          calls)}
+                                                                          calls, pod)}
         cluster.memory.logs[(meta.get("namespace") or "default", meta["name"], name)] = logs
 
 

@@ -17,6 +17,7 @@ from sim.derive.context import Cluster, Obj, fmt, parse_time
 from sim.derive.names import template_hash
 from sim.derive.podfactory import create_pod, next_name
 from sim.patching import strategic_merge_patch
+from sim.scenario import Scenario
 
 REVISION = "deployment.kubernetes.io/revision"
 
@@ -168,6 +169,19 @@ def _new_replicaset(cluster: Cluster, dep: Obj, rss: list[Obj], template: Obj, c
     return cluster.create(rs)
 
 
+HISTORY_AGE = timedelta(days=3)  # how long before the fault an earlier revision's ReplicaSet was created
+
+
+def first_applied(scenario: Scenario, obj: Obj, applied: datetime) -> datetime:
+    """When `obj` was first applied: a Deployment with earlier revisions predates its oldest ReplicaSet."""
+    meta = obj.get("metadata") or {}
+    if obj.get("kind") == "Deployment" and any(
+            p.deployment == meta.get("name") and p.namespace == (meta.get("namespace") or "default")
+            for p in scenario.world.previous_revisions):
+        return applied.replace(microsecond=0) - HISTORY_AGE - timedelta(days=1)
+    return applied
+
+
 def seed_history(cluster: Cluster) -> None:
     """ReplicaSets for `world.previous_revisions`: earlier templates that once ran, fully available."""
     for prev in cluster.scenario.world.previous_revisions:
@@ -178,7 +192,7 @@ def seed_history(cluster: Cluster) -> None:
         rss = cluster.owned("ReplicaSet", dep)
         if any(r["metadata"]["name"].endswith(template_hash(old_template)) for r in rss):
             continue
-        created = cluster.fault_start.replace(microsecond=0) - timedelta(days=3)
+        created = cluster.fault_start.replace(microsecond=0) - HISTORY_AGE
         rs = _new_replicaset(cluster, dep, rss, old_template, created=created)
         rs["spec"]["replicas"] = int(dep["spec"].get("replicas", 1))
         rs = cluster.save(rs)

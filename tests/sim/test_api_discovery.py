@@ -60,7 +60,7 @@ def test_aggregated_discovery_is_served_to_kubectl_1_32(sim: Served) -> None:
     (core,) = reply.json()["items"]
     pods = next(r for r in core["versions"][0]["resources"] if r["resource"] == "pods")
     assert pods["scope"] == "Namespaced" and pods["responseKind"] == {"group": "", "version": "v1", "kind": "Pod"}
-    assert {s["subresource"] for s in pods["subresources"]} == {"status", "log"}
+    assert {s["subresource"] for s in pods["subresources"]} == {"status", "log", "eviction"}
     groups = request(sim.url, "GET", "/apis", headers={"Accept": AGGREGATED}).json()["items"]
     apps = next(g for g in groups if g["metadata"]["name"] == "apps")
     deployments = next(r for r in apps["versions"][0]["resources"] if r["resource"] == "deployments")

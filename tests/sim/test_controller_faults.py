@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from sim.controller import Controller, LogError
+from sim.health import failing_requests
 from sim.scenario import Scenario, apply_patch, load_scenario, shipped_scenarios
 from sim.store import ObjectStore
 
@@ -119,11 +120,21 @@ def test_alert_labels_name_live_objects(name: str) -> None:
 
 @pytest.mark.parametrize("name", FAULTS)
 def test_fault_shows_a_warning_or_a_broken_service(name: str) -> None:
-    store, _, scenario = seeded(name)
+    store, controller, scenario = seeded(name)
     resource = scenario.expect.resource
     assert resource is not None
-    assert store.get(resource.kind, resource.namespace, resource.name) is not None
-    if resource.kind == "Service":
+    if store.get(resource.kind, resource.namespace, resource.name) is None:
+        # The fault is the object's absence (a Service pruned from the kustomization): its callers fail.
+        fix = scenario.expect.fix
+        assert fix is None or any((o["kind"], o["metadata"]["name"]) == (resource.kind, resource.name)
+                                  for o in fix.create), f"{resource} is neither in the cluster nor created by the fix"
+        assert failing_requests(store, controller.read_log, resource.namespace), "callers should fail without it"
+    elif resource.kind == "Ingress":  # a controller ignores an Ingress of a class it does not serve: no address
+        ingress = store.get("Ingress", resource.namespace, resource.name)
+        assert not (ingress.get("status") or {}).get("loadBalancer", {}).get("ingress"), "the Ingress is served"
+    elif resource.kind == "NetworkPolicy":  # a policy drops traffic silently: callers' requests time out
+        assert failing_requests(store, controller.read_log, resource.namespace), "the policy should drop some request"
+    elif resource.kind == "Service":
         # No ready endpoint, or ready endpoints on a port their pods do not declare (wrong targetPort).
         endpoints = store.get("Endpoints", resource.namespace, resource.name)
         for subset in (endpoints or {}).get("subsets") or []:

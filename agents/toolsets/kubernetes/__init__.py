@@ -10,6 +10,7 @@ from agents.toolsets.kubernetes import (  # noqa: F401  (importing declares the 
     endpoints,
     usage,
     rollout,
+    rbac,
 )
 from agents.toolsets.kubernetes.clients import ClusterClients
 from agents.toolsets.kubernetes.toolset import KUBERNETES

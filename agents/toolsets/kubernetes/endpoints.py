@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from agents.toolsets.base import ToolEnv, ToolOutput
+from agents.toolsets.kubernetes.netpolicy import ingress_isolating, rule_lines, selector_text
 from agents.toolsets.kubernetes.reader import cluster_reader
+from agents.toolsets.kubernetes.resources import clean
 from agents.toolsets.kubernetes.render import labels, pod_ready, pod_status, table
 from agents.toolsets.kubernetes.toolset import KUBERNETES
 from agents.toolsets.kubernetes.workloads import DescribeParams
@@ -27,8 +29,9 @@ def _target_found(target: Any, ports: list[Obj]) -> bool:
 @KUBERNETES.tool(params=DescribeParams, kind="Service", output_cap=6000, transformers=("redact", "truncate_head"))
 def get_endpoints(env: ToolEnv, p: DescribeParams) -> ToolOutput:
     """A Service's endpoints (ready and not-ready addresses with their pods), its selector, the pods that
-    selector matches (and the labels of pods in the namespace when none match), and whether each
-    targetPort exists on those pods. Use it when traffic to a Service fails."""
+    selector matches (and the labels of pods in the namespace when none match), whether each targetPort
+    exists on those pods, and the NetworkPolicies that isolate those pods with the clients they admit.
+    Use it when traffic to a Service fails."""
     reader = cluster_reader(env)
     svc = reader.get("Service", p.namespace, p.name)
     endpoints = reader.maybe_get("Endpoints", p.namespace, p.name) or {}
@@ -63,6 +66,15 @@ def get_endpoints(env: ToolEnv, p: DescribeParams) -> ToolOutput:
     if not matching and pods:
         seen = sorted({labels(pod["metadata"].get("labels")) for pod in pods})[:10]
         lines.append("Labels of pods in the namespace: " + "; ".join(seen))
+    # A policy in front of the pods drops traffic without a trace in the endpoints: show the ones that isolate them.
+    policies = [clean(policy) for policy in reader.list("NetworkPolicy", p.namespace)
+                if any(ingress_isolating([policy], pod["metadata"].get("labels") or {}) for pod in matching)]
+    for policy in policies[:10]:
+        lines.append(f"NetworkPolicy {policy['metadata']['name']} isolates these pods for ingress (pod selector "
+                     f"{selector_text(policy.get('spec', {}).get('podSelector'))}):")
+        lines += [f"  {line}" for line in rule_lines(policy)]
     data = {"namespace": p.namespace, "service": p.name, "selector": selector, "addresses": data_addresses,
-            "ports": port_checks, "matchingPods": [pod["metadata"]["name"] for pod in matching]}
+            "ports": port_checks, "matchingPods": [pod["metadata"]["name"] for pod in matching],
+            "matchingPodLabels": [pod["metadata"].get("labels") or {} for pod in matching[:1]],
+            "networkPolicies": policies[:10]}
     return ToolOutput("\n".join(lines), data)

@@ -89,7 +89,7 @@ def describe_pod(env: ToolEnv, p: DescribePodParams) -> ToolOutput:
                          ("Controlled By", owner(pod)),
                          ("Service Account", spec.get("serviceAccountName"))])
     data: Obj = {"kind": "Pod", "namespace": p.namespace, "name": p.name, "node": spec.get("nodeName"),
-                 "status": pod_status(pod), "phase": status.get("phase"), "reason": status.get("reason"),
+                 "serviceAccountName": spec.get("serviceAccountName"), "status": pod_status(pod), "phase": status.get("phase"), "reason": status.get("reason"),
                  "message": status.get("message"), "owner": owner(pod),
                  "labels": pod["metadata"].get("labels") or {},
                  "annotations": pod["metadata"].get("annotations") or {}}

@@ -32,6 +32,44 @@ SERVICE = obj("Service", "nginx", spec={"selector": {"app": "web"}, "ports": [{"
 QUOTA_MSG = ('Error creating: pods "api-7c9-x2x9k" is forbidden: exceeded quota: compute-quota, requested: '
              "requests.cpu=10m, used: requests.cpu=20m, limited: requests.cpu=20m")
 
+
+def policy_facts(admitted: str = "billing",
+                 line: str = 'error="Get \\"http://ledger/x\\": dial tcp 10.96.1.2:80: i/o timeout"') -> Facts:
+    """A caller whose requests to ledger time out, and the NetworkPolicy in front of ledger's pods."""
+    caller = pod("checkout-6d8f-abcde", labels={"app": "checkout", "pod-template-hash": "6d8f"},
+                 owner="ReplicaSet/checkout-6d8f")
+    ledger = obj("Service", "ledger", spec={"selector": {"app": "ledger"}, "matchingPodLabels": [{"app": "ledger"}]})
+    policy = obj("NetworkPolicy", "ledger-ingress", spec={
+        "podSelector": {"matchLabels": {"app": "ledger"}}, "policyTypes": ["Ingress"],
+        "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": admitted}}}], "ports": [{"port": 8080}]}]})
+    return facts(caller, ledger, policy, logs=[log(line, pod_name="checkout-6d8f-abcde", previous=False)],
+                 service="checkout", backend_pod="checkout-6d8f-abcde", upstream_service="ledger",
+                 upstream_namespace="shop")
+
+
+FORBIDDEN_LINE = ('level=fatal msg="list pods failed" error="pods is forbidden: User \\"system:serviceaccount:shop:janitor\\" '
+                  'cannot list resource \\"pods\\" in API group \\"\\" in the namespace \\"shop\\""')
+
+
+def rbac_facts(rules: list | None = [{"apiGroups": ["apps"], "resources": ["deployments"],  # noqa: B006 - read only
+                                      "verbs": ["get", "list"]}], line: str = FORBIDDEN_LINE) -> Facts:
+    """A container whose API request is forbidden, with the Role bound to its ServiceAccount (if seen)."""
+    seen = [pod(), obj("RoleBinding", "janitor", spec=None, subjects=[{"kind": "ServiceAccount", "name": "janitor"}],
+                       roleRef={"kind": "Role", "name": "janitor-role"})]
+    if rules is not None:
+        seen.append(obj("Role", "janitor-role", spec=None, rules=rules))
+    return facts(*seen, logs=[log(line)])
+
+
+def ingress_facts(class_name: str, *, missing: bool) -> Facts:
+    """An Ingress naming `class_name`; when `missing`, the lookup of that class said not found and listed nginx."""
+    seen = facts(obj("Ingress", "docs", spec={"ingressClassName": class_name}))
+    if missing:
+        seen.missing[("IngressClass", None, class_name)] = "c2"
+        seen.listed[("IngressClass", None)] = (["nginx"], "c2")
+    return seen
+
+
 CASES = [
     Case("insufficient-memory", "unschedulable_resources",
          unschedulable("0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available.",
@@ -155,6 +193,32 @@ CASES = [
     Case("service-missing", "service_missing",
          Facts(focus={"namespace": "shop", "service": "catalog"}, missing={("Service", "shop", "catalog"): "c1"}),
          "service_unreachable", "Service/catalog", "does not exist"),
+    Case("upstream-service-missing", "service_missing",
+         Facts(focus={"namespace": "shop", "service": "frontend", "upstream_service": "catalog",
+                      "upstream_namespace": "shop"}, missing={("Service", "shop", "catalog"): "c1"}),
+         "service_unreachable", "Service/catalog", "does not exist"),
+    Case("network-policy-drops-the-caller", "network_policy_blocks_caller", policy_facts(),
+         "service_unreachable", "NetworkPolicy/ledger-ingress", "are not admitted",
+         ("spec.ingress[0].from", [{"podSelector": {"matchLabels": {"app": "billing"}}},
+                                   {"podSelector": {"matchLabels": {"app": "checkout"}}}])),
+    Case("network-policy-admits-the-caller", "network_policy_blocks_caller", policy_facts(admitted="checkout")),
+    Case("refused-is-not-a-policy", "network_policy_blocks_caller",
+         policy_facts(line='error="Get \\"http://ledger/x\\": dial tcp 10.96.1.2:80: connect: connection refused"')),
+    Case("rbac-forbidden-adds-the-rule", "rbac_forbidden", rbac_facts(),
+         "rbac", "Pod/web-7f9c-abcde", "does not allow list on pods",
+         ("rules", [{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
+                    {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}])),
+    Case("rbac-forbidden-adds-the-verb", "rbac_forbidden",
+         rbac_facts(rules=[{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]),
+         "rbac", says="does not allow list on pods", fix=("rules[0].verbs", ["get", "list"])),
+    Case("rbac-forbidden-without-a-role-seen", "rbac_forbidden", rbac_facts(rules=None),
+         "rbac", says="no Role bound to it grants it"),
+    Case("rbac-not-forbidden", "rbac_forbidden", rbac_facts(line="error: connection reset by peer")),
+    Case("ingress-class-missing", "ingress_class_missing",
+         ingress_facts("example", missing=True),
+         "service_unreachable", "Ingress/docs", "which does not exist", ("spec.ingressClassName", "nginx")),
+    Case("ingress-class-exists", "ingress_class_missing",
+         ingress_facts("nginx", missing=False)),
     # Without the ReplicaSet seen, how many pods are still to come is unknown: no value, a person sizes it.
     Case("quota-exceeded", "quota_exceeded",
          facts(event("FailedCreate", QUOTA_MSG, kind="ReplicaSet", name="api-7c9")),
@@ -180,6 +244,12 @@ CASES = [
          facts(event("FailedCreate", 'Error creating: Internal error occurred: failed calling webhook "validate.policy.example.com": '
                                      'no endpoints available for service "policy-webhook"', kind="ReplicaSet", name="api-7c9")),
          "admission", says="validate.policy.example.com"),
+    # A fail-closed webhook refuses every workload in the namespace: the one the alert names is the subject.
+    Case("webhook-names-the-alerting-workload", "admission_webhook_failed",
+         facts(*(event("FailedCreate", 'Error creating: Internal error occurred: failed calling webhook "v.example.com": '
+                                       'no endpoints available for service "policy"', kind="ReplicaSet", name=rs)
+                 for rs in ("metrics-5f6", "api-7c9")), deployment="api"),
+         "admission", "ReplicaSet/api-7c9", "v.example.com"),
     Case("service-account-missing", "service_account_missing",
          facts(event("FailedCreate", 'Error creating: pods "x" is forbidden: error looking up service account shop/builder: '
                                      'serviceaccount "builder" not found', kind="ReplicaSet", name="api-7c9")),

@@ -35,6 +35,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "describe_node": {"name": "{api_node}"},
     "describe_service": {"namespace": "payments", "name": "payments-api"},
     "describe_pvc": {"namespace": "payments", "name": "data-vault-0"},
+    "describe_service_account": {"namespace": "payments", "name": "default"},
     "get_events": {"namespace": "payments"},
     "get_logs": {"namespace": "payments", "name": "{api_pod}", "previous": True},
     "get_resource_yaml": {"kind": "Deployment", "namespace": "payments", "name": "payments-api"},

@@ -14,6 +14,7 @@ from agents.toolsets import ToolOutput, ToolRegistry, ToolRegistryError, Toolset
 READ_ONLY_TOOLS = [
     "list_pods", "list_workloads", "describe_pod", "describe_deployment", "describe_replicaset",
     "describe_statefulset", "describe_daemonset", "describe_node", "describe_service", "describe_pvc", "get_events", "get_logs",
+    "describe_service_account",
     "get_resource_yaml", "get_endpoints", "get_resource_usage", "get_rollout_history", "list_image_tags",
     "prometheus_query", "web_search", "search_knowledge",
 ]

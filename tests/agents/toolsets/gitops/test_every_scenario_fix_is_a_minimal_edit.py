@@ -22,16 +22,19 @@ CHANGED_LINES = {
     "hpa_missing_cpu_requests": (0, 1),
     "image_pull_bad_tag": (1, 1),                # the kustomization's newTag, not the Deployment
     "ingress_tls_secret_missing": (1, 1),
+    "ingress_class_missing": (1, 1),
     "init_container_crashloop": (1, 1),          # the trailing comma inside the literal block
     "job_backoff_limit_exceeded": (1, 1),
     "liveness_probe_wrong_port": (1, 1),
     "namespace_quota_exceeded": (1, 1),
+    "networkpolicy_blocks_backend": (0, 3),      # one more peer: `- podSelector:`, `matchLabels:`, the label
     "nodeselector_no_matching_node": (3, 1),     # the overlay patch's nodeSelector goes: `spec: {}`
     "oom_memory_hog": (1, 1),
     "oomkilled_limit_too_low": (1, 1),
     "pending_insufficient_memory": (1, 1),       # the overlay patch, not the base
     "private_registry_pull_secret_missing": (1, 1),
     "pvc_storageclass_not_found": (1, 1),
+    "rbac_missing_list_verb": (0, 6),            # one more rule: apiGroups, resources and verbs, block style
     "readiness_probe_wrong_path": (1, 1),
     "rollout_stuck_bad_release": (1, 1),
     "run_as_nonroot_image_root": (0, 1),
