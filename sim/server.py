@@ -182,6 +182,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "GET" and parts[:1] == ["v2"]:
             self._registry(parts[1:])
             return
+        if self.command == "GET" and parts[:1] == ["metrics"] and len(parts) <= 2:
+            self._metrics(parts[1] if len(parts) == 2 else None)
+            return
         if parts[:2] == ["api", "v1"]:
             route = parse_resource_path(["", "v1", *parts[2:]])
         elif len(parts) >= 3 and parts[0] == "apis":
@@ -205,6 +208,14 @@ class _Handler(BaseHTTPRequestHandler):
                                          "detail": {"name": "/".join(parts[:-2])}}]})
             return
         self._json(200, answer)
+
+    def _metrics(self, source: str | None) -> None:
+        """Prometheus exposition from the store (sim/metrics.py): `/metrics/<source>` per scrape job."""
+        from sim import metrics
+
+        if source is not None and source not in metrics.SOURCES:
+            raise errors.no_route()
+        self._send(200, metrics.exposition(self.server.store, source), metrics.CONTENT_TYPE)
 
     def _discovery(self, parts: list[str]) -> bool:
         doc: Obj | None
