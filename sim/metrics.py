@@ -74,7 +74,7 @@ class _Families:
 
 
 def _resources(container: Obj, which: str) -> dict[str, str]:
-    return dict(((container.get("resources") or {}).get(which) or {}))
+    return dict((container.get("resources") or {}).get(which) or {})
 
 
 def _resource_series(quantity: str, resource: str) -> tuple[str, float]:

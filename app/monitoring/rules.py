@@ -114,7 +114,7 @@ def shorten_expr(expr: str) -> str:
     return "".join(out)
 
 
-def test_profile(rules: dict[str, Any]) -> dict[str, Any]:
+def shortened_rules(rules: dict[str, Any]) -> dict[str, Any]:
     """The same rules with `for:` divided by FOR_FACTOR and range windows by RANGE_FACTOR."""
     groups = []
     for group in rules.get("groups") or []:
