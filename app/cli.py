@@ -134,6 +134,10 @@ def _parser() -> argparse.ArgumentParser:
     bench_kb.add_argument("--chunks", type=int, default=10_000, help="chunks to ingest (default 10000)")
     bench_kb.add_argument("--queries", type=int, default=200, help="searches to time (default 200)")
     bench_kb.set_defaults(handler=lambda args: _kb(args, "bench"))
+    # The monitoring pipeline (issue 15): flags and handlers live in app/monitoring/cli.py.
+    from app.monitoring.cli import add_monitoring_arguments
+
+    add_monitoring_arguments(evaluate, sim_serve)
     return parser
 
 
