@@ -241,7 +241,7 @@ def _eval(args: argparse.Namespace) -> int:
     quiet()
     json_path = Path(args.json_path) if args.json_path else None
     return asyncio.run(run_eval(settings, folder, repeat=args.repeat, json_path=json_path, out=sys.stdout,
-                                variants=args.variants, seed=args.seed, min_pass=args.min_pass))
+                                variants=args.variants, seed=args.seed, min_pass=args.min_pass, alerts=args.alerts))
 
 
 def _toolsets(_args: argparse.Namespace) -> int:
