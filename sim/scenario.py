@@ -280,9 +280,9 @@ class Alert(_Model):
     fingerprint: str | None = None
     # Unset: a kubernetes-mixin rule fires it (the honesty check runs the real rules on the sim's metrics to
     # prove it). "team": the mixin has no rule for this fault; `source_reason` says why and what rule a team
-    # adds to get this alert. Neither is part of the webhook payload.
-    source: Literal["team"] | None = None
-    source_reason: str | None = None
+    # adds to get this alert. Both stay out of model_dump(), so out of every payload an agent sees.
+    source: Literal["team"] | None = Field(None, exclude=True)
+    source_reason: str | None = Field(None, exclude=True)
 
     @field_validator("labels")
     @classmethod
