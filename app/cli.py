@@ -137,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
     # The monitoring pipeline (issue 15): flags and handlers live in app/monitoring/cli.py.
     from app.monitoring.cli import add_monitoring_arguments
 
-    add_monitoring_arguments(evaluate, sim_serve)
+    add_monitoring_arguments(evaluate, sim_serve, demo)
     return parser
 
 
@@ -333,7 +333,7 @@ def _demo(args: argparse.Namespace) -> int:
     settings = load_settings()
     from app.demo import run_demo
 
-    return run_demo(settings, scenario=args.scenario, unattended=args.yes, port=args.port)
+    return run_demo(settings, scenario=args.scenario, unattended=args.yes, port=args.port, monitoring=args.monitoring)
 
 
 

@@ -19,7 +19,11 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2
 
 
-def add_monitoring_arguments(evaluate: argparse.ArgumentParser, sim_serve: argparse.ArgumentParser) -> None:
+def add_monitoring_arguments(evaluate: argparse.ArgumentParser, sim_serve: argparse.ArgumentParser,
+                             demo: argparse.ArgumentParser) -> None:
+    demo.add_argument("--monitoring", action="store_true",
+                      help="the alert is born in a real Prometheus (kubernetes-mixin rules) from the simulated "
+                           "cluster's metrics, routed by a real Alertmanager, and resolved after the fix")
     evaluate.add_argument("--honesty", action="store_true",
                           help="instead of diagnosing: check that the real kubernetes-mixin rules, run by a real "
                                "Prometheus on each scenario's metrics, fire the alerts the scenario declares")
