@@ -149,7 +149,8 @@ async def eval_loaded(scenario: Scenario, base: Settings, run: int = 0, label: s
                         outcome.symptoms, outcome.problems = observed
             verdict = judge(scenario, incidents, outcomes)
             if derived is not None and any(not o.refused for o in outcomes):
-                unresolved = await derived.unresolved(client, [int(i["id"]) for i in incidents])
+                unresolved = await derived.unresolved(client, [int(i["id"]) for i in incidents], frozenset(
+                    a.labels["alertname"] for a in scenario.alerts if a.source == "team"))
                 verdict.reasons.extend(unresolved)
                 verdict.ok = verdict.ok and not unresolved
             row.take(verdict)
