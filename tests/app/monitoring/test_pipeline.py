@@ -12,8 +12,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from app.monitoring.honesty import check_scenarios
-from app.monitoring.pipeline import ScrapeTarget, Webhook, prometheus_config, start_monitoring
+from app.monitoring.pipeline import (
+    NOT_SIMULATED,
+    ScrapeTarget,
+    Webhook,
+    prometheus_config,
+    start_monitoring,
+    write_rules,
+)
+from app.monitoring.rules import load_rules
 from sim.runtime import start_sim
 from sim.scenario import find_scenario, scenario_dir
 from tests.support.intake import wait_until
@@ -111,3 +121,13 @@ def test_a_fault_reaches_the_webhook_and_the_fix_resolves_it() -> None:
         processes = pipeline.processes
     assert all(p.process.poll() is not None for p in processes), "both processes stopped"
     assert not pipeline.workdir.exists(), "the temporary directory is removed"
+
+
+def test_loaded_rules_leave_out_control_plane_targets_the_sim_does_not_serve(tmp_path: Path) -> None:
+    for profile, crash_for in (("test", "5s"), ("production", "15m")):
+        rules = load_rules(write_rules(tmp_path, profile))
+        alerts = {r["alert"]: r for g in rules["groups"] for r in g["rules"] if "alert" in r}
+        assert not NOT_SIMULATED & set(alerts) and "KubeletDown" in alerts
+        assert alerts["KubePodCrashLooping"]["for"] == crash_for
+    with pytest.raises(ValueError, match="unknown rules profile"):
+        write_rules(tmp_path, "fast")
