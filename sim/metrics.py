@@ -55,6 +55,7 @@ class _Families:
 
     def __init__(self) -> None:
         self._families: dict[str, Metric] = {}
+        self._labels: dict[str, list[str]] = {}
 
     def gauge(self, name: str, doc: str, labels: dict[str, str], value: float) -> None:
         self._add(GaugeMetricFamily, name, doc, labels, value)
@@ -65,9 +66,10 @@ class _Families:
     def _add(self, cls: type[Metric], name: str, doc: str, labels: dict[str, str], value: float) -> None:
         family = self._families.get(name)
         if family is None:
-            family = cls(name, doc, labels=list(labels))  # type: ignore[call-arg]
+            self._labels[name] = list(labels)
+            family = cls(name, doc, labels=self._labels[name])  # type: ignore[call-arg]
             self._families[name] = family
-        family.add_metric([labels[k] for k in family._labelnames], value)  # type: ignore[attr-defined]
+        family.add_metric([labels[k] for k in self._labels[name]], value)  # type: ignore[attr-defined]
 
     def __iter__(self) -> Iterator[Metric]:
         return iter(self._families.values())
