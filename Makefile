@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint setup clean readme-table
+.PHONY: demo test lint setup clean readme-table alertmanager prometheus
 
 setup: $(STAMP)
 
@@ -24,7 +24,11 @@ demo: $(STAMP)
 alertmanager:
 	@scripts/ensure-alertmanager.sh
 
-test: $(STAMP) alertmanager
+# The monitoring tests run a real Prometheus and its promtool (Debian's `prometheus` package), the same way.
+prometheus:
+	@scripts/ensure-prometheus.sh
+
+test: $(STAMP) alertmanager prometheus
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -140,6 +140,10 @@ def _parser() -> argparse.ArgumentParser:
     bench_kb.add_argument("--chunks", type=int, default=10_000, help="chunks to ingest (default 10000)")
     bench_kb.add_argument("--queries", type=int, default=200, help="searches to time (default 200)")
     bench_kb.set_defaults(handler=_bench_kb)
+    # The monitoring pipeline (issue 15): flags and handlers live in app/monitoring/cli.py.
+    from app.monitoring.cli import add_monitoring_arguments
+
+    add_monitoring_arguments(evaluate, sim_serve, demo)
     return parser
 
 
@@ -266,7 +270,7 @@ def _eval(args: argparse.Namespace) -> int:
     quiet()
     json_path = Path(args.json_path) if args.json_path else None
     return asyncio.run(run_eval(settings, folder, repeat=args.repeat, json_path=json_path, out=sys.stdout,
-                                variants=args.variants, seed=args.seed, min_pass=args.min_pass))
+                                variants=args.variants, seed=args.seed, min_pass=args.min_pass, alerts=args.alerts))
 
 
 def _toolsets(_args: argparse.Namespace) -> int:
@@ -358,7 +362,7 @@ def _demo(args: argparse.Namespace) -> int:
     settings = load_settings()
     from app.demo import run_demo
 
-    return run_demo(settings, scenario=args.scenario, unattended=args.yes, port=args.port)
+    return run_demo(settings, scenario=args.scenario, unattended=args.yes, port=args.port, monitoring=args.monitoring)
 
 
 

@@ -10,6 +10,7 @@ request; the changed manifests are synced to the simulated cluster, which shows 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import sys
 import tempfile
@@ -27,6 +28,8 @@ from app.eval.payload import webhook_payload
 from app.eval.report import shared_database
 from app.eval.runner import settled_incident
 from app.inprocess import serving
+from app.monitoring.derived import DerivedAlerts
+from app.monitoring.pipeline import ScrapeTarget, Webhook, free_port, start_monitoring
 from app.observability import configure_logging
 from app.settings import Settings
 from app.slack.service import card_destination
@@ -39,11 +42,14 @@ from sim.tables import pod_status
 Say = Callable[[str], None]
 
 
-def run_demo(settings: Settings, *, scenario: str, unattended: bool, port: int, out: TextIO = sys.stdout) -> int:
-    return asyncio.run(_demo(settings, scenario=scenario, unattended=unattended, port=port, out=out))
+def run_demo(settings: Settings, *, scenario: str, unattended: bool, port: int, out: TextIO = sys.stdout,
+             monitoring: bool = False) -> int:
+    return asyncio.run(_demo(settings, scenario=scenario, unattended=unattended, port=port, out=out,
+                             monitoring=monitoring))
 
 
-async def _demo(settings: Settings, *, scenario: str, unattended: bool, port: int, out: TextIO) -> int:
+async def _demo(settings: Settings, *, scenario: str, unattended: bool, port: int, out: TextIO,
+                monitoring: bool = False) -> int:
     configure_logging("WARNING", "text")  # the demo talks to a person; the service's logs stay quiet
     started = time.monotonic()
 
@@ -51,7 +57,8 @@ async def _demo(settings: Settings, *, scenario: str, unattended: bool, port: in
         print(line, file=out, flush=True)
 
     token = secrets.token_urlsafe(16)
-    with start_sim(find_scenario(scenario)) as cluster, tempfile.TemporaryDirectory(prefix="opsgraph-demo-") as tmp:
+    with start_sim(find_scenario(scenario)) as cluster, tempfile.TemporaryDirectory(prefix="opsgraph-demo-") as tmp, \
+            contextlib.ExitStack() as stack:
         repo_url = seed_bare_repo(cluster.scenario.gitops.files, Path(tmp) / "gitops.git")
         say(f"simulated cluster '{cluster.scenario.name}' at {cluster.url}")
         say(f"  kubeconfig: {cluster.kubeconfig_path}")
@@ -65,9 +72,22 @@ async def _demo(settings: Settings, *, scenario: str, unattended: bool, port: in
                 "gitops_work_dir": Path(tmp) / "clones", "approvers": "",
                 "webhook_token": settings.webhook_token or SecretStr(token),
                 "api_token": settings.api_token or SecretStr(token)})
+            pipeline = None
+            if monitoring:
+                # Prometheus and Alertmanager first, so the service starts with its Prometheus URL; Alertmanager
+                # retries its posts until the service listens on the port chosen here.
+                port = port or free_port()
+                pipeline = stack.enter_context(start_monitoring(
+                    [ScrapeTarget(cluster.url, demo_settings.default_cluster)],
+                    webhook=Webhook(f"http://127.0.0.1:{port}/webhooks/alertmanager",
+                                    demo_settings.webhook_token.get_secret_value() if demo_settings.webhook_token else None)))
+                demo_settings = demo_settings.model_copy(update={"prometheus_url": pipeline.prometheus_url})
+                say(f"Prometheus at {pipeline.prometheus_url} (kubernetes-mixin rules, test profile), Alertmanager at "
+                    f"{pipeline.alertmanager_url}")
             async with serving(demo_settings, port=port) as url:
                 say(f"opsgraph service at {url} ({where})")
-                await tell_story(url, cluster, demo_settings, say, approve=_approver(unattended, say))
+                await tell_story(url, cluster, demo_settings, say, approve=_approver(unattended, say),
+                                 derived=DerivedAlerts(pipeline) if pipeline is not None else None)
                 say(f"demo told in {time.monotonic() - started:.1f} s")
                 if not unattended:
                     say("the service keeps running; Ctrl-C stops it, the cluster and the database.")
@@ -76,18 +96,28 @@ async def _demo(settings: Settings, *, scenario: str, unattended: bool, port: in
 
 
 async def tell_story(url: str, cluster: RunningSim, settings: Settings, say: Say,
-                     approve: Callable[[], Awaitable[bool]]) -> None:
+                     approve: Callable[[], Awaitable[bool]], derived: DerivedAlerts | None = None) -> None:
     _show_pods(cluster, say)
     assert settings.webhook_token is not None and settings.api_token is not None
     alerts = [a.model_dump(mode="json", exclude_none=True) for a in cluster.scenario.alerts]
     payload = webhook_payload(alerts, cluster=settings.default_cluster, cluster_label=settings.cluster_label)
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        hook = {"Authorization": f"Bearer {settings.webhook_token.get_secret_value()}"}
-        accepted = (await client.post("/webhooks/alertmanager", json=payload, headers=hook)).json()
-        names = ", ".join(a["labels"]["alertname"] for a in alerts)
-        say(f"\nAlertmanager -> POST /webhooks/alertmanager ({names}): incident {accepted['incident_ids']}")
-        client.headers["Authorization"] = f"Bearer {settings.api_token.get_secret_value()}"
-        incident = await settled_incident(client, accepted["incident_ids"][0])
+        if derived is None:
+            hook = {"Authorization": f"Bearer {settings.webhook_token.get_secret_value()}"}
+            accepted = (await client.post("/webhooks/alertmanager", json=payload, headers=hook)).json()
+            names = ", ".join(a["labels"]["alertname"] for a in alerts)
+            say(f"\nAlertmanager -> POST /webhooks/alertmanager ({names}): incident {accepted['incident_ids']}")
+            client.headers["Authorization"] = f"Bearer {settings.api_token.get_secret_value()}"
+            incident_ids = accepted["incident_ids"]
+        else:
+            client.headers["Authorization"] = f"Bearer {settings.api_token.get_secret_value()}"
+            incident_ids = await derived.opened_incidents(client, settings.default_cluster)
+            fired = sorted({a["labels"]["alertname"] for a in derived.pipeline.alerts()})
+            say(f"\nPrometheus fired {', '.join(fired) or 'nothing'}; Alertmanager -> POST /webhooks/alertmanager: "
+                f"incident(s) {incident_ids}")
+            if not incident_ids:
+                return
+        incident = await settled_incident(client, incident_ids[0])
         _show_diagnosis(incident, say)
         say(f"  slack: {card_destination(settings, incident)}")
         if incident["status"] != "awaiting_approval":
@@ -110,6 +140,12 @@ async def tell_story(url: str, cluster: RunningSim, settings: Settings, say: Say
     say(f"\n{decision}d -> branch {pr.get('branch')} pushed (commit {str(pr.get('commit'))[:12]}); "
         f"pull request: {pr.get('url')}" + (f"  [{pr['note']}]" if pr.get("note") else ""))
     await _sync_branch(cluster, settings, pr, say)
+    if derived is not None:
+        async with httpx.AsyncClient(base_url=url, timeout=30, headers={
+                "Authorization": f"Bearer {settings.api_token.get_secret_value()}"}) as client:
+            unresolved = await derived.unresolved(client, incident_ids)
+        say("Alertmanager -> resolved notification: every alert of the incident resolved" if not unresolved
+            else "not resolved: " + "; ".join(unresolved))
 
 
 async def _sync_branch(cluster: RunningSim, settings: Settings, pr: dict[str, Any], say: Say) -> None:

@@ -347,6 +347,11 @@ class Alert(_Model):
     endsAt: str | None = None
     generatorURL: str | None = None
     fingerprint: str | None = None
+    # Unset: a kubernetes-mixin rule fires it (the honesty check runs the real rules on the sim's metrics to
+    # prove it). "team": the mixin has no rule for this fault; `source_reason` says why and what rule a team
+    # adds to get this alert. Both stay out of model_dump(), so out of every payload an agent sees.
+    source: Literal["team"] | None = Field(None, exclude=True)
+    source_reason: str | None = Field(None, exclude=True)
 
     @field_validator("labels")
     @classmethod
@@ -354,6 +359,15 @@ class Alert(_Model):
         if "alertname" not in labels:
             raise ValueError("an alert needs labels.alertname")
         return labels
+
+    @model_validator(mode="after")
+    def _team_alert_says_why(self) -> Alert:
+        if self.source == "team" and not (self.source_reason or "").strip():
+            raise ValueError("source: team needs source_reason (why the kubernetes-mixin has no alert for this "
+                             "fault, and the rule a team would add)")
+        if self.source_reason and self.source != "team":
+            raise ValueError("source_reason is only for source: team")
+        return self
 
 
 class GitOps(_Model):

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sim import errors, protowire, rbac, resources
 from sim.errors import ApiError
+from sim.quantity import to_bytes
 from sim.resources import ResourceType, to_wire
 from sim.store import ObjectStore, format_time
 from sim.tables import build_table, parse_time
@@ -182,6 +183,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "GET" and parts[:1] == ["v2"]:
             self._registry(parts[1:])
             return
+        if self.command == "GET" and parts[:1] == ["metrics"] and len(parts) <= 2:
+            self._metrics(parts[1] if len(parts) == 2 else None)
+            return
         if parts[:2] == ["api", "v1"]:
             route = parse_resource_path(["", "v1", *parts[2:]])
         elif len(parts) >= 3 and parts[0] == "apis":
@@ -205,6 +209,16 @@ class _Handler(BaseHTTPRequestHandler):
                                          "detail": {"name": "/".join(parts[:-2])}}]})
             return
         self._json(200, answer)
+
+    def _metrics(self, source: str | None) -> None:
+        """Prometheus exposition from the store (sim/metrics.py): `/metrics/<source>` per scrape job."""
+        from sim import metrics
+
+        if source is not None and source not in metrics.SOURCES:
+            raise errors.no_route()
+        scenario = getattr(self.server.controller, "scenario", None)
+        volumes = {(v.namespace, v.claim): to_bytes(v.used) for v in scenario.world.volumes} if scenario else {}
+        self._send(200, metrics.exposition(self.server.store, source, volumes), metrics.CONTENT_TYPE)
 
     def _discovery(self, parts: list[str]) -> bool:
         doc: Obj | None
@@ -410,6 +424,7 @@ class SimHTTPServer(ThreadingHTTPServer):
                  verbose: bool = False) -> None:
         super().__init__(address, _Handler)
         self.store = store
+        self.controller = controller
         self.api = Api(store, controller)
         self.verbose = verbose
         self.stopping = threading.Event()

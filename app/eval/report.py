@@ -49,7 +49,7 @@ def _line(row: EvalRow) -> str:
 
 
 async def run_eval(settings: Settings, folder: Path, *, repeat: int, json_path: Path | None, out: TextIO,
-                   variants: int = 0, seed: int = 1, min_pass: float = 1.0) -> int:
+                   variants: int = 0, seed: int = 1, min_pass: float = 1.0, alerts: str = "file") -> int:
     paths = sorted(folder.glob("*.yaml"))
     if not paths:
         out.write(f"no scenario files (*.yaml) in {folder}\n")
@@ -62,7 +62,7 @@ async def run_eval(settings: Settings, folder: Path, *, repeat: int, json_path: 
             for variant in generate(variants, seed, valid):
                 for run in range(repeat):
                     try:
-                        row = await eval_loaded(variant.scenario, shared, run, label=variant.name)
+                        row = await eval_loaded(variant.scenario, shared, run, label=variant.name, alerts=alerts)
                     except Exception as exc:  # one broken variant is a failed row; the run goes on
                         row = EvalRow(scenario=variant.name, run=run, error=f"{type(exc).__name__}: {exc}")
                     row.details["transforms"] = variant.transforms
@@ -77,7 +77,7 @@ async def run_eval(settings: Settings, folder: Path, *, repeat: int, json_path: 
                 continue
             for run in range(repeat):
                 try:
-                    row = await eval_scenario(path, shared, run)
+                    row = await eval_scenario(path, shared, run, alerts=alerts)
                 except Exception as exc:  # one broken scenario is a failed row; the run goes on
                     row = EvalRow(scenario=path.stem, run=run, error=f"{type(exc).__name__}: {exc}")
                 rows.append(row)

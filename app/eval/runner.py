@@ -24,6 +24,7 @@ from app.eval.row import EvalRow, describe
 from app.eval.symptoms import Scope, alert_scope, firing, remaining_symptoms
 from app.eval.verdict import PullRequestOutcome, judge
 from app.inprocess import serving
+from app.monitoring.derived import derived_alerts
 from app.settings import Settings
 from sim.gitops import seed_bare_repo
 from sim.health import namespace_problems, warning_counts
@@ -47,11 +48,14 @@ def invalid_row(path: Path) -> EvalRow | None:
     return None
 
 
-async def eval_scenario(path: Path, base: Settings, run: int = 0) -> EvalRow:
-    return await eval_loaded(load_scenario(path), base, run, label=path.stem)
+async def eval_scenario(path: Path, base: Settings, run: int = 0, alerts: str = "file") -> EvalRow:
+    return await eval_loaded(load_scenario(path), base, run, label=path.stem, alerts=alerts)
 
 
-async def eval_loaded(scenario: Scenario, base: Settings, run: int = 0, label: str | None = None) -> EvalRow:
+async def eval_loaded(scenario: Scenario, base: Settings, run: int = 0, label: str | None = None,
+                      alerts: str = "file") -> EvalRow:
+    """`alerts="derived"`: the kubernetes-mixin alerts come from real Prometheus and Alertmanager on the
+    sim's metrics (app/monitoring/derived.py), a team's own alerts (`source: team`) from the file."""
     row = EvalRow(scenario=label or scenario.name, run=run)
     if not scenario.alerts:
         return await diagnose_directly(scenario, base, row)
@@ -67,17 +71,26 @@ async def eval_loaded(scenario: Scenario, base: Settings, run: int = 0, label: s
             "gitops_repo_url": repo_url, "gitops_work_dir": Path(tmp) / "clones", "approvers": "",
             "github_token": None, "registry_mirrors": [f"*={sim.url}"]})
         async with serving(settings) as url, httpx.AsyncClient(
-                base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+                base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client, \
+                derived_alerts(sim, url, token, cluster, enabled=alerts == "derived") as derived:
             from app.eval.payload import webhook_payload
 
             started = time.monotonic()
-            posted = await client.post("/webhooks/alertmanager", json=webhook_payload(
-                [a.model_dump(mode="json", exclude_none=True) for a in scenario.alerts],
-                cluster=cluster, cluster_label=settings.cluster_label))
-            if posted.status_code != 202:
-                row.error = f"webhook answered {posted.status_code}: {posted.text[:200]}"
-                return row
-            ids = posted.json()["incident_ids"]
+            posted_alerts = [a for a in scenario.alerts if derived is None or a.source == "team"]
+            ids = []
+            if posted_alerts:
+                posted = await client.post("/webhooks/alertmanager", json=webhook_payload(
+                    [a.model_dump(mode="json", exclude_none=True) for a in posted_alerts],
+                    cluster=cluster, cluster_label=settings.cluster_label))
+                if posted.status_code != 202:
+                    row.error = f"webhook answered {posted.status_code}: {posted.text[:200]}"
+                    return row
+                ids = posted.json()["incident_ids"]
+            if derived is not None:
+                ids = sorted(set(ids) | set(await derived.opened_incidents(client, cluster)))
+                if not ids:
+                    row.error = "the monitoring pipeline opened no incident"
+                    return row
             incidents = list(await asyncio.gather(*(settled_incident(client, i) for i in ids)))
             row.seconds = round(time.monotonic() - started, 3)
             row.incidents = len(incidents)
@@ -98,7 +111,13 @@ async def eval_loaded(scenario: Scenario, base: Settings, run: int = 0, label: s
                 for outcome in outcomes:
                     if not outcome.refused:
                         outcome.symptoms, outcome.problems = observed
-            row.take(judge(scenario, incidents, outcomes))
+            verdict = judge(scenario, incidents, outcomes)
+            if derived is not None and any(not o.refused for o in outcomes):
+                unresolved = await derived.unresolved(client, [int(i["id"]) for i in incidents], frozenset(
+                    a.labels["alertname"] for a in scenario.alerts if a.source == "team"))
+                verdict.reasons.extend(unresolved)
+                verdict.ok = verdict.ok and not unresolved
+            row.take(verdict)
             row.details["pull_requests"] = [o.branch for o in outcomes]
     return row
 

@@ -16,12 +16,13 @@ import yaml
 from app.settings import Settings, env_vars_for
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-# Not Kubernetes objects: the kustomization is kustomize's, the receiver is Alertmanager's.
+# Not Kubernetes objects: the kustomization is kustomize's, the receiver is Alertmanager's, monitoring/ holds
+# Prometheus rule files and promtool tests (tests/deploy/test_monitoring_rules.py checks those).
 NOT_OBJECTS = {"kustomization.yaml", "alertmanager/receiver.yaml"}
 MANIFESTS = sorted(
     p.relative_to(DEPLOY).as_posix()
     for p in DEPLOY.rglob("*.yaml")
-    if p.relative_to(DEPLOY).as_posix() not in NOT_OBJECTS
+    if p.relative_to(DEPLOY).as_posix() not in NOT_OBJECTS and not p.relative_to(DEPLOY).as_posix().startswith("monitoring/")
 )
 # The oldest supported release and the newest schemas the validator ships.
 KUBERNETES_VERSIONS = ["1.31", ".".join(kubernetes_validate.latest_version().split(".")[:2])]
