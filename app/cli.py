@@ -157,8 +157,14 @@ def _approver_token(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = load_settings(**overrides)
+    from app.clusters import ClusterError, ClusterRegistry
     from app.service import run_service
 
+    try:
+        # A configuration error like any other (exit 2), found before a database is started or reached.
+        ClusterRegistry.from_settings(settings)
+    except ClusterError as exc:
+        raise ConfigurationError(f"invalid configuration: OPSGRAPH_CLUSTERS_FILE: {exc}") from None
     return run_service(settings)
 
 
