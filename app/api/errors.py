@@ -9,6 +9,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app.approvals.store import DecisionRefused
@@ -68,6 +70,15 @@ async def _database_down(request: Request, exc: Exception) -> Response:
                         headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
+async def _invalid_request(_request: Request, exc: Exception) -> Response:
+    """FastAPI's own 422, except that an input which is not UTF-8 is shown with U+FFFD: FastAPI decodes the
+    bytes it echoes strictly, and a body that was not UTF-8 answered 500 instead of 422."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [{**err, "input": err["input"].decode("utf-8", "replace")} if isinstance(err.get("input"), bytes)
+              else err for err in exc.errors()]
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
 async def _decision_refused(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DecisionRefused)
     return JSONResponse({"detail": str(exc)}, status_code=exc.status)
@@ -75,6 +86,7 @@ async def _decision_refused(_request: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
     ApiError: _api_error,
+    RequestValidationError: _invalid_request,
     IncidentNotFound: _not_found,
     IllegalTransition: _conflict,
     RunConflict: _conflict,
