@@ -30,6 +30,7 @@ from agents.skills.loader import load_skills
 from agents.toolsets.kubernetes.clients import ClusterClients
 from agents.toolsets.registry import default_registry
 from app.audit_store import ToolAuditStore
+from app.crash_points import CrashBeforeNode, CrashPoint
 from app.incidents.claims import ChangeClaimStore
 from app.help.store import HelpStore
 from app.incidents.queue import RunOutcome, WorkItem
@@ -120,7 +121,8 @@ def remediation_setup(settings: Settings, toolbox: Toolbox | None = None,
         author_name=settings.git_author_name, author_email=settings.git_author_email,
         kubernetes_version=settings.kubernetes_version, approval_ttl_seconds=settings.approval_ttl_seconds,
         model=toolbox.model if toolbox is not None else None, replan_attempts=settings.replan_attempts,
-        dry_run=dry_run, claims=claims)
+        dry_run=dry_run, claims=claims,
+        step_done=CrashPoint(settings.test_crash_at).reach if settings.test_crash_at else None)
 
 
 class GraphRunner:
@@ -163,6 +165,8 @@ class GraphRunner:
                                             message="diagnosis started")
             status = IncidentStatus.DIAGNOSING
         config = run_config(item.thread_id, self.budgets)
+        if self.services.settings.test_crash_at:
+            config["callbacks"] = [CrashBeforeNode(CrashPoint(self.services.settings.test_crash_at))]
         snapshot = await self.graph.aget_state(config)
         # A thread that finished earlier (its outcome was lost with a worker) is only recorded again.
         finished = bool(snapshot.values) and not snapshot.next and not snapshot.interrupts

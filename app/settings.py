@@ -88,6 +88,10 @@ class Settings(BaseSettings):
         "(the embedded one or DATABASE_URL's), created when missing; so their incidents never appear in "
         "`opsgraph serve`'s. Empty: they use the service's own database.",
     )
+    test_crash_at: str | None = Field(
+        None, description="Test only (the kill tests): a worker SIGKILLs itself at this step boundary: "
+        "`before:<graph node>`, `after_commit`, `after_push` or `after_pull_request`. Never set it in production.",
+    )
 
     # --- auth ----------------------------------------------------------------------------------
     api_token: SecretStr | None = Field(
