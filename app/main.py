@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import EXCEPTION_HANDLERS
+from app.api.errors import EXCEPTION_HANDLERS, SafeJSONResponse
 from app.api.routes import alerts, approvals, feedback, health, human_help, incidents, knowledge, slack, threads
 from app.approvals.store import ApprovalStore
 from app.approvals.sweep import ApprovalSweep
@@ -135,7 +135,7 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
             yield
             log.info("opsgraph stopping")
 
-    app = FastAPI(title="opsgraph", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="opsgraph", version="0.1.0", lifespan=lifespan, default_response_class=SafeJSONResponse)
     app.state.settings = settings
     app.state.state_gauges = health.StateGauges()
     app.include_router(health.router)

@@ -122,3 +122,17 @@ def test_any_decision_gets_a_clear_answer_and_at_most_one_is_recorded_whole(
     else:
         assert (after_rows, after_events) == (before_rows, before_events)
     assert len(after_rows) <= 1
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param(b'{"decision": "reject", "approver": "\\ud800", "diff_hash": "%s"}', id="lone-surrogate-echoed"),
+    pytest.param(b'{"decision": "reject", "approver": "\xed\xa0\x80", "diff_hash": "%s"}', id="not-utf-8"),
+])
+def test_what_the_fuzzer_found_is_a_clear_4xx(paused: tuple[ThreadedService, int, str], database_url: str,
+                                               body: bytes) -> None:
+    service, incident_id, diff_hash = paused
+    reply = httpx.post(f"{service.url}/incidents/{incident_id}/approval", content=body % diff_hash.encode(),
+                       headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}, timeout=30)
+    assert reply.status_code in (403, 422), reply.text
+    assert reply.json()["detail"]
+    assert approval_rows(database_url, incident_id) == []
