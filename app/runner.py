@@ -213,11 +213,14 @@ class GraphRunner:
                 await self.incidents.transition(item.incident_id, IncidentStatus.AWAITING_HUMAN, actor=ACTOR,
                                                 message=f"needs a person: {exc}", reason=str(exc))
                 return RunOutcome.done(f"handed to a person: {exc}")  # the item is finished, the incident kept
-        if isinstance(graph_input, Command) and request.get("kind") != "help":
-            await self.approvals.mark_applied(item.incident_id, request["diff_hash"])
         after = await self.graph.aget_state(config)
         pending = after.interrupts[0].value if after.interrupts else None
-        return await self._record(item.incident_id, status, after.values, pending)
+        outcome = await self._record(item.incident_id, status, after.values, pending)
+        if isinstance(graph_input, Command) and request.get("kind") != "help":
+            # Only once the incident has moved on: an applied decision on an incident still awaiting that
+            # change reads as the change asked again, and a second click would be recorded as a new answer.
+            await self.approvals.mark_applied(item.incident_id, request["diff_hash"])
+        return outcome
 
     async def _record(self, incident_id: int, status: str, state: dict[str, Any],
                       pending: dict[str, Any] | None = None) -> RunOutcome:
