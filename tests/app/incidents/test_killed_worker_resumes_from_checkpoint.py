@@ -115,7 +115,14 @@ def _api(service: ServiceProcess, method: str, path: str, **kwargs: Any) -> http
 
 
 def _status_is(service: ServiceProcess, incident_id: int, status: str) -> Callable[[], bool]:
-    return lambda: _api(service, "GET", f"/incidents/{incident_id}").json()["status"] == status
+    def holds() -> bool:
+        reply = _api(service, "GET", f"/incidents/{incident_id}")
+        if reply.status_code == 503:  # no database connection free within the request timeout (a loaded machine)
+            return False
+        assert reply.status_code == 200, reply.text
+        return bool(reply.json()["status"] == status)
+
+    return holds
 
 
 def _approve(service: ServiceProcess, incident_id: int) -> None:
