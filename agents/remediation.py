@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
@@ -72,6 +73,9 @@ class RemediationSetup:
     replan_attempts: int = 2
     dry_run: ServerDryRun | None = None  # None: no server-side dry run (OPSGRAPH_DRY_RUN off)
     claims: ChangeClaims | None = None  # None: no check for another incident's pending change (tests, diagnose)
+    # Told each delivery step it finished (`after_commit`, `after_push`, `after_pull_request`); only the kill
+    # tests use it, to stop the process between two steps.
+    step_done: Callable[[str], None] | None = None
 
     def repo(self, incident_id: str) -> GitOpsRepo:
         # One clone per incident: parallel workers never share a work tree.
@@ -209,12 +213,18 @@ async def deliver(setup: RemediationSetup, incident_id: str, diagnosis: Diagnosi
     message = f"opsgraph: {diagnosis.category} in {diagnosis.affected[0] if diagnosis.affected else 'cluster'}\n\n" \
               f"{diagnosis.root_cause}\n\nIncident {incident_id}; change {plan.diff_hash[:12]}."
 
+    step_done = setup.step_done or (lambda _step: None)
+
     def commit_and_push() -> str:
         repo.checkout_branch(branch)
         sha = repo.commit(plan.files, message, setup.author_name, setup.author_email)
+        step_done("after_commit")
         repo.push(branch)
+        step_done("after_push")
         return sha
 
     sha = await asyncio.to_thread(commit_and_push)
-    return await setup.opener.open(incident_id=incident_id, branch=branch, base=setup.base_branch, commit=sha,
-                                   diagnosis=diagnosis, plan=plan)
+    record = await setup.opener.open(incident_id=incident_id, branch=branch, base=setup.base_branch, commit=sha,
+                                     diagnosis=diagnosis, plan=plan)
+    step_done("after_pull_request")
+    return record

@@ -118,6 +118,8 @@ def _parser() -> argparse.ArgumentParser:
     sim_serve.add_argument("scenario", help="scenario name (see `opsgraph sim list`) or file")
     sim_serve.add_argument("--port", type=int, default=0)
     sim_serve.add_argument("--kubeconfig", help="where to write the kubeconfig")
+    sim_serve.add_argument("--gitops", metavar="DIR", help="also create the scenario's GitOps repository there "
+                           "(a bare git repo, for OPSGRAPH_GITOPS_REPO_URL)")
     sim_serve.set_defaults(handler=_sim_serve)
     sim_list = sim_sub.add_parser("list", help="list the shipped scenarios")
     sim_list.set_defaults(handler=_sim_list)
@@ -167,8 +169,14 @@ def _approver_token(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = load_settings(**overrides)
+    from app.clusters import ClusterError, ClusterRegistry
     from app.service import run_service
 
+    try:
+        # A configuration error like any other (exit 2), found before a database is started or reached.
+        ClusterRegistry.from_settings(settings)
+    except ClusterError as exc:
+        raise ConfigurationError(f"invalid configuration: OPSGRAPH_CLUSTERS_FILE: {exc}") from None
     return run_service(settings)
 
 
@@ -332,11 +340,17 @@ def _sim_serve(args: argparse.Namespace) -> int:
     import threading
     from pathlib import Path
 
+    from sim.gitops import seed_bare_repo
     from sim.runtime import start_sim
-    from sim.scenario import ScenarioError, find_scenario
+    from sim.scenario import ScenarioError, find_scenario, load_scenario
 
+    gitops = Path(args.gitops).resolve() if args.gitops else None
     try:
         path = find_scenario(args.scenario)
+        if gitops is not None:
+            if gitops.exists() and any(gitops.iterdir()):
+                raise ScenarioError(f"--gitops {gitops}: the directory is not empty; name a new one")
+            seed_bare_repo(load_scenario(path).gitops.files, gitops)
         kubeconfig_dir = Path(args.kubeconfig).parent if args.kubeconfig else None
         running = start_sim(path, port=args.port, kubeconfig_dir=kubeconfig_dir)
     except (ScenarioError, FileNotFoundError) as exc:
@@ -351,6 +365,8 @@ def _sim_serve(args: argparse.Namespace) -> int:
         else:
             print(running.kubeconfig_path, flush=True)
         print(f"simulated cluster for {path.stem} at {running.url}; Ctrl-C stops it", file=sys.stderr)
+        if gitops is not None:
+            print(f"GitOps repository of {path.stem}: {gitops} (OPSGRAPH_GITOPS_REPO_URL={gitops})", file=sys.stderr)
         try:
             stop.wait()
         except KeyboardInterrupt:

@@ -5,6 +5,9 @@ the scenario's GitOps files, and the service on loopback. The scenario's alert i
 webhook as Alertmanager would; the diagnosis, the plan and its diff are read back over the API; a
 person approves on the console (or `--yes` does); the service pushes a branch and records the pull
 request; the changed manifests are synced to the simulated cluster, which shows the workload healthy.
+It runs in its own database (OPSGRAPH_DEMO_DATABASE), never the one `opsgraph serve` uses, prints the
+API token it made up so a person can use the API too, and cancels the incident it opened when the
+story ends (its cluster and repository end with it).
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import SecretStr
 
 from agents.toolsets.gitops.repo import GitOpsRepo
 from agents.toolsets.gitops.tree import RepoTree
 from app.eval.payload import webhook_payload
 from app.eval.report import shared_database
-from app.eval.runner import settled_incident
+from app.eval.runner import close_open_incidents, settled_incident
 from app.inprocess import serving
 from app.monitoring.derived import DerivedAlerts
 from app.monitoring.pipeline import ScrapeTarget, Webhook, free_port, start_monitoring
@@ -85,9 +89,11 @@ async def _demo(settings: Settings, *, scenario: str, unattended: bool, port: in
                 say(f"Prometheus at {pipeline.prometheus_url} (kubernetes-mixin rules, test profile), Alertmanager at "
                     f"{pipeline.alertmanager_url}")
             async with serving(demo_settings, port=port) as url:
-                say(f"opsgraph service at {url} ({where})")
-                await tell_story(url, cluster, demo_settings, say, approve=_approver(unattended, say),
-                                 derived=DerivedAlerts(pipeline) if pipeline is not None else None)
+                say(f"opsgraph service at {url} ({where}, database {_database_name(shared)})")
+                _show_api_token(url, settings, token, say)
+                opened = await tell_story(url, cluster, demo_settings, say, approve=_approver(unattended, say),
+                                          derived=DerivedAlerts(pipeline) if pipeline is not None else None)
+                await _close(url, demo_settings, opened, say)
                 say(f"demo told in {time.monotonic() - started:.1f} s")
                 if not unattended:
                     say("the service keeps running; Ctrl-C stops it, the cluster and the database.")
@@ -95,8 +101,33 @@ async def _demo(settings: Settings, *, scenario: str, unattended: bool, port: in
     return 0
 
 
+def _database_name(settings: Settings) -> str:
+    assert settings.database_url is not None
+    return str(conninfo_to_dict(settings.database_url.get_secret_value()).get("dbname", ""))
+
+
+def _show_api_token(url: str, configured: Settings, token: str, say: Say) -> None:
+    """How a person reaches the demo's API themselves (the token is made up for this demo unless configured)."""
+    shown = "$OPSGRAPH_API_TOKEN" if configured.api_token is not None else token
+    if configured.api_token is None:
+        say(f"  API token for this demo: {token}")
+    say(f"  try: curl -H 'Authorization: Bearer {shown}' {url}/incidents")
+
+
+async def _close(url: str, settings: Settings, incident_ids: list[int], say: Say) -> None:
+    assert settings.api_token is not None
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers={
+            "Authorization": f"Bearer {settings.api_token.get_secret_value()}"}) as client:
+        await close_open_incidents(client, incident_ids, "demo finished: its simulated cluster and GitOps "
+                                                         "repository end with it")
+        for incident_id in incident_ids:
+            incident = (await client.get(f"/incidents/{incident_id}")).json()
+            say(f"incident {incident_id} closed: {incident['status']} ({incident.get('status_reason')})")
+
+
 async def tell_story(url: str, cluster: RunningSim, settings: Settings, say: Say,
-                     approve: Callable[[], Awaitable[bool]], derived: DerivedAlerts | None = None) -> None:
+                     approve: Callable[[], Awaitable[bool]], derived: DerivedAlerts | None = None) -> list[int]:
+    """The story from alert to synced fix; returns the incidents the alerts opened."""
     _show_pods(cluster, say)
     assert settings.webhook_token is not None and settings.api_token is not None
     alerts = [a.model_dump(mode="json", exclude_none=True) for a in cluster.scenario.alerts]
@@ -116,13 +147,13 @@ async def tell_story(url: str, cluster: RunningSim, settings: Settings, say: Say
             say(f"\nPrometheus fired {', '.join(fired) or 'nothing'}; Alertmanager -> POST /webhooks/alertmanager: "
                 f"incident(s) {incident_ids}")
             if not incident_ids:
-                return
+                return []
         incident = await settled_incident(client, incident_ids[0])
         _show_diagnosis(incident, say)
         say(f"  slack: {card_destination(settings, incident)}")
         if incident["status"] != "awaiting_approval":
             say(f"no change proposed: {incident.get('status_reason')}")
-            return
+            return list(incident_ids)
         pending = (await client.get(f"/incidents/{incident['id']}/approval")).json()
         say(f"\nproposed change {pending['diff_hash'][:12]} (risk {pending['risk']}):")
         for step in pending["steps"]:
@@ -135,7 +166,7 @@ async def tell_story(url: str, cluster: RunningSim, settings: Settings, say: Say
             await asyncio.sleep(0.05)  # polling the API, as a person's client would
     if decision == "reject":
         say(f"rejected: {incident.get('status_reason')}")
-        return
+        return list(incident_ids)
     pr = incident.get("pr") or {}
     say(f"\n{decision}d -> branch {pr.get('branch')} pushed (commit {str(pr.get('commit'))[:12]}); "
         f"pull request: {pr.get('url')}" + (f"  [{pr['note']}]" if pr.get("note") else ""))
@@ -146,6 +177,7 @@ async def tell_story(url: str, cluster: RunningSim, settings: Settings, say: Say
             unresolved = await derived.unresolved(client, incident_ids)
         say("Alertmanager -> resolved notification: every alert of the incident resolved" if not unresolved
             else "not resolved: " + "; ".join(unresolved))
+    return list(incident_ids)
 
 
 async def _sync_branch(cluster: RunningSim, settings: Settings, pr: dict[str, Any], say: Say) -> None:

@@ -11,7 +11,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import EXCEPTION_HANDLERS
+from app.api.errors import EXCEPTION_HANDLERS, SafeJSONResponse
 from app.api.routes import alerts, approvals, feedback, health, human_help, incidents, knowledge, slack, threads
 from app.api.routes import thread_help
 from app.approvals.store import ApprovalStore
@@ -128,7 +128,7 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory | None = Non
             yield
             log.info("opsgraph stopping")
 
-    app = FastAPI(title="opsgraph", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="opsgraph", version="0.1.0", lifespan=lifespan, default_response_class=SafeJSONResponse)
     app.state.settings = settings
     app.state.state_gauges = health.StateGauges()
     app.include_router(health.router)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any
@@ -84,18 +85,40 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
+# What may not appear raw in a text log line: C0/C1 controls (newline and carriage return included,
+# which would start a forged line; ESC, which would drive the terminal) and the Unicode line breaks.
+_LOG_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# An extra's value that would read as more than one `key=value` pair is quoted.
+_NEEDS_QUOTES = re.compile(r'[\s="\\]')
+
+
+def escape_log_text(text: str) -> str:
+    """`text` on one line: every control character as a visible escape (`\\n`, `\\x1b`, `\\u2028`)."""
+    return _LOG_UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _log_value(value: Any) -> str:
+    text = escape_log_text(str(value))
+    return json.dumps(text, ensure_ascii=False) if not text or _NEEDS_QUOTES.search(text) else text
+
+
 class TextFormatter(logging.Formatter):
+    """One line per record for people: the message and extras escaped, so text from an alert label,
+    a log or a model cannot forge a line or another field. A traceback follows, indented."""
+
     def format(self, record: logging.LogRecord) -> str:
         extras = {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and not k.startswith("_")}
         request_id = request_id_var.get()
         line = f"{time.strftime('%H:%M:%S', time.localtime(record.created))} {record.levelname:<7} {record.name}: "
-        line += record.getMessage()
+        line += escape_log_text(record.getMessage())
         if request_id:
             extras["request_id"] = request_id
         if extras:
-            line += " " + " ".join(f"{k}={v}" for k, v in extras.items())
+            line += " " + " ".join(f"{escape_log_text(k)}={_log_value(v)}" for k, v in extras.items())
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            # Each traceback line indented and escaped: an exception message cannot start a log line.
+            line += "".join("\n    " + escape_log_text(tb_line)
+                            for tb_line in self.formatException(record.exc_info).splitlines())
         return line
 
 

@@ -30,6 +30,7 @@ from agents.skills.loader import load_skills
 from agents.toolsets.kubernetes.clients import ClusterClients
 from agents.toolsets.shipped import default_registry
 from app.audit_store import ToolAuditStore
+from app.crash_points import CrashBeforeNode, CrashPoint
 from app.incidents.claims import ChangeClaimStore
 from app.help.store import HelpStore
 from app.incidents.queue import RunOutcome, WorkItem
@@ -120,7 +121,8 @@ def remediation_setup(settings: Settings, toolbox: Toolbox | None = None,
         author_name=settings.git_author_name, author_email=settings.git_author_email,
         kubernetes_version=settings.kubernetes_version, approval_ttl_seconds=settings.approval_ttl_seconds,
         model=toolbox.model if toolbox is not None else None, replan_attempts=settings.replan_attempts,
-        dry_run=dry_run, claims=claims)
+        dry_run=dry_run, claims=claims,
+        step_done=CrashPoint(settings.test_crash_at).reach if settings.test_crash_at else None)
 
 
 class GraphRunner:
@@ -163,6 +165,8 @@ class GraphRunner:
                                             message="diagnosis started")
             status = IncidentStatus.DIAGNOSING
         config = run_config(item.thread_id, self.budgets)
+        if self.services.settings.test_crash_at:
+            config["callbacks"] = [CrashBeforeNode(CrashPoint(self.services.settings.test_crash_at))]
         snapshot = await self.graph.aget_state(config)
         # A thread that finished earlier (its outcome was lost with a worker) is only recorded again.
         finished = bool(snapshot.values) and not snapshot.next and not snapshot.interrupts
@@ -209,11 +213,14 @@ class GraphRunner:
                 await self.incidents.transition(item.incident_id, IncidentStatus.AWAITING_HUMAN, actor=ACTOR,
                                                 message=f"needs a person: {exc}", reason=str(exc))
                 return RunOutcome.done(f"handed to a person: {exc}")  # the item is finished, the incident kept
-        if isinstance(graph_input, Command) and request.get("kind") != "help":
-            await self.approvals.mark_applied(item.incident_id, request["diff_hash"])
         after = await self.graph.aget_state(config)
         pending = after.interrupts[0].value if after.interrupts else None
-        return await self._record(item.incident_id, status, after.values, pending)
+        outcome = await self._record(item.incident_id, status, after.values, pending)
+        if isinstance(graph_input, Command) and request.get("kind") != "help":
+            # Only once the incident has moved on: an applied decision on an incident still awaiting that
+            # change reads as the change asked again, and a second click would be recorded as a new answer.
+            await self.approvals.mark_applied(item.incident_id, request["diff_hash"])
+        return outcome
 
     async def _record(self, incident_id: int, status: str, state: dict[str, Any],
                       pending: dict[str, Any] | None = None) -> RunOutcome:

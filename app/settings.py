@@ -82,6 +82,16 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: float = Field(
         10.0, gt=0, description="How long start-up waits for the database before failing."
     )
+    demo_database: str = Field(
+        "opsgraph_demo", pattern=r"^$|^[a-z_][a-z0-9_]{0,62}$",
+        description="Database that `opsgraph demo` and `opsgraph eval` use, on the same server as the service's "
+        "(the embedded one or DATABASE_URL's), created when missing; so their incidents never appear in "
+        "`opsgraph serve`'s. Empty: they use the service's own database.",
+    )
+    test_crash_at: str | None = Field(
+        None, description="Test only (the kill tests): a worker SIGKILLs itself at this step boundary: "
+        "`before:<graph node>`, `after_commit`, `after_push` or `after_pull_request`. Never set it in production.",
+    )
 
     # --- auth ----------------------------------------------------------------------------------
     api_token: SecretStr | None = Field(

@@ -8,6 +8,11 @@ from psycopg import AsyncConnection, OperationalError
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from app.db import storable_text
+
+# Before any connection exists: connections copy the adapters in place when they open.
+storable_text.install()
+
 
 class DatabaseUnavailable(RuntimeError):
     """The database did not answer; the message is one line naming where we tried."""

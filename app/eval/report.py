@@ -14,6 +14,7 @@ from typing import TextIO
 from pydantic import SecretStr
 
 from app.db.embedded import EmbeddedPostgres
+from app.db.demo_database import database_on_same_server
 from app.eval.row import EvalRow
 from app.eval.runner import eval_loaded, eval_scenario, invalid_row
 from app.eval.variants import generate
@@ -25,17 +26,22 @@ HEADER = (f"{'scenario':<38} {'ok':<4} {'expected':<58} {'got':<58} {'diag':<4} 
 
 @asynccontextmanager
 async def shared_database(settings: Settings) -> AsyncIterator[Settings]:
-    """One database for the whole run: the embedded server is held open here, so each scenario's
-    service joins it instead of starting and stopping its own."""
+    """The database a demo or eval run uses: `OPSGRAPH_DEMO_DATABASE` on the service's server (created when
+    missing), so its incidents stay out of `opsgraph serve`'s. The embedded server is held open here, so each
+    scenario's service joins it instead of starting and stopping its own."""
+    server = None
     if settings.database_url is not None:
-        yield settings
-        return
-    server = EmbeddedPostgres(settings.data_dir)
-    url = await asyncio.to_thread(server.start)
+        url = settings.database_url.get_secret_value()
+    else:
+        server = EmbeddedPostgres(settings.data_dir)
+        url = await asyncio.to_thread(server.start)
     try:
+        if settings.demo_database:
+            url = await database_on_same_server(url, settings.demo_database)
         yield settings.model_copy(update={"database_url": SecretStr(url)})
     finally:
-        await asyncio.to_thread(server.stop)
+        if server is not None:
+            await asyncio.to_thread(server.stop)
 
 
 def _line(row: EvalRow) -> str:

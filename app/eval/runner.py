@@ -119,6 +119,7 @@ async def eval_loaded(scenario: Scenario, base: Settings, run: int = 0, label: s
                 verdict.ok = verdict.ok and not unresolved
             row.take(verdict)
             row.details["pull_requests"] = [o.branch for o in outcomes]
+            await close_open_incidents(client, ids, f"eval of {row.scenario} finished; its simulated cluster is gone")
     return row
 
 
@@ -285,3 +286,12 @@ async def settled_incident(client: httpx.AsyncClient, incident_id: int) -> dict[
             return dict(incident)
         await asyncio.sleep(0.05)  # polling the API, as a person's client would
     raise TimeoutError(f"incident {incident_id} not diagnosed within {DIAGNOSIS_DEADLINE_SECONDS:.0f} s")
+
+
+async def close_open_incidents(client: httpx.AsyncClient, incident_ids: list[int], reason: str) -> None:
+    """Cancel what a demo or eval run opened and did not end (a pushed branch nobody will merge, a question
+    nobody will answer), so no incident is left `remediating` once the run's cluster is gone."""
+    for incident_id in incident_ids:
+        reply = await client.post(f"/incidents/{incident_id}/cancel", json={"reason": reason})
+        if reply.status_code not in (200, 409):  # 409: it had ended by itself
+            raise RuntimeError(f"cancelling incident {incident_id} answered {reply.status_code}: {reply.text[:200]}")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from app.db.storable_text import storable, storable_mapping
 from app.incidents.grouping import ResourceRef, WorkloadResolver, family_of, join_key, resource_of
 
 # Alertmanager sends this for "not ended yet".
 _ZERO_TIME_YEAR = 1
+# A title is a line on a card or a list; each label in it is cut to this many characters.
+TITLE_PART_MAX = 120
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class IncomingAlert:
     cluster: str
     resource: ResourceRef | None
     family: str
+    # Fields whose text Postgres could not hold (NUL, lone surrogates), stored with U+FFFD instead.
+    replaced_fields: tuple[str, ...] = field(default=())
 
     @property
     def alertname(self) -> str:
@@ -46,7 +51,11 @@ class IncomingAlert:
     def title(self) -> str:
         where = f"{self.namespace}/{self.resource}" if self.namespace and self.resource else (
             str(self.resource) if self.resource else (self.namespace or "cluster"))
-        return f"{self.alertname} on {where} ({self.cluster})"
+        return f"{_cut(self.alertname)} on {_cut(where)} ({_cut(self.cluster)})"
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= TITLE_PART_MAX else text[:TITLE_PART_MAX - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,15 @@ class AlertClassifier:
         annotations: dict[str, str],
         generator_url: str | None,
     ) -> IncomingAlert:
+        # Made storable before anything is derived from them, so the incident's cluster, resource and
+        # join key are the ones stored.
+        labels, replaced = storable_mapping(labels, "labels")
+        annotations, replaced_annotations = storable_mapping(annotations, "annotations")
+        replaced += replaced_annotations
+        for name, value in (("fingerprint", fingerprint), ("generator_url", generator_url or "")):
+            if storable(value) is not value:
+                replaced.append(name)
+        fingerprint, generator_url = storable(fingerprint), storable(generator_url or "")
         cluster = self.naming.cluster_of(labels)
         resource = await resource_of(labels, cluster, self.resolver)
         return IncomingAlert(
@@ -108,4 +126,5 @@ class AlertClassifier:
             cluster=cluster,
             resource=resource,
             family=family_of(labels.get("alertname", "unnamed")),
+            replaced_fields=tuple(replaced),
         )

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
 
 from app.incidents.alerts import AlertBatch, IncomingAlert
 from app.incidents.priority import RECURRENCE_THRESHOLD, RECURRENCE_WINDOW_SECONDS, priority_for
@@ -79,7 +80,8 @@ def intake_row(alert: IncomingAlert, cluster_error: Any) -> dict[str, Any]:
         "priority": priority_for(alert.severity, alert.namespace, 0),
         "priority_recurring": priority_for(alert.severity, alert.namespace, RECURRENCE_THRESHOLD - 1),
         "intake_error": cluster_error(alert.cluster),
-        "event_data": {"fingerprint": alert.fingerprint, "alertname": alert.alertname, "labels": alert.labels},
+        "event_data": {"fingerprint": alert.fingerprint, "alertname": alert.alertname, "labels": alert.labels,
+                       **({"replaced_fields": list(alert.replaced_fields)} if alert.replaced_fields else {})},
     }
 
 
@@ -96,8 +98,9 @@ async def ingest_batch(
     On an autocommit connection (the pool's) it returns once the delivery is committed; inside a
     caller's transaction it becomes part of that transaction."""
     params = {
-        "source": batch.source, "digest": batch.digest, "group_key": batch.group_key, "body": batch.body,
-        "alerts": json.dumps([intake_row(a, cluster_error) for a in batch.alerts]),
+        # As JSON values, not text: the JSON dumper makes the body's escaped NULs storable (app/db/storable_text).
+        "source": batch.source, "digest": batch.digest, "group_key": batch.group_key,
+        "body": Jsonb(json.loads(batch.body)), "alerts": Jsonb([intake_row(a, cluster_error) for a in batch.alerts]),
         "locks": sorted({lock_id(a.join_key) for a in batch.alerts}),
         "window": window_seconds, "recurrence_seconds": RECURRENCE_WINDOW_SECONDS,
         "recurrence_threshold": RECURRENCE_THRESHOLD, "max_attempts": queue.policy.max_attempts,

@@ -9,10 +9,11 @@ whose delay is what GitHub asked for. Without a token the caller records `compar
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 from pydantic import BaseModel
@@ -43,6 +44,20 @@ class PullRequestExists(PermanentError):
 def compare_url(web_base: str, repo: str, base: str, head: str) -> str:
     """Where a human opens the pull request by hand when no token is configured."""
     return f"{web_base.rstrip('/')}/{repo}/compare/{quote(base, safe='')}...{quote(head, safe='')}?expand=1"
+
+
+def github_repo_of(git_url: str | None, web_base: str) -> str | None:
+    """`owner/name` of a git remote on the GitHub at `web_base` (https, `ssh://` or scp-style `git@host:`),
+    else None: a compare URL exists only where GitHub serves the repository."""
+    if not git_url:
+        return None
+    host = urlsplit(web_base).hostname
+    scp = re.fullmatch(r"[\w.-]+@([\w.-]+):(?!//)(.+)", git_url)
+    remote_host, path = (scp.group(1), scp.group(2)) if scp else (urlsplit(git_url).hostname, urlsplit(git_url).path)
+    if not host or remote_host != host:
+        return None
+    parts = path.strip("/").removesuffix(".git").split("/")
+    return "/".join(parts) if len(parts) == 2 and all(re.fullmatch(r"[\w.-]+", p) for p in parts) else None
 
 
 class GitHubClient:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from agents.diagnosis import Diagnosis
 from agents.remediation import PullRequestRecord
 from agents.toolsets.gitops.plan import Plan
-from app.integrations.github import GitHubClient, compare_url
+from app.integrations.github import GitHubClient, compare_url, github_repo_of
 from app.integrations.pull_request_body import pull_request_title, render_pull_request_body
 from app.settings import Settings
 
@@ -39,7 +39,8 @@ class CompareUrlOnly:
 
     async def open(self, *, incident_id: str, branch: str, base: str, commit: str, diagnosis: Diagnosis,
                    plan: Plan) -> PullRequestRecord:
-        repo = self.settings.github_repo
+        # Without OPSGRAPH_GITHUB_REPO, the GitOps remote itself may say which GitHub repository it is.
+        repo = self.settings.github_repo or github_repo_of(self.settings.gitops_repo_url, self.settings.github_web_url)
         url = compare_url(self.settings.github_web_url, repo, base, branch) if repo else f"{branch} (pushed)"
         return PullRequestRecord(url=url, branch=branch, base=base, commit=commit, repo=repo,
                                  compare_url=url if repo else None,

@@ -23,6 +23,8 @@ from app.api.routes.alerts import read_limited_body
 from app.incidents.pull_requests import PullRequestChange, PullRequestStore
 
 SIGNATURE_HEADER = "x-hub-signature-256"
+# Pull request numbers are stored as Postgres `integer`; a larger one is no GitHub pull request (422, not 500).
+PullRequestNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 async def require_github_signature(request: Request, settings: SettingsDep) -> None:
@@ -60,7 +62,7 @@ class Login(BaseModel):
 
 
 class PullRequestPayload(BaseModel):
-    number: int
+    number: PullRequestNumber
     state: str
     html_url: str = ""
     merged: bool | None = None
@@ -79,7 +81,7 @@ class PullRequestEvent(BaseModel):
     """The parts of GitHub's `pull_request` event opsgraph reads (other fields are ignored)."""
 
     action: str
-    number: int
+    number: PullRequestNumber
     pull_request: PullRequestPayload
     repository: Repository
     sender: Login | None = None

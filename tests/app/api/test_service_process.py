@@ -84,3 +84,16 @@ def test_unreachable_database_fails_start_up_with_one_line(tmp_path: Path) -> No
     ), errors
     assert "Traceback" not in service.log()
     assert ":pw@" not in service.log()
+
+
+def test_invalid_clusters_file_is_a_configuration_error_before_postgres_starts(tmp_path: Path) -> None:
+    clusters = tmp_path / "clusters.yaml"
+    clusters.write_text("clusters:\n  prod: {in_cluster: true, kubeconfig: prod.yaml}\n")
+    data_dir = tmp_path / "data"
+    env = service_env(OPSGRAPH_CLUSTERS_FILE=str(clusters), OPSGRAPH_DATA_DIR=str(data_dir), OPSGRAPH_LOG_FORMAT="text")
+    service = start_service(env, tmp_path / "service.log", wait_ready=False)
+    assert service.process.wait(30) == 2  # 3 means "database unreachable"
+    assert service.log().strip() == (
+        f"opsgraph: invalid configuration: OPSGRAPH_CLUSTERS_FILE: {clusters}: clusters.prod: "
+        "Value error, set exactly one of `kubeconfig` or `in_cluster: true`")
+    assert not (data_dir / "postgres").exists(), "the embedded Postgres was started for an invalid configuration"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -13,7 +14,8 @@ import psycopg
 import pytest
 
 from app.settings import default_data_dir
-from tests.support.service import running_service, service_env
+from app.db.embedded import HANDLE_FILE
+from tests.support.service import ServiceProcess, running_service, service_env, start_service
 
 
 @pytest.fixture
@@ -56,6 +58,33 @@ def test_embedded_server_is_started_reused_and_stopped(data_dir: Path) -> None:
             assert conn.execute("SELECT x FROM kept_across_runs").fetchone() == (42,)
         assert "applied migration" not in service.log()  # schema already there: nothing re-applied
     assert not _postmaster_running(data_dir)
+
+
+def _holders(data_dir: Path) -> list[int]:
+    return list(json.loads((data_dir / "postgres" / HANDLE_FILE).read_text() or "[]"))
+
+
+def _kill(service: ServiceProcess) -> None:
+    service.process.send_signal(signal.SIGKILL)
+    service.process.wait(10)  # reaped, as a shell or supervisor would
+
+
+def test_holders_killed_with_sigkill_are_pruned_so_the_last_live_one_stops_the_server(data_dir: Path) -> None:
+    env = service_env(OPSGRAPH_DATA_DIR=str(data_dir), OPSGRAPH_WORKERS="0")
+    crashed = start_service(env, data_dir / "crashed.log")
+    _kill(crashed)
+    assert _postmaster_running(data_dir) and _holders(data_dir) == [crashed.process.pid]
+
+    survivor = start_service(env, data_dir / "survivor.log")  # prunes on start
+    try:
+        assert _holders(data_dir) == [survivor.process.pid]
+        second_crash = start_service(env, data_dir / "second-crash.log")
+        assert sorted(_holders(data_dir)) == sorted([survivor.process.pid, second_crash.process.pid])
+        _kill(second_crash)
+    finally:
+        survivor.stop(signal.SIGTERM)  # prunes on exit: it is the last live holder
+    assert not _postmaster_running(data_dir), "a holder killed with SIGKILL kept the embedded Postgres running"
+    assert _holders(data_dir) == []
 
 
 def test_root_default_data_dir_is_outside_the_root_home() -> None:

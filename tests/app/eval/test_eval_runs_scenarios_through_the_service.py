@@ -7,7 +7,11 @@ import json
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import make_conninfo
 
 from app.eval.report import run_eval
 from app.settings import Settings
@@ -49,6 +53,27 @@ async def test_eval_fails_a_row_whose_expectation_is_wrong(settings: Settings, t
     assert "expected image_pull" not in out.getvalue()  # columns, not prose
     row = next(line for line in out.getvalue().splitlines() if line.startswith("mislabelled"))
     assert "FAIL" in row and "image_pull Deployment/default/memory-hog" in row and "oom_killed" in row
+
+
+async def test_eval_runs_in_its_own_database_and_closes_what_it_opened(
+        settings: Settings, tmp_path: Path, database_url: str, postgres_url: str) -> None:
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    shutil.copy(scenario_dir() / "oom_memory_hog.yaml", folder)  # ends with a pushed branch: `remediating`
+    own = f"eval_{uuid.uuid4().hex[:10]}"
+    try:
+        out = io.StringIO()
+        assert await run_eval(settings.model_copy(update={"demo_database": own}), folder, repeat=1,
+                              json_path=None, out=out) == 0, out.getvalue()
+        with psycopg.connect(database_url) as conn:
+            assert conn.execute("SELECT count(*) FROM incidents").fetchone() == (0,)  # the service's: untouched
+        with psycopg.connect(make_conninfo(postgres_url, dbname=own)) as conn:
+            rows = conn.execute("SELECT status, status_reason, pr IS NOT NULL FROM incidents").fetchall()
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)')
+    assert rows == [("cancelled", "cancelled by api: eval of oom_memory_hog finished; its simulated cluster is gone",
+                     True)]
 
 
 def test_diagnose_command_prints_the_diagnosis_for_a_scenario() -> None:

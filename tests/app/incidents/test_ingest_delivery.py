@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from psycopg import AsyncConnection
 
-from app.incidents.alerts import AlertBatch, AlertClassifier, ClusterNaming, IncomingAlert
+from app.incidents.alerts import TITLE_PART_MAX, AlertBatch, AlertClassifier, ClusterNaming, IncomingAlert
 from app.incidents.grouping import PodNameResolver
 from app.incidents.queue import NOTIFY_CHANNEL, IntakeQueue, QueuePolicy
 from app.incidents.store import IncidentStore
@@ -210,6 +210,17 @@ async def test_hostile_label_values_are_stored_as_data(db_pool: Any) -> None:
     assert stored["alertname"] == f"Bad{hostile}" and stored["labels"]["summary"] == hostile
     [incident] = await rows(db_pool, "SELECT id, title FROM incidents")
     assert incident["id"] == result.opened[0] and hostile in incident["title"]
+
+
+async def test_title_from_a_huge_label_is_bounded(db_pool: Any) -> None:
+    huge = "n" * 100_000
+    result = await store(db_pool).ingest(batch(await alert("huge", alertname="Huge" + huge, namespace=huge)))
+    [incident] = await rows(db_pool, "SELECT id, title FROM incidents")
+    assert incident["id"] == result.opened[0]
+    assert len(incident["title"]) <= 3 * TITLE_PART_MAX + 20
+    assert incident["title"].startswith("Hugennn") and "…" in incident["title"]
+    [stored] = await rows(db_pool, "SELECT labels FROM incident_alerts")
+    assert stored["labels"]["namespace"] == huge  # the label itself is kept whole
 
 
 async def test_enqueue_keeps_one_live_item_per_incident_and_kind(db_pool: Any) -> None:

@@ -7,8 +7,12 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from agents.diagnosis import Diagnosis, ResourceRef
 from agents.errors import PermanentError, TemporaryError
-from app.integrations.github import GitHubClient, compare_url
+from agents.toolsets.gitops.plan import Plan
+from app.integrations.github import GitHubClient, compare_url, github_repo_of
+from app.integrations.pull_requests import CompareUrlOnly, pull_request_opener
+from app.settings import Settings
 from tests.support.github_standin import GitHubStandIn, github_standin
 
 TOKEN = "ghp_StandInToken0123456789abcdefABCDEF"
@@ -133,6 +137,33 @@ async def test_network_errors_are_temporary(sleeps: list[float]) -> None:
 def test_compare_url_is_what_a_human_opens_without_a_token() -> None:
     assert compare_url("https://github.com/", REPO, BASE, HEAD) == \
         "https://github.com/acme/gitops/compare/main...opsgraph%2Fincident-42?expand=1"
+
+
+@pytest.mark.parametrize(("git_url", "repo"), [
+    pytest.param("https://github.com/acme/gitops.git", "acme/gitops", id="https"),
+    pytest.param("https://x-access-token@github.com/acme/gitops", "acme/gitops", id="https-with-user"),
+    pytest.param("git@github.com:acme/gitops.git", "acme/gitops", id="scp-style"),
+    pytest.param("ssh://git@github.com/acme/gitops.git", "acme/gitops", id="ssh"),
+    pytest.param("https://gitlab.com/acme/gitops.git", None, id="another-host"),
+    pytest.param("/srv/git/gitops.git", None, id="local-path"),
+    pytest.param("https://github.com/acme/group/gitops.git", None, id="not-owner-name"),
+    pytest.param(None, None, id="unset"),
+])
+def test_the_github_repository_is_read_from_the_gitops_remote(git_url: str | None, repo: str | None) -> None:
+    assert github_repo_of(git_url, "https://github.com") == repo
+
+
+async def test_a_branch_pushed_without_a_token_or_repo_setting_gets_its_compare_url(settings: Settings) -> None:
+    configured = settings.model_copy(update={"gitops_repo_url": "git@github.com:acme/gitops.git",
+                                             "github_repo": None, "github_token": None})
+    opener = pull_request_opener(configured)
+    assert isinstance(opener, CompareUrlOnly)
+    diagnosis = Diagnosis(category="oom_killed", root_cause="r", confidence=0.9,
+                          affected=[ResourceRef(kind="Deployment", namespace="default", name="memory-hog")])
+    record = await opener.open(incident_id="42", branch=HEAD, base=BASE, commit="abc", diagnosis=diagnosis,
+                               plan=Plan())
+    assert record.compare_url == record.url == compare_url("https://github.com", REPO, BASE, HEAD)
+    assert record.repo == REPO
 
 
 def test_transport_errors_are_httpx_transport_errors() -> None:
