@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import grimp
 
-PACKAGES = ("agents", "app", "graphs", "sim")
+PACKAGES = ("agents", "app", "graphs", "sim", "testing")
 
 
 def _cycles() -> list[list[str]]:

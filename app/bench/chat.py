@@ -20,7 +20,7 @@ from functools import partial
 from langgraph_sdk import get_client
 from pydantic import SecretStr
 
-from agents.models.scripted import ScriptedChatModel, ScriptedTurn
+from testing.scripted_model import ScriptedChatModel, ScriptedTurn
 from app.bench.intake import _as_url, scratch_database
 from app.inprocess import serving
 from app.runner import build_incident_runner

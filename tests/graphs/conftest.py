@@ -15,7 +15,7 @@ from agents.audit import MemoryAuditSink
 from agents.context import Budgets, ClusterRef, Context
 from agents.diagnosis import IncidentInput
 from agents.investigation import Toolbox
-from agents.models.scripted import ScriptedChatModel
+from testing.scripted_model import ScriptedChatModel
 from agents.skills.loader import SKILLS_DIR, load_skills
 from agents.timeline import MemoryTimeline
 from agents.toolsets.kubernetes.clients import ClusterClients

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from langchain_core.messages import HumanMessage
 
 from agents.manifests.generate import ManifestRequest, generate_manifests, to_yaml
-from agents.models.scripted import ScriptedChatModel, ScriptedTurn
+from testing.scripted_model import ScriptedChatModel, ScriptedTurn
 from graphs.supervisor import run_config
 from tests.graphs.conftest import Harness
 

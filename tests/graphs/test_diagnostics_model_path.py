@@ -10,7 +10,7 @@ from typing import Any
 from langchain_core.messages import ToolMessage
 
 from agents.context import Budgets
-from agents.models.scripted import ScriptedChatModel, ScriptedTurn
+from testing.scripted_model import ScriptedChatModel, ScriptedTurn
 from tests.graphs.conftest import Harness
 
 NS, POD, CONTAINER = "default", "memory-hog-5cdd5d989-6pfx8", "memory-hog"

@@ -18,7 +18,7 @@ from agents.context import ClusterRef, Context
 from agents.diagnosis import IncidentInput
 from agents.investigation import Toolbox
 from agents.knowledge.embeddings import StaticEmbedder
-from agents.models.scripted import ScriptedChatModel, ScriptedTurn
+from testing.scripted_model import ScriptedChatModel, ScriptedTurn
 from agents.skills.loader import load_skills
 from agents.timeline import MemoryTimeline
 from agents.toolsets.kubernetes.clients import ClusterClients

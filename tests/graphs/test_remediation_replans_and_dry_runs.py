@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 from agents.audit import MemoryAuditSink
 from agents.context import ClusterRef, Context
 from agents.diagnosis import Diagnosis, ResourceRef, SuggestedFix
-from agents.models.scripted import ScriptedChatModel, ScriptedTurn
+from testing.scripted_model import ScriptedChatModel, ScriptedTurn
 from agents.remediation import RemediationSetup
 from agents.timeline import MemoryTimeline
 from agents.toolsets.kubernetes.clients import ClusterClients

@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from agents.models.scripted import ScriptedChatModel, ScriptedTurn
+from testing.scripted_model import ScriptedChatModel, ScriptedTurn
 from tests.graphs.conftest import Harness
 
 SCENARIO = Path(__file__).parent / "scenarios" / "prompt_injection.yaml"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from agents.models.scripted import ScriptedChatModel, ScriptedTurn
+from testing.scripted_model import ScriptedChatModel, ScriptedTurn
 from tests.support.approval_flow import TOKEN, Flow
 from tests.support.chat import chat_service, turn
 

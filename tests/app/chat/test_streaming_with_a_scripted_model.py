@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from agents.models.scripted import ScriptedChatModel, ScriptedTurn
+from testing.scripted_model import ScriptedChatModel, ScriptedTurn
 from tests.support.approval_flow import TOKEN, Flow
 from tests.support.chat import chat_service, turn
 

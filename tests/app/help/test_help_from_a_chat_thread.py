@@ -14,7 +14,7 @@ import httpx
 import psycopg
 from langgraph_sdk.client import LangGraphClient
 
-from agents.models.scripted import ScriptedChatModel, ScriptedTurn
+from testing.scripted_model import ScriptedChatModel, ScriptedTurn
 from app.api.approver_tokens import new_approver_token
 from tests.support.approval_flow import TOKEN, Flow
 from tests.support.chat import chat_service, turn

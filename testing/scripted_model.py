@@ -31,7 +31,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, Runn
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field, PrivateAttr, field_validator
 
-from agents.models.scripted_turns import (
+from testing.scripted_turns import (
     ScriptedCall,
     ScriptedToolCall,
     ScriptedTurn,

@@ -12,7 +12,7 @@ from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from agents.models.scripted import (
+from testing.scripted_model import (
     ScriptedChatModel,
     ScriptedTurn,
     ScriptError,
