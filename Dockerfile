@@ -18,6 +18,7 @@ COPY graphs ./graphs
 COPY agents ./agents
 COPY prompts ./prompts
 COPY sim ./sim
+COPY testing ./testing
 # A non-editable install: the venv holds everything and /src is left behind with this stage.
 RUN pip install . && python -m compileall -q /opt/venv
 
