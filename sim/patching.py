@@ -9,9 +9,12 @@ atomic lists such as `command` and `args`.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sim.errors import ApiError
+
+if TYPE_CHECKING:
+    from sim.scenario.schema import Fix
 
 Obj = dict[str, Any]
 
@@ -240,3 +243,12 @@ PATCH_TYPES = {
     "application/strategic-merge-patch+json": strategic_merge_patch,
     "application/json-patch+json": json_patch,
 }
+
+
+def apply_patch(obj: Obj, fix: Fix) -> Obj:
+    """The target object with a scenario fix's patch applied, as the API server would apply that PATCH."""
+    if fix.patch is None:
+        return copy.deepcopy(obj)
+    if fix.patch_type == "merge":
+        return json_merge_patch(copy.deepcopy(obj), fix.patch)
+    return strategic_merge_patch(copy.deepcopy(obj), fix.patch)

@@ -20,7 +20,7 @@ from sim.derive.names import stable_json
 from sim.derive.storage import attach_error, volume_room
 from sim.derive.world import behaviour, cpu_usage, effective_command, image_facts, memory_usage, owner_workload, pull
 from sim.quantity import QuantityError, to_bytes
-from sim.scenario import Behaviour
+from sim.scenario.schema import Behaviour
 
 
 @dataclass

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sim.derive.context import Cluster, Obj, fmt, parse_time
 from sim.derive.eviction import NODEFS_AVAILABLE_MIN, node_disk
 from sim.quantity import format_bytes, to_bytes
-from sim.scenario import NodeFacts
+from sim.scenario.schema import NodeFacts
 
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"

@@ -17,7 +17,7 @@ from sim.derive.context import Obj, fmt, go_duration
 from sim.derive.kubelet import ContainerPlan, PodPlan
 from sim.derive.names import digest
 from sim.derive.world import image_facts, parse_image
-from sim.scenario import World
+from sim.scenario.schema import World
 
 MIN_VIRTUAL = 60.0
 PULL_SECONDS = 1.5

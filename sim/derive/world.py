@@ -12,7 +12,7 @@ from typing import Any
 
 from sim.derive.context import Cluster, Obj
 from sim.quantity import QuantityError, parse_size, to_bytes, to_millicores
-from sim.scenario import Behaviour, ContainerFacts, ImageFacts, World
+from sim.scenario.schema import Behaviour, ContainerFacts, ImageFacts, World
 
 DEFAULT_MEMORY = 20 * 2**20
 DEFAULT_CPU_MILLIS = 5

@@ -10,7 +10,7 @@ from agents.context import ClusterRef, Context
 from agents.toolsets.shipped import default_registry
 from agents.verification import WorkloadRef, check_workload, verifier
 from sim.runtime import RunningSim
-from sim.scenario import apply_patch
+from sim.patching import apply_patch
 
 HOG = WorkloadRef("Deployment", "default", "memory-hog")
 

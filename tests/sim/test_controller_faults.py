@@ -12,7 +12,8 @@ import pytest
 
 from sim.controller import Controller, LogError
 from sim.health import failing_requests
-from sim.scenario import Scenario, apply_patch, load_scenario, shipped_scenarios
+from sim.scenario import Scenario, load_scenario, shipped_scenarios
+from sim.patching import apply_patch
 from sim.store import ObjectStore
 
 SCENARIOS = {p.stem: load_scenario(p) for p in shipped_scenarios()}

@@ -9,7 +9,8 @@ from ruamel.yaml import YAML
 
 from agents.taxonomy import CATEGORIES  # the conformance check: sim keeps categories as plain text
 from sim.quantity import QuantityError, parse_quantity, parse_size, to_bytes, to_millicores
-from sim.scenario import ScenarioError, find_scenario, load_scenario, parse_duration, shipped_scenarios
+from sim.scenario import ScenarioError, find_scenario, load_scenario, shipped_scenarios
+from sim.scenario.schema import parse_duration
 
 SHIPPED = shipped_scenarios()
 

@@ -17,7 +17,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from sim.runtime import RunningSim
-from sim.scenario import apply_patch
+from sim.patching import apply_patch
 
 WEBHOOK_SECRET = "test-github-webhook-secret"
 REPO = "acme/gitops"

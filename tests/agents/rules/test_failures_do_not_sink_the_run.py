@@ -13,7 +13,8 @@ from agents.rules.engine import run_rules
 from agents.rules.facts import Facts
 from agents.skills.loader import SkillSet, load_skills
 from agents.toolsets import ToolExecutor, default_registry
-from sim.scenario import Alert, find_scenario, load_scenario
+from sim.scenario import find_scenario, load_scenario
+from sim.scenario.schema import Alert
 from tests.agents.rules.scenario_support import diagnose
 
 
